@@ -1,0 +1,168 @@
+/*
+ * config.h - the configuration, parsed once from an INI file (inih) into
+ * this struct; the rest of tlstrunk only reads it.  Key names follow
+ * shared/spec/config-contract.md.
+ */
+#ifndef TLSTRUNK_CONFIG_H
+#define TLSTRUNK_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CFG_HOST_MAX	256	/* host name or literal, NUL included */
+#define CFG_MAX_HOSTS	8
+#define CFG_MAX_ALLOW	64
+#define CFG_MAX_RESOLVE	32
+#define CFG_MAX_SUITES	8
+#define CFG_MAX_KEYS	64	/* keys config.c knows, see key_line */
+
+enum cfg_transport {
+	CFG_TP_UDP = 1 << 0,
+	CFG_TP_TCP = 1 << 1,
+};
+
+/* "host:port" or "[v6]:port"; host may be a name or an IP literal. */
+struct cfg_addr {
+	char host[CFG_HOST_MAX];
+	uint16_t port;
+	int is_ip;			/* host is an IP literal */
+	struct sockaddr_storage ss;	/* filled when is_ip */
+	socklen_t sslen;
+};
+
+struct cfg_cidr {
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* network, host bits cleared */
+	int prefix;
+};
+
+struct cfg_resolve {
+	char name[CFG_HOST_MAX];	/* host name to verify */
+	struct sockaddr_storage ss;	/* where to connect (port 0) */
+	socklen_t sslen;
+};
+
+enum cfg_balance { CFG_BALANCE_RR = 0, CFG_BALANCE_CALLID_HASH = 1 };
+
+struct config {
+	char path[PATH_MAX];
+
+	struct {
+		int log_level;		/* enum log_level; default info */
+		int log_json;		/* log_format = json */
+		struct cfg_addr admin_listen;	/* port 0 = off */
+	} general;
+
+	struct {
+		struct cfg_addr listen;		/* default 0.0.0.0:5060 */
+		unsigned transports;		/* CFG_TP_* ; default udp,tcp */
+		struct cfg_addr address;	/* required; must be an IP */
+		int address_transport;		/* CFG_TP_UDP (default) or TCP */
+		struct cfg_cidr allow[CFG_MAX_ALLOW];	/* required */
+		int nallow;
+		char advertised_address[CFG_HOST_MAX];	/* never empty after load */
+	} pbx;
+
+	struct {
+		char region[16];		/* "" when only hosts is set */
+		char hosts[CFG_MAX_HOSTS][CFG_HOST_MAX];	/* always filled after
+						 * load: explicit list or the region's lb01..lb04 */
+		int nhosts;
+		uint16_t port;			/* default 5061 */
+		char tgrp[128];			/* required */
+		char trunk_context[CFG_HOST_MAX];	/* required */
+		char ca_file[PATH_MAX];		/* "" = default DigiCert roots */
+		char ca_path[PATH_MAX];
+		char crl_file[PATH_MAX];
+		int tls_min_version;		/* TLS1_2_VERSION etc.; default 1.2 */
+		int tls_max_version;		/* default 1.2 */
+		char ciphers[1024];		/* OpenSSL names, ':'-joined */
+		char groups[256];		/* ':'-joined; default secp384r1 */
+		struct cfg_resolve resolve[CFG_MAX_RESOLVE];
+		int nresolve;
+		int keepalive_interval;		/* seconds, default 30 */
+		int balance;			/* enum cfg_balance */
+		int options_interval;		/* 30 */
+		int options_interval_down;	/* 10 */
+		int failover_timeout;		/* 4 */
+		int drain_timeout;		/* 30 */
+	} cloud;
+
+	struct {
+		struct cfg_addr listen;		/* default 0.0.0.0:5061 */
+		char cert_file[PATH_MAX];	/* required */
+		char key_file[PATH_MAX];	/* required */
+		char advertised_name[CFG_HOST_MAX];	/* required, a host name */
+		int mutual;			/* default 0 */
+		char client_ca_file[PATH_MAX];	/* required when mutual */
+	} tls_server;
+
+	struct {
+		char pbx_address[CFG_HOST_MAX];
+		char public_address[CFG_HOST_MAX];
+		int port_min;			/* 20000 */
+		int port_max;			/* 29999 */
+		char srtp_suites[CFG_MAX_SUITES][40];
+		int nsrtp_suites;		/* default the two AES_CM_128 suites */
+		int timeout;			/* 60 */
+	} media;
+
+	struct {
+		size_t max_message_size;	/* 65536 */
+		int max_connections;		/* 1024 */
+		int max_connections_per_source;	/* 64 */
+		int max_calls;			/* 2000 */
+		int max_cps_per_source;		/* 50 */
+		int handshake_timeout;		/* 10 */
+		int idle_timeout;		/* 300 */
+	} limits;
+
+	struct {
+		struct cfg_addr hep_collector;	/* port 0 = off */
+		int hep_id;			/* 2001 */
+		char tls_keylog[PATH_MAX];
+		char srtp_keylog[PATH_MAX];
+	} trace;
+
+	/*
+	 * Private to config.c: the line each key was set on, 0 = default,
+	 * so that later checks (config_check_files) can point at the line.
+	 * Read it with config_key_line().
+	 */
+	int key_line[CFG_MAX_KEYS];
+};
+
+/*
+ * Fill cfg with defaults, parse path, validate.  Returns 0, or -1 with
+ * err holding "FILE:LINE: [section] key: reason" (LINE 0 for a missing
+ * required key or a whole-file problem).
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * Checks that open the files the configuration names: certificate chain
+ * readable and matching the key, CA/CRL files readable, advertised_name
+ * a host name present in the certificate.  Same error format.
+ */
+int config_check_files(const struct config *cfg, char *err, size_t errlen);
+
+/* 1 when sa's address lies in one of cfg->pbx.allow. */
+int config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa);
+
+/*
+ * Line of cfg->path where [section] key was set; 0 when it took its
+ * default, -1 when there is no such key.
+ */
+int config_key_line(const struct config *cfg, const char *section,
+    const char *key);
+
+/*
+ * The roots trusted toward the cloud when [cloud] ca_file and ca_path
+ * are both empty: DigiCert High Assurance EV, Global Root G2 and G3.
+ * NULL-terminated; a missing file is skipped as long as one loads.
+ */
+extern const char *const config_default_root_files[];
+
+#endif

@@ -1,0 +1,625 @@
+/*
+ * conn.c - stream connections.  Bytes from libuv go through a memory BIO
+ * into OpenSSL (TLS) or straight (TCP) into sofia-sip's streaming parser;
+ * whole messages go up to the proxy core.  Outgoing messages queue while
+ * the connection is still resolving, connecting or handshaking.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_buffer.h>
+#include <sofia-sip/sip_header.h>
+
+#include "conn.h"
+#include "log.h"
+#include "netaddr.h"
+#include "sockaddr_cmp.h"
+
+#define CONN_READ_BUF	65536
+
+static void conn_flush_tls(struct conn *c);
+static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static const char *
+conn_kind(const struct conn *c)
+{
+	return c->tls ? "tls" : "tcp";
+}
+
+static void
+conn_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct conn_pending *p, *next;
+
+	if (--c->handles > 0)
+		return;
+	for (p = c->pending; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	if (c->rx != NULL)
+		msg_destroy(c->rx);
+	SSL_free(c->ssl);	/* frees both BIOs */
+	free(c);
+}
+
+static struct conn *
+conn_new(struct proxy *px, int side, int tls, int outbound)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->px = px;
+	c->id = ++px->next_conn_id;
+	c->side = side;
+	c->tls = tls;
+	c->outbound = outbound;
+	c->pending_tail = &c->pending;
+	c->last_io = proxy_now(px);
+	if (uv_tcp_init(px->loop, &c->tcp) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->tcp.data = c;
+	c->handles++;
+	uv_timer_init(px->loop, &c->timer);
+	c->timer.data = c;
+	c->handles++;
+	c->next = px->conns;
+	if (px->conns != NULL)
+		px->conns->prev = c;
+	px->conns = c;
+	px->nconns++;
+	return c;
+}
+
+static int
+conn_new_ssl(struct conn *c, SSL_CTX *ctx)
+{
+	c->ssl = SSL_new(ctx);
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		c->rbio = c->wbio = NULL;
+		return -ENOMEM;
+	}
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_app_data(c->ssl, &c->note);
+	return 0;
+}
+
+void
+conn_close(struct conn *c, const char *fmt, ...)
+{
+	char reason[384];
+	va_list ap;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	log_info(NULL, "%s conn #%llu %s %s closed: %s", conn_kind(c),
+	    (unsigned long long)c->id, c->outbound ? "to" : "from",
+	    c->peer_str, reason);
+	c->state = CONN_CLOSING;
+	/* Unlink first so that the core never picks a dying connection. */
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->px->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->px->nconns--;
+	proxy_conn_closed(c->px, c);
+	if (c->resolving)
+		uv_cancel((uv_req_t *)&c->gai);
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+}
+
+/* ---- writing ---- */
+
+struct conn_write {
+	uv_write_t req;
+	struct conn *c;
+	char data[];
+};
+
+static void
+conn_on_write(uv_write_t *req, int status)
+{
+	struct conn_write *w = (struct conn_write *)req;
+
+	if (status < 0 && status != UV_ECANCELED)
+		conn_close(w->c, "write: %s", uv_strerror(status));
+	free(w);
+}
+
+static int
+conn_write_raw(struct conn *c, const char *buf, size_t len)
+{
+	struct conn_write *w;
+	uv_buf_t b;
+	int r;
+
+	if (c->state == CONN_CLOSING)
+		return -EPIPE;
+	/* Fast path: the socket takes it all now, nothing to keep. */
+	b = uv_buf_init((char *)buf, (unsigned)len);
+	r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (r == (int)len)
+		return 0;
+	if (r < 0 && r != UV_EAGAIN) {
+		conn_close(c, "write: %s", uv_strerror(r));
+		return r;
+	}
+	if (r > 0) {
+		buf += r;
+		len -= (size_t)r;
+	}
+	if ((w = malloc(sizeof(*w) + len)) == NULL)
+		return -ENOMEM;
+	w->c = c;
+	memcpy(w->data, buf, len);
+	b = uv_buf_init(w->data, (unsigned)len);
+	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
+	if (r < 0) {
+		free(w);
+		conn_close(c, "write: %s", uv_strerror(r));
+	}
+	return r;
+}
+
+/* Move whatever OpenSSL produced to the socket. */
+static void
+conn_flush_tls(struct conn *c)
+{
+	char buf[16384 + 512];
+	int n;
+
+	while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0)
+		if (conn_write_raw(c, buf, (size_t)n) < 0)
+			return;
+}
+
+static int
+conn_write_msg(struct conn *c, const char *buf, size_t len)
+{
+	int r;
+
+	c->last_io = proxy_now(c->px);
+	if (!c->tls)
+		return conn_write_raw(c, buf, len);
+	/* One SSL_write: one record for messages up to 16 KiB. */
+	r = SSL_write(c->ssl, buf, (int)len);
+	if (r <= 0) {
+		char e[256];
+		tls_last_error(e, sizeof(e));
+		conn_close(c, "TLS write: %s", e);
+		return -EIO;
+	}
+	conn_flush_tls(c);
+	return 0;
+}
+
+int
+conn_send(struct conn *c, const char *buf, size_t len)
+{
+	struct conn_pending *p;
+
+	if (c->state == CONN_CLOSING)
+		return -EPIPE;
+	if (c->state == CONN_UP)
+		return conn_write_msg(c, buf, len);
+	if ((p = malloc(sizeof(*p) + len)) == NULL)
+		return -ENOMEM;
+	p->next = NULL;
+	p->len = len;
+	memcpy(p->buf, buf, len);
+	*c->pending_tail = p;
+	c->pending_tail = &p->next;
+	return 0;
+}
+
+/* ---- keepalive and deadlines ---- */
+
+static void
+conn_on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	const struct config *cfg = c->px->cfg;
+	uint64_t now = proxy_now(c->px);
+	uint64_t ka = (uint64_t)cfg->cloud.keepalive_interval * 1000;
+	uint64_t idle = (uint64_t)cfg->limits.idle_timeout * 1000;
+
+	if (c->state != CONN_UP) {
+		conn_close(c, "%s timeout", c->state == CONN_HANDSHAKE ?
+		    "handshake" : "connect");
+		return;
+	}
+	if (!c->outbound && now - c->last_io >= idle) {
+		conn_close(c, "idle for %d s", cfg->limits.idle_timeout);
+		return;
+	}
+	/* RFC 5626 double-CRLF ping on our own idle connections. */
+	if (c->outbound && now - c->last_io >= ka)
+		conn_write_msg(c, "\r\n\r\n", 4);
+	if (c->state == CONN_UP)
+		uv_timer_start(&c->timer, conn_on_timer, c->outbound ? ka : 1000 *
+		    (uint64_t)(cfg->limits.idle_timeout < 30 ? cfg->limits.idle_timeout : 30), 0);
+}
+
+static void
+conn_became_up(struct conn *c)
+{
+	struct conn_pending *p, *next;
+
+	c->state = CONN_UP;
+	c->was_up = 1;
+	if (c->tls)
+		log_info(NULL, "tls conn #%llu %s %s up: %s %s", (unsigned long long)c->id,
+		    c->outbound ? "to" : "from", c->peer_str,
+		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	else
+		log_debug(NULL, "tcp conn #%llu %s %s up", (unsigned long long)c->id,
+		    c->outbound ? "to" : "from", c->peer_str);
+	uv_timer_stop(&c->timer);
+	conn_on_timer(&c->timer);
+	p = c->pending;
+	c->pending = NULL;
+	c->pending_tail = &c->pending;
+	for (; p != NULL; p = next) {
+		next = p->next;
+		if (c->state == CONN_UP)
+			conn_write_msg(c, p->buf, p->len);
+		free(p);
+	}
+}
+
+/* ---- reading: TLS, then framing ---- */
+
+/* Feed plaintext into the SIP framer; deliver complete messages. */
+static void
+conn_frame(struct conn *c, const char *data, size_t len)
+{
+	struct sip_src src;
+	size_t maxsize = c->px->cfg->limits.max_message_size;
+
+	memset(&src, 0, sizeof(src));
+	src.side = c->side;
+	src.tp = c->tls ? TP_TLS : TP_TCP;
+	memcpy(&src.addr, &c->peer, c->peerlen);
+	src.addrlen = c->peerlen;
+	src.conn_id = c->id;
+
+	while (len > 0 && c->state == CONN_UP) {
+		int r;
+		/* Between messages: CRLF keepalives (RFC 5626), answer pings. */
+		if (c->rx == NULL || msg_buf_committed(c->rx) == 0) {
+			if (*data == '\r' || *data == '\n') {
+				if (*data == '\n' && ++c->crlf_run == 2) {
+					conn_write_msg(c, "\r\n", 2);
+					c->crlf_run = 0;
+				}
+				data++, len--;
+				continue;
+			}
+			c->crlf_run = 0;
+		}
+		if (c->rx == NULL) {
+			c->rx = msg_create(sip_default_mclass(), 0);
+			if (c->rx == NULL) {
+				conn_close(c, "out of memory");
+				return;
+			}
+			msg_maxsize(c->rx, maxsize);
+		}
+		size_t take = len;
+		void *b = msg_buf_alloc(c->rx, take);
+		if (b == NULL) {
+			conn_close(c, "message larger than %zu bytes", maxsize);
+			return;
+		}
+		memcpy(b, data, take);
+		msg_buf_commit(c->rx, take, 0);
+		data += take;
+		len -= take;
+		/* Extract as many messages as the buffer holds. */
+		while (c->rx != NULL && (r = msg_extract(c->rx)) != 0) {
+			msg_t *m = c->rx, *next;
+			if (r < 0) {
+				conn_close(c, "unparsable SIP message");
+				return;
+			}
+			next = msg_next(m);
+			c->rx = next;
+			if (next != NULL)
+				msg_maxsize(next, maxsize);
+			proxy_recv(c->px, m, &src);
+			if (c->state != CONN_UP)
+				return;
+			if (next == NULL || msg_buf_committed(next) == 0)
+				break;
+		}
+	}
+}
+
+static void
+conn_tls_handshake(struct conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	conn_flush_tls(c);
+	if (c->state == CONN_CLOSING)
+		return;
+	if (r == 1) {
+		conn_became_up(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return;
+	default:
+		if (c->note.text[0] != '\0') {
+			ERR_clear_error();
+			conn_close(c, "TLS handshake with %s: %s",
+			    c->name[0] ? c->name : c->peer_str, c->note.text);
+		} else {
+			char e[256];
+			tls_last_error(e, sizeof(e));
+			conn_close(c, "TLS handshake with %s: %s",
+			    c->name[0] ? c->name : c->peer_str, e);
+		}
+	}
+}
+
+static void
+conn_tls_read(struct conn *c, const char *data, size_t len)
+{
+	char buf[16384];
+	int r;
+
+	if (BIO_write(c->rbio, data, (int)len) != (int)len) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	if (c->state == CONN_HANDSHAKE) {
+		conn_tls_handshake(c);
+		if (c->state != CONN_UP)
+			return;
+	}
+	while (c->state == CONN_UP && (r = SSL_read(c->ssl, buf, sizeof(buf))) > 0)
+		conn_frame(c, buf, (size_t)r);
+	if (c->state != CONN_UP)
+		return;
+	r = SSL_get_error(c->ssl, r);
+	if (r == SSL_ERROR_ZERO_RETURN) {
+		conn_close(c, "TLS close_notify");
+		return;
+	}
+	if (r != SSL_ERROR_WANT_READ && r != SSL_ERROR_WANT_WRITE) {
+		char e[256];
+		tls_last_error(e, sizeof(e));
+		conn_close(c, "TLS read: %s", e);
+		return;
+	}
+	conn_flush_tls(c);
+}
+
+static void
+conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	/* One loop, one reader at a time: a static buffer is enough. */
+	static char rbuf[CONN_READ_BUF];
+
+	buf->base = rbuf;
+	buf->len = sizeof(rbuf);
+}
+
+static void
+conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	if (n == 0)
+		return;
+	if (n < 0) {
+		conn_close(c, "%s", n == UV_EOF ? "peer closed" : uv_strerror((int)n));
+		return;
+	}
+	c->last_io = proxy_now(c->px);
+	if (c->tls)
+		conn_tls_read(c, buf->base, (size_t)n);
+	else
+		conn_frame(c, buf->base, (size_t)n);
+}
+
+static void
+conn_start(struct conn *c)
+{
+	int r;
+
+	uv_tcp_nodelay(&c->tcp, 1);
+	r = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
+	if (r < 0) {
+		conn_close(c, "read: %s", uv_strerror(r));
+		return;
+	}
+	if (!c->tls) {
+		conn_became_up(c);
+		return;
+	}
+	c->state = CONN_HANDSHAKE;
+	uv_timer_start(&c->timer, conn_on_timer,
+	    (uint64_t)c->px->cfg->limits.handshake_timeout * 1000, 0);
+	if (c->outbound)
+		conn_tls_handshake(c);
+}
+
+/* ---- outbound ---- */
+
+static void
+conn_on_connect(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	free(req);
+	if (c->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		conn_close(c, "connect: %s", uv_strerror(status));
+		return;
+	}
+	conn_start(c);
+}
+
+static void
+conn_do_connect(struct conn *c, const struct sockaddr *sa)
+{
+	uv_connect_t *req;
+	int r;
+
+	memcpy(&c->peer, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	c->peerlen = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	((struct sockaddr_in *)&c->peer)->sin_port = htons(c->port);
+	netaddr_ntop((struct sockaddr *)&c->peer, c->peer_str, sizeof(c->peer_str));
+	c->state = CONN_CONNECTING;
+	if ((req = malloc(sizeof(*req))) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	req->data = c;
+	r = uv_tcp_connect(req, &c->tcp, (struct sockaddr *)&c->peer, conn_on_connect);
+	if (r < 0) {
+		free(req);
+		conn_close(c, "connect: %s", uv_strerror(r));
+	}
+}
+
+static void
+conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct conn *c = req->data;
+
+	c->resolving = 0;
+	if (c->state == CONN_CLOSING) {
+		uv_freeaddrinfo(res);
+		return;
+	}
+	if (status < 0 || res == NULL) {
+		uv_freeaddrinfo(res);
+		conn_close(c, "cannot resolve %s: %s", c->name, uv_strerror(status));
+		return;
+	}
+	conn_do_connect(c, res->ai_addr);
+	uv_freeaddrinfo(res);
+}
+
+struct conn *
+conn_connect(struct proxy *px, int side, int tls, const char *name,
+    uint16_t port)
+{
+	const struct config *cfg = px->cfg;
+	struct conn *c;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct addrinfo hints;
+	char portstr[8];
+
+	if ((c = conn_new(px, side, tls, 1)) == NULL)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->port = port;
+	snprintf(c->peer_str, sizeof(c->peer_str), "%.50s:%u", name, port);
+	if (tls && (conn_new_ssl(c, px->tls_client) < 0 ||
+	    tls_client_setup(c->ssl, name) < 0)) {
+		conn_close(c, "TLS setup failed");
+		return NULL;
+	}
+	if (tls)
+		SSL_set_connect_state(c->ssl);
+	uv_timer_start(&c->timer, conn_on_timer,
+	    (uint64_t)cfg->limits.handshake_timeout * 1000, 0);
+	if (netaddr_to_sockaddr(name, port, &ss, &sslen) == 0) {
+		conn_do_connect(c, (struct sockaddr *)&ss);
+		return c;
+	}
+	for (int i = 0; i < cfg->cloud.nresolve; i++) {
+		if (strcasecmp(cfg->cloud.resolve[i].name, name) == 0) {
+			conn_do_connect(c, (struct sockaddr *)&cfg->cloud.resolve[i].ss);
+			return c;
+		}
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	c->gai.data = c;
+	c->resolving = 1;
+	if (uv_getaddrinfo(px->loop, &c->gai, conn_on_resolved, name, portstr,
+	    &hints) < 0) {
+		c->resolving = 0;
+		conn_close(c, "cannot resolve %s", name);
+	}
+	return c;
+}
+
+/* ---- inbound ---- */
+
+struct conn *
+conn_accept(struct proxy *px, uv_stream_t *server, int side, int tls)
+{
+	struct conn *c;
+	int len, r;
+
+	if ((c = conn_new(px, side, tls, 0)) == NULL)
+		return NULL;
+	if ((r = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0) {
+		conn_close(c, "accept: %s", uv_strerror(r));
+		return NULL;
+	}
+	len = sizeof(c->peer);
+	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
+	c->peerlen = (socklen_t)len;
+	netaddr_ntop((struct sockaddr *)&c->peer, c->peer_str, sizeof(c->peer_str));
+	if (tls) {
+		if (conn_new_ssl(c, px->tls_server) < 0) {
+			conn_close(c, "TLS setup failed");
+			return NULL;
+		}
+		SSL_set_accept_state(c->ssl);
+	}
+	conn_start(c);
+	return c->state == CONN_CLOSING ? NULL : c;
+}
+
+struct conn *
+conn_find_id(struct proxy *px, uint64_t id)
+{
+	for (struct conn *c = px->conns; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+struct conn *
+conn_find_addr(struct proxy *px, int side, const struct sockaddr *sa)
+{
+	for (struct conn *c = px->conns; c != NULL; c = c->next)
+		if (c->side == side && netaddr_equal((struct sockaddr *)&c->peer, sa))
+			return c;
+	return NULL;
+}

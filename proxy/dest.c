@@ -1,0 +1,215 @@
+/*
+ * dest.c - choosing the connection a message leaves on.  Toward the cloud
+ * only TLS connections whose certificate was verified for the target name
+ * (or the connection the dialog's peer opened itself) are used; toward the
+ * PBX only the configured PBX networks are reachable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "dest.h"
+#include "log.h"
+#include "netaddr.h"
+#include "sockaddr_cmp.h"
+#include "udp.h"
+
+#define BACKOFF_MIN_MS	1000
+#define BACKOFF_MAX_MS	30000
+
+const char *
+dest_src_str(const struct sip_src *src, char *buf, size_t len)
+{
+	return netaddr_ntop((const struct sockaddr *)&src->addr, buf, len);
+}
+
+int
+dest_pbx(struct proxy *px, struct sip_dest *d, const char *host, uint16_t port,
+    int tp)
+{
+	const struct config *cfg = px->cfg;
+
+	memset(d, 0, sizeof(*d));
+	d->side = SIDE_PBX;
+	d->tp = tp;
+	d->port = port;
+	snprintf(d->host, sizeof(d->host), "%s", host);
+	if (netaddr_to_sockaddr(host, port, &d->addr, &d->addrlen) < 0)
+		return -EINVAL;
+	if (netaddr_equal((struct sockaddr *)&d->addr,
+	    (const struct sockaddr *)&cfg->pbx.address.ss))
+		return 0;
+	if (!config_pbx_allowed(cfg, (struct sockaddr *)&d->addr))
+		return -EPERM;
+	return 0;
+}
+
+void
+dest_cloud(struct sip_dest *d, const char *host, uint16_t port)
+{
+	memset(d, 0, sizeof(*d));
+	d->side = SIDE_CLOUD;
+	d->tp = TP_TLS;
+	snprintf(d->host, sizeof(d->host), "%s", host);
+	d->port = port != 0 ? port : 5061;
+}
+
+static struct cloud_host *
+dest_cloud_host(struct proxy *px, const char *name, uint16_t port)
+{
+	for (int i = 0; i < px->nhosts; i++)
+		if (px->hosts[i].port == port &&
+		    strcasecmp(px->hosts[i].name, name) == 0)
+			return &px->hosts[i];
+	return NULL;
+}
+
+struct cloud_host *
+dest_cloud_pick(struct proxy *px)
+{
+	uint64_t now = proxy_now(px);
+
+	for (int i = 0; i < px->nhosts; i++) {
+		struct cloud_host *ch = &px->hosts[px->rr_next++ % px->nhosts];
+		if (ch->retry_at <= now || ch->conn != NULL)
+			return ch;
+	}
+	return &px->hosts[px->rr_next++ % px->nhosts];
+}
+
+/* An open connection to the cloud that may carry a message for name:port. */
+static struct conn *
+dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct conn *c;
+
+	if (d->conn_id != 0 && (c = conn_find_id(px, d->conn_id)) != NULL &&
+	    c->side == SIDE_CLOUD)
+		return c;
+	for (c = px->conns; c != NULL; c = c->next)
+		if (c->side == SIDE_CLOUD && c->outbound && c->port == d->port &&
+		    strcasecmp(c->name, d->host) == 0)
+			return c;
+	/* An IP target can only use a connection that already exists. */
+	if (netaddr_to_sockaddr(d->host, d->port, &ss, &sslen) == 0)
+		return conn_find_addr(px, SIDE_CLOUD, (struct sockaddr *)&ss);
+	return NULL;
+}
+
+static int
+dest_send_cloud(struct proxy *px, const struct sip_dest *d, const char *buf,
+    size_t len, uint64_t *used, const char **why)
+{
+	struct cloud_host *ch;
+	struct conn *c;
+	int r;
+
+	if ((c = dest_cloud_conn(px, d)) == NULL) {
+		if (netaddr_is_ip(d->host)) {
+			*why = "no connection to that IP, and a certificate "
+			    "name cannot be verified for an IP address";
+			return -EPERM;
+		}
+		ch = dest_cloud_host(px, d->host, d->port);
+		if (ch != NULL && ch->retry_at > proxy_now(px)) {
+			*why = "cloud proxy in reconnect backoff";
+			return -EAGAIN;
+		}
+		if ((c = conn_connect(px, SIDE_CLOUD, 1, d->host, d->port)) == NULL) {
+			*why = "cannot open a TLS connection";
+			return -EIO;
+		}
+		if (ch != NULL && c->state != CONN_CLOSING) {
+			ch->conn = c;
+			ch->wanted = 1;
+			c->host = ch;
+		}
+	}
+	*used = c->id;
+	if ((r = conn_send(c, buf, len)) < 0)
+		*why = "TLS connection failed";
+	return r;
+}
+
+static int
+dest_send_pbx(struct proxy *px, const struct sip_dest *d, const char *buf,
+    size_t len, uint64_t *used, const char **why)
+{
+	struct conn *c = NULL;
+	int r;
+
+	if (d->tp == TP_UDP) {
+		if ((r = udp_send(px, (struct sockaddr *)&d->addr, buf, len)) < 0)
+			*why = "UDP send failed";
+		return r;
+	}
+	if (d->conn_id != 0)
+		c = conn_find_id(px, d->conn_id);
+	if (c == NULL || c->side != SIDE_PBX)
+		c = conn_find_addr(px, SIDE_PBX, (struct sockaddr *)&d->addr);
+	if (c == NULL)
+		c = conn_connect(px, SIDE_PBX, 0, d->host, d->port);
+	if (c == NULL) {
+		*why = "cannot connect to the PBX";
+		return -EIO;
+	}
+	*used = c->id;
+	if ((r = conn_send(c, buf, len)) < 0)
+		*why = "TCP connection to the PBX failed";
+	return r;
+}
+
+int
+dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
+    size_t len, uint64_t *used, const char **why)
+{
+	*used = 0;
+	*why = NULL;
+	if (d->side == SIDE_PBX)
+		return dest_send_pbx(px, d, buf, len, used, why);
+	return dest_send_cloud(px, d, buf, len, used, why);
+}
+
+static void
+dest_cloud_reconnect(uv_timer_t *t)
+{
+	struct cloud_host *ch = t->data;
+	struct proxy *px = ch->px;
+	struct conn *c;
+
+	if (ch->conn != NULL || px->stopping)
+		return;
+	log_info(NULL, "cloud %s:%u: reconnecting", ch->name, ch->port);
+	if ((c = conn_connect(px, SIDE_CLOUD, 1, ch->name, ch->port)) != NULL &&
+	    c->state != CONN_CLOSING) {
+		ch->conn = c;
+		c->host = ch;
+	}
+}
+
+void
+dest_cloud_conn_lost(struct proxy *px, struct conn *c)
+{
+	struct cloud_host *ch = c->host;
+
+	if (ch == NULL || ch->conn != c)
+		return;
+	ch->conn = NULL;
+	c->host = NULL;
+	if (c->was_up)
+		ch->backoff_ms = BACKOFF_MIN_MS;
+	else if (ch->backoff_ms < BACKOFF_MAX_MS)
+		ch->backoff_ms = ch->backoff_ms ? ch->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (ch->backoff_ms > BACKOFF_MAX_MS)
+		ch->backoff_ms = BACKOFF_MAX_MS;
+	/* A proxy that just dropped a working connection may be retried at
+	 * once by the next call; one that failed waits out its backoff. */
+	ch->retry_at = c->was_up ? 0 : proxy_now(px) + ch->backoff_ms;
+	if (ch->wanted && !px->stopping)
+		uv_timer_start(&ch->reconnect, dest_cloud_reconnect,
+		    ch->backoff_ms, 0);
+}

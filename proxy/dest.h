@@ -1,0 +1,43 @@
+/* dest.h - where a message goes next, and getting it there. */
+#ifndef TLSTRUNK_DEST_H
+#define TLSTRUNK_DEST_H
+
+#include "proxy.h"
+
+struct sip_dest {
+	int side;			/* enum sip_side */
+	int tp;				/* enum sip_tp */
+	char host[CFG_HOST_MAX];	/* cloud: the name to verify */
+	uint16_t port;
+	struct sockaddr_storage addr;	/* PBX: always an IP */
+	socklen_t addrlen;
+	uint64_t conn_id;		/* preferred stream (sticky), 0 none */
+};
+
+/*
+ * Send one whole message.  On return *used holds the stream connection
+ * it went to (0 for UDP) so a caller can notice its loss.  Fails with a
+ * negative code when no secure path exists; *why then says why.
+ */
+int dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
+    size_t len, uint64_t *used, const char **why);
+
+/* Fill d for the PBX from an IP literal host (refused unless the address
+ * is the configured PBX or inside [pbx] allow). */
+int dest_pbx(struct proxy *px, struct sip_dest *d, const char *host,
+    uint16_t port, int tp);
+
+/* Fill d for the cloud: TLS to host:port. */
+void dest_cloud(struct sip_dest *d, const char *host, uint16_t port);
+
+/* The next configured cloud proxy for a new call (round robin, skipping
+ * proxies in reconnect backoff while another is usable). */
+struct cloud_host *dest_cloud_pick(struct proxy *px);
+
+/* A source's address printed as ip:port. */
+const char *dest_src_str(const struct sip_src *src, char *buf, size_t len);
+
+/* Cloud host connection lifecycle, called from proxy_conn_closed(). */
+void dest_cloud_conn_lost(struct proxy *px, struct conn *c);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * proxy.h - the SIP proxy core: one libuv loop carrying the plaintext PBX
+ * leg (UDP, TCP) and the TLS cloud leg, a transaction-stateful proxy
+ * between them (RFC 3261 section 16).
+ */
+#ifndef TLSTRUNK_PROXY_H
+#define TLSTRUNK_PROXY_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+#include <openssl/ssl.h>
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+
+#include "config.h"
+#include "strmap.h"
+
+enum sip_side { SIDE_PBX = 0, SIDE_CLOUD = 1 };
+enum sip_tp { TP_UDP = 0, TP_TCP = 1, TP_TLS = 2 };
+
+struct conn;
+
+/* Where a message came from: enough to answer it on the same path. */
+struct sip_src {
+	int side;			/* enum sip_side */
+	int tp;				/* enum sip_tp */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	uint64_t conn_id;		/* stream transports; 0 for UDP */
+};
+
+/* One cloud proxy (lb0N): its persistent, name-verified TLS connection. */
+struct cloud_host {
+	struct proxy *px;
+	char name[CFG_HOST_MAX];
+	uint16_t port;
+	struct conn *conn;		/* outbound connection, or NULL */
+	uint64_t retry_at;		/* ms; no new connect before this */
+	unsigned backoff_ms;
+	int wanted;			/* reconnect on loss: it carried traffic */
+	uv_timer_t reconnect;
+};
+
+struct proxy {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	SSL_CTX *tls_client;
+	SSL_CTX *tls_server;
+
+	uv_udp_t pbx_udp;
+	uv_tcp_t pbx_tcp;
+	uv_tcp_t tls_listen;
+	int have_udp, have_tcp, have_tls;
+
+	struct conn *conns;		/* every stream connection */
+	int nconns;
+	uint64_t next_conn_id;
+
+	struct cloud_host hosts[CFG_MAX_HOSTS];
+	int nhosts;
+	unsigned rr_next;
+
+	struct txn *txns;		/* every live transaction */
+	int ntxns;
+	struct strmap txn_by_skey;	/* server key -> txn */
+	struct strmap txn_by_branch;	/* our branch -> txn */
+	uint64_t branch_seq;
+	char branch_salt[17];
+
+	/* What we put in Via/Record-Route on each leg. */
+	char pbx_host[CFG_HOST_MAX];
+	uint16_t pbx_port;
+	char tls_name[CFG_HOST_MAX];
+	uint16_t tls_port;
+
+	uv_signal_t sig_int, sig_term, sig_hup;
+	int stopping;
+	uint64_t log_403_at;		/* rate limit for refused sources */
+	unsigned log_403_suppressed;
+};
+
+int proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg);
+/* Close every handle; uv_run() then returns and proxy_free() releases. */
+void proxy_shutdown(struct proxy *px);
+void proxy_free(struct proxy *px);
+
+/* Entry points for the transports. Both take ownership of msg. */
+void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
+
+
+/* Milliseconds on the loop clock. */
+uint64_t proxy_now(const struct proxy *px);
+
+#endif

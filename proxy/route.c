@@ -1,0 +1,574 @@
+/*
+ * route.c - the proxy's decisions.  PBX -> cloud: Request-URI rewritten
+ * to the trunk URI of a cloud proxy, TLS only.  Cloud -> PBX: delivered
+ * to the configured PBX.  Both: our Via, a double Record-Route (RFC 5658)
+ * on dialog-creating requests, our Route entries popped on the way back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/url.h>
+
+#include "cloud_uri.h"
+#include "conn.h"
+#include "dest.h"
+#include "log.h"
+#include "netaddr.h"
+#include "sockaddr_cmp.h"
+#include "route.h"
+#include "sipmsg.h"
+#include "txn.h"
+#include "udp.h"
+
+static const char *const side_name[] = { "pbx", "cloud" };
+
+/* ---- sending upstream ---- */
+
+static int
+route_dest_from_via(struct proxy *px, int side, sip_via_t const *v,
+    struct sip_dest *d)
+{
+	const char *host;
+	uint16_t port;
+	int tp;
+
+	if (side == SIDE_CLOUD) {
+		port = v->v_port ? (uint16_t)atoi(v->v_port) : 5061;
+		dest_cloud(d, v->v_host, port);
+		return 0;
+	}
+	tp = v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/TCP") == 0 ?
+	    TP_TCP : TP_UDP;
+	host = v->v_received ? v->v_received : v->v_host;
+	port = v->v_rport && v->v_rport[0] ? (uint16_t)atoi(v->v_rport) :
+	    v->v_port ? (uint16_t)atoi(v->v_port) : 5060;
+	return dest_pbx(px, d, host, port, tp);
+}
+
+int
+route_send_upstream(struct proxy *px, const struct sip_src *src,
+    msg_t *resp, const char *buf, size_t len)
+{
+	struct sip_dest d;
+	struct conn *c;
+	const char *why;
+	uint64_t used;
+	sip_t *sip;
+
+	if (src->tp == TP_UDP)
+		return udp_send(px, (const struct sockaddr *)&src->addr, buf, len);
+	if ((c = conn_find_id(px, src->conn_id)) != NULL)
+		return conn_send(c, buf, len);
+	if (resp == NULL || (sip = sip_object(resp)) == NULL || sip->sip_via == NULL)
+		return -ENOTCONN;
+	if (route_dest_from_via(px, src->side, sip->sip_via, &d) < 0)
+		return -EPERM;
+	return dest_send(px, &d, buf, len, &used, &why);
+}
+
+/* A response of our own to a request we will not forward. */
+static void
+route_reply(struct proxy *px, msg_t *req, const struct sip_src *src,
+    int status, const char *phrase)
+{
+	msg_t *resp;
+	char *buf;
+	size_t len;
+
+	if (sip_object(req)->sip_request->rq_method == sip_method_ack)
+		return;		/* never answer an ACK */
+	if ((resp = sipmsg_response(req, 0, status, phrase)) == NULL)
+		return;
+	if ((buf = sipmsg_print(resp, &len)) != NULL) {
+		route_send_upstream(px, src, resp, buf, len);
+		free(buf);
+	}
+	msg_destroy(resp);
+}
+
+/* ---- header work ---- */
+
+static int
+route_url_port(url_t const *u, int tls)
+{
+	if (u->url_port != NULL && u->url_port[0] != '\0')
+		return atoi(u->url_port);
+	return tls ? 5061 : 5060;
+}
+
+/* The transport a SIP URI asks for: TP_UDP when it names none. */
+static int
+route_url_tp(url_t const *u)
+{
+	char val[16];
+
+	if (u->url_type == url_sips)
+		return TP_TLS;
+	if (u->url_params == NULL ||
+	    url_param(u->url_params, "transport", val, sizeof(val)) <= 0)
+		return TP_UDP;
+	if (strcasecmp(val, "tls") == 0)
+		return TP_TLS;
+	return strcasecmp(val, "tcp") == 0 ? TP_TCP : TP_UDP;
+}
+
+/* Which of our two faces a URI names: SIDE_PBX, SIDE_CLOUD, or -1. */
+static int
+route_url_ours(struct proxy *px, url_t const *u)
+{
+	int tls = route_url_tp(u) == TP_TLS;
+
+	if (u->url_host == NULL)
+		return -1;
+	if (strcasecmp(u->url_host, px->tls_name) == 0 &&
+	    route_url_port(u, 1) == px->tls_port)
+		return SIDE_CLOUD;
+	if (strcasecmp(u->url_host, px->pbx_host) == 0 &&
+	    route_url_port(u, tls) == px->pbx_port)
+		return SIDE_PBX;
+	return -1;
+}
+
+/* Pop the Route entries that name us; remember our connection token. */
+static void
+route_pop_ours(struct proxy *px, msg_t *msg, sip_t *sip, uint64_t *ttc)
+{
+	char val[32];
+
+	*ttc = 0;
+	for (int i = 0; i < 2 && sip->sip_route != NULL; i++) {
+		url_t const *u = sip->sip_route->r_url;
+		if (route_url_ours(px, u) < 0)
+			break;
+		if (u->url_params && url_param(u->url_params, "ttc", val,
+		    sizeof(val)) > 0)
+			*ttc = strtoull(val, NULL, 16);
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
+	}
+}
+
+/* received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581). */
+static void
+route_via_received(msg_t *msg, sip_t *sip, const struct sip_src *src)
+{
+	sip_via_t *v = sip->sip_via;
+	char ip[64], param[80];
+	uint16_t port;
+
+	if (netaddr_ip_port((const struct sockaddr *)&src->addr, ip, sizeof(ip),
+	    &port) < 0)
+		return;
+	if (strcmp(v->v_host, ip) != 0 || v->v_rport != NULL) {
+		snprintf(param, sizeof(param), "received=%s", ip);
+		sipmsg_via_param(msg, v, param);
+	}
+	if (v->v_rport != NULL && v->v_rport[0] == '\0') {
+		snprintf(param, sizeof(param), "rport=%u", port);
+		sipmsg_via_param(msg, v, param);
+	}
+}
+
+static int
+route_add_via(struct proxy *px, msg_t *msg, sip_t *sip, const struct sip_dest *d,
+    const char *branch)
+{
+	char buf[512];
+	sip_via_t *v;
+
+	if (d->side == SIDE_CLOUD)
+		snprintf(buf, sizeof(buf), "SIP/2.0/TLS %s:%u;branch=%s;alias",
+		    px->tls_name, px->tls_port, branch);
+	else
+		snprintf(buf, sizeof(buf), "SIP/2.0/%s %s:%u;branch=%s;rport",
+		    d->tp == TP_TCP ? "TCP" : "UDP", px->pbx_host, px->pbx_port,
+		    branch);
+	if ((v = sip_via_make(msg_home(msg), buf)) == NULL)
+		return -ENOMEM;
+	return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)v);
+}
+
+/*
+ * Double Record-Route: the entry on top faces the next hop, the one below
+ * faces where the request came from.  ttc names the cloud's own
+ * connection so the dialog's requests toward it reuse that connection.
+ */
+static int
+route_add_rr(struct proxy *px, msg_t *msg, sip_t *sip, int to_side,
+    int pbx_tp, uint64_t ttc)
+{
+	char cloud[512], pbx[512], tok[32] = "";
+	sip_record_route_t *rc, *rp;
+
+	if (ttc != 0)
+		snprintf(tok, sizeof(tok), ";ttc=%llx", (unsigned long long)ttc);
+	snprintf(cloud, sizeof(cloud), "<sip:%s:%u;transport=tls;lr;r2=on%s>",
+	    px->tls_name, px->tls_port, tok);
+	snprintf(pbx, sizeof(pbx), "<sip:%s:%u;%slr;r2=on%s>", px->pbx_host,
+	    px->pbx_port, pbx_tp == TP_TCP ? "transport=tcp;" : "", tok);
+	rc = sip_record_route_make(msg_home(msg), cloud);
+	rp = sip_record_route_make(msg_home(msg), pbx);
+	if (rc == NULL || rp == NULL)
+		return -ENOMEM;
+	/* msg_header_insert puts each on top: insert the far one last. */
+	if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+	    (to_side == SIDE_CLOUD ? rp : rc)) < 0 ||
+	    msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+	    (to_side == SIDE_CLOUD ? rc : rp)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+route_set_ruri(msg_t *msg, sip_t *sip, const char *uri)
+{
+	sip_request_t *rq;
+
+	rq = sip_request_create(msg_home(msg), sip->sip_request->rq_method,
+	    sip->sip_request->rq_method_name, URL_STRING_MAKE(uri), NULL);
+	if (rq == NULL)
+		return -EINVAL;
+	return msg_header_replace(msg, (msg_pub_t *)sip,
+	    (msg_header_t *)sip->sip_request, (msg_header_t *)rq);
+}
+
+/* ---- targets ---- */
+
+/* Out-of-dialog request from the PBX: the trunk URI of a cloud proxy. */
+static int
+route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
+    struct sip_dest *d)
+{
+	const struct config *cfg = px->cfg;
+	struct cloud_host *ch = dest_cloud_pick(px);
+	url_t const *ru = sip->sip_request->rq_url;
+	char uri[1024];
+
+	if (ru->url_user == NULL ||
+	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
+	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
+		return -EINVAL;
+	if (route_set_ruri(msg, sip, uri) < 0)
+		return -ENOMEM;
+	dest_cloud(d, ch->name, ch->port);
+	return 0;
+}
+
+/* Out-of-dialog request from the cloud: the configured PBX. */
+static int
+route_target_pbx_new(struct proxy *px, msg_t *msg, sip_t *sip,
+    struct sip_dest *d)
+{
+	const struct config *cfg = px->cfg;
+	url_t const *ru = sip->sip_request->rq_url;
+	int tp = cfg->pbx.address_transport == CFG_TP_TCP ? TP_TCP : TP_UDP;
+	char uri[1024], host[80];
+	int n;
+
+	/* An IPv6 literal needs its brackets back inside a URI. */
+	snprintf(host, sizeof(host), strchr(cfg->pbx.address.host, ':') ?
+	    "[%s]" : "%s", cfg->pbx.address.host);
+	n = snprintf(uri, sizeof(uri), "sip:%s%s%s:%u%s",
+	    ru->url_user ? ru->url_user : "", ru->url_user ? "@" : "", host,
+	    cfg->pbx.address.port, tp == TP_TCP ? ";transport=tcp" : "");
+	if (n < 0 || (size_t)n >= sizeof(uri) || route_set_ruri(msg, sip, uri) < 0)
+		return -EINVAL;
+	return dest_pbx(px, d, cfg->pbx.address.host, cfg->pbx.address.port, tp);
+}
+
+/* In-dialog: the top Route left after ours, else the Request-URI. */
+static int
+route_target_dialog(struct proxy *px, sip_t *sip, int to_side, uint64_t ttc,
+    struct sip_dest *d)
+{
+	url_t const *u = sip->sip_route ? sip->sip_route->r_url :
+	    sip->sip_request->rq_url;
+	char host[CFG_HOST_MAX];
+	int tcp;
+
+	if (u->url_host == NULL)
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%s", u->url_host);
+	/* url_host keeps IPv6 brackets; sockaddr parsing wants them off. */
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		memmove(host, host + 1, n);
+		if (n >= 2)
+			host[n - 2] = '\0';
+	}
+	if (to_side == SIDE_CLOUD) {
+		dest_cloud(d, host, (uint16_t)route_url_port(u, 1));
+		d->conn_id = ttc;
+		return 0;
+	}
+	tcp = route_url_tp(u) == TP_TCP;
+	if (dest_pbx(px, d, host, (uint16_t)route_url_port(u, 0),
+	    tcp ? TP_TCP : TP_UDP) < 0)
+		return -EPERM;
+	d->conn_id = ttc;
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static int
+route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
+{
+	char a[64];
+	uint64_t now;
+
+	if (src->side != SIDE_PBX ||
+	    config_pbx_allowed(px->cfg, (const struct sockaddr *)&src->addr))
+		return 1;
+	/* Toll fraud probes come in floods: one line per second at most. */
+	now = proxy_now(px);
+	if (now - px->log_403_at >= 1000) {
+		log_warn(sipmsg_callid(sip_object(msg)),
+		    "refused request from %s: not in [pbx] allow (%u more suppressed)",
+		    dest_src_str(src, a, sizeof(a)), px->log_403_suppressed);
+		px->log_403_at = now;
+		px->log_403_suppressed = 0;
+	} else {
+		px->log_403_suppressed++;
+	}
+	return 0;
+}
+
+static int
+route_max_forwards(msg_t *msg, sip_t *sip)
+{
+	if (sip->sip_max_forwards == NULL)
+		return sip_add_make(msg, sip, sip_max_forwards_class, "70") < 0 ?
+		    -ENOMEM : 0;
+	if (sip->sip_max_forwards->mf_count == 0)
+		return -ELOOP;
+	sip->sip_max_forwards->mf_count--;
+	msg_fragment_clear(sip->sip_max_forwards->mf_common);
+	return 0;
+}
+
+/* CANCEL: answered here, passed on as our own CANCEL (hop by hop). */
+static void
+route_cancel(struct proxy *px, msg_t *msg, sip_t *sip, const struct sip_src *src)
+{
+	char skey[512];
+	struct txn *t = NULL;
+
+	if (txn_skey(sip, 1, skey, sizeof(skey)) == 0)
+		t = txn_by_skey(px, skey);
+	if (t == NULL) {
+		route_reply(px, msg, src, 481, "Call/Transaction Does Not Exist");
+		return;
+	}
+	route_reply(px, msg, src, 200, "OK");
+	log_info(t->callid, "CANCEL from %s", side_name[src->side]);
+	txn_upstream_cancel(t);
+}
+
+/* ACK for a 2xx, and anything else we pass without a transaction. */
+static void
+route_stateless(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_dest *d)
+{
+	char branch[64], *buf;
+	const char *why;
+	uint64_t used, h = 1469598103934665603ULL;
+	size_t len;
+
+	/* Same incoming branch, same outgoing branch: retransmissions of
+	 * the ACK stay recognisable downstream. */
+	for (const char *p = sip->sip_via->v_branch; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(branch, sizeof(branch), "z9hG4bKtt%sa%llx", px->branch_salt,
+	    (unsigned long long)h);
+	if (route_add_via(px, msg, sip, d, branch) < 0 ||
+	    (buf = sipmsg_print(msg, &len)) == NULL)
+		return;
+	if (dest_send(px, d, buf, len, &used, &why) < 0)
+		log_warn(sipmsg_callid(sip), "%s to %s dropped: %s",
+		    sip->sip_request->rq_method_name, d->host, why);
+	free(buf);
+}
+
+static int
+route_creates_dialog(sip_t const *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+
+	return m == sip_method_invite || m == sip_method_subscribe ||
+	    m == sip_method_refer || m == sip_method_notify;
+}
+
+static void
+route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_src *src, const char *skey)
+{
+	const char *cid = sipmsg_callid(sip);
+	int to_side = src->side == SIDE_PBX ? SIDE_CLOUD : SIDE_PBX;
+	int in_dialog = sip->sip_to->a_tag != NULL;
+	sip_method_t m = sip->sip_request->rq_method;
+	struct sip_dest d;
+	struct txn *t;
+	uint64_t ttc;
+	int r;
+
+	route_pop_ours(px, msg, sip, &ttc);
+	if (!in_dialog && sip->sip_route == NULL) {
+		if (m == sip_method_options && (src->side == SIDE_CLOUD ||
+		    sip->sip_request->rq_url->url_user == NULL)) {
+			/* Keepalive for us (the cloud's, or the PBX's own). */
+			route_reply(px, msg, src, 200, "OK");
+			goto done;
+		}
+		if (m == sip_method_register) {
+			route_reply(px, msg, src, 405, "Method Not Allowed");
+			goto done;
+		}
+		r = to_side == SIDE_CLOUD ?
+		    route_target_cloud_new(px, msg, sip, &d) :
+		    route_target_pbx_new(px, msg, sip, &d);
+		if (r < 0) {
+			log_warn(cid, "%s from %s: no valid target (user '%s')",
+			    sip->sip_request->rq_method_name, side_name[src->side],
+			    sip->sip_request->rq_url->url_user ?
+			    sip->sip_request->rq_url->url_user : "");
+			route_reply(px, msg, src, r == -EPERM ? 403 : 404,
+			    r == -EPERM ? "Forbidden" : "Not Found");
+			goto done;
+		}
+		if (route_creates_dialog(sip) && route_add_rr(px, msg, sip,
+		    to_side, to_side == SIDE_PBX ? d.tp : src->tp,
+		    src->side == SIDE_CLOUD ? src->conn_id : 0) < 0)
+			goto fail;
+	} else if (route_target_dialog(px, sip, to_side, ttc, &d) < 0) {
+		log_warn(cid, "%s from %s: next hop not allowed",
+		    sip->sip_request->rq_method_name, side_name[src->side]);
+		route_reply(px, msg, src, 403, "Forbidden");
+		goto done;
+	}
+	if (m == sip_method_ack) {
+		route_stateless(px, msg, sip, &d);
+		goto done;
+	}
+	if ((t = txn_new(px, skey, src, sip)) == NULL)
+		goto fail;
+	t->dst = d;
+	if (route_add_via(px, msg, sip, &d, t->branch) < 0) {
+		txn_free(t);
+		goto fail;
+	}
+	t->req = msg;
+	if (m == sip_method_invite) {
+		log_info(cid, "INVITE %s -> %s %s", side_name[src->side],
+		    side_name[to_side], d.host);
+		txn_reply(t, 100, "Trying");
+	}
+	txn_forward(t);
+	return;
+fail:
+	route_reply(px, msg, src, 500, "Server Internal Error");
+done:
+	msg_destroy(msg);
+}
+
+void
+route_request(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_src *src)
+{
+	const char *cid = sipmsg_callid(sip), *bad;
+	char skey[512];
+	struct txn *t;
+
+	if (!route_source_allowed(px, msg, src)) {
+		route_reply(px, msg, src, 403, "Forbidden");
+		goto done;
+	}
+	if ((bad = sipmsg_check(msg, sip)) != NULL ||
+	    txn_skey(sip, sip->sip_request->rq_method == sip_method_ack,
+	    skey, sizeof(skey)) < 0) {
+		log_warn(cid, "bad request from %s: %s", side_name[src->side],
+		    bad ? bad : "oversized Via");
+		if (sip->sip_via != NULL && sip->sip_from && sip->sip_to &&
+		    sip->sip_call_id && sip->sip_cseq)
+			route_reply(px, msg, src, 400, bad ? bad : "Bad Request");
+		goto done;
+	}
+	if (src->tp != TP_TLS)
+		route_via_received(msg, sip, src);
+	t = txn_by_skey(px, skey);
+	if (t != NULL && sip->sip_request->rq_method == sip_method_ack &&
+	    t->resp_status >= 300) {
+		txn_upstream_ack(t);	/* ends our non-2xx: hop by hop */
+		goto done;
+	}
+	if (t != NULL && sip->sip_request->rq_method != sip_method_ack) {
+		txn_upstream_retransmit(t);
+		goto done;
+	}
+	if (sip->sip_request->rq_method == sip_method_cancel) {
+		route_cancel(px, msg, sip, src);
+		goto done;
+	}
+	if (route_max_forwards(msg, sip) < 0) {
+		log_warn(cid, "Max-Forwards exhausted");
+		route_reply(px, msg, src, 483, "Too Many Hops");
+		goto done;
+	}
+	route_request_forward(px, msg, sip, src, skey);
+	return;
+done:
+	msg_destroy(msg);
+}
+
+/* ---- responses ---- */
+
+void
+route_response(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_src *src)
+{
+	const char *cid = sipmsg_callid(sip), *bad;
+	char prefix[40];
+	struct sip_dest d;
+	struct txn *t;
+	const char *why;
+	uint64_t used;
+	char *buf;
+	size_t len;
+
+	if ((bad = sipmsg_check(msg, sip)) != NULL || sip->sip_via->v_branch == NULL) {
+		log_warn(cid, "bad response from %s dropped: %s",
+		    side_name[src->side], bad ? bad : "no branch");
+		goto done;
+	}
+	if ((t = txn_by_branch(px, sip->sip_via->v_branch)) != NULL) {
+		if (t->dst.side != src->side) {
+			log_warn(cid, "response from the wrong side dropped");
+			goto done;
+		}
+		txn_response(t, msg, sip);
+		return;
+	}
+	/* No transaction (a 2xx retransmission after it ended): by Via. */
+	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
+	if (strncmp(sip->sip_via->v_branch, prefix, strlen(prefix)) != 0 ||
+	    sip->sip_via->v_next == NULL) {
+		log_debug(cid, "stray response %d dropped", sip->sip_status->st_status);
+		goto done;
+	}
+	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if (route_dest_from_via(px, !src->side, sip->sip_via, &d) < 0) {
+		log_warn(cid, "response toward a forbidden address dropped");
+		goto done;
+	}
+	if ((buf = sipmsg_print(msg, &len)) != NULL) {
+		dest_send(px, &d, buf, len, &used, &why);
+		free(buf);
+	}
+done:
+	msg_destroy(msg);
+}

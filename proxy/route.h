@@ -1,0 +1,21 @@
+/* route.h - what the proxy does with each request and response. */
+#ifndef TLSTRUNK_ROUTE_H
+#define TLSTRUNK_ROUTE_H
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+
+#include "proxy.h"
+
+/* Both take ownership of msg. */
+void route_request(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_src *src);
+void route_response(struct proxy *px, msg_t *msg, sip_t *sip,
+    const struct sip_src *src);
+
+/* Send a response upstream: on the connection the request came in on,
+ * else (connection gone) to the Via sent-by of resp (RFC 3261 18.2.2). */
+int route_send_upstream(struct proxy *px, const struct sip_src *src,
+    msg_t *resp, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,196 @@
+/* tls.c - the cloud's TLS policy as OpenSSL contexts. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "tls.h"
+
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl;
+	struct tls_verify_note *note;
+	X509 *cert;
+	char subj[160] = "?";
+
+	if (ok)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	note = ssl ? SSL_get_app_data(ssl) : NULL;
+	if (note == NULL || note->text[0] != '\0')
+		return ok;	/* keep the first, most telling, failure */
+	cert = X509_STORE_CTX_get_current_cert(xs);
+	if (cert != NULL)
+		X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
+	snprintf(note->text, sizeof(note->text),
+	    "certificate verify failed: %s (depth %d, subject %s)",
+	    X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)),
+	    X509_STORE_CTX_get_error_depth(xs), subj);
+	return ok;
+}
+
+void
+tls_last_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		snprintf(buf, len, "handshake failed");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+}
+
+/* Versions, suites and groups shared by both directions. */
+static int
+tls_ctx_policy(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errlen)
+{
+	if (!SSL_CTX_set_min_proto_version(ctx, cfg->cloud.tls_min_version) ||
+	    !SSL_CTX_set_max_proto_version(ctx, cfg->cloud.tls_max_version)) {
+		snprintf(err, errlen, "cannot set TLS versions");
+		return -1;
+	}
+	if (!SSL_CTX_set_cipher_list(ctx, cfg->cloud.ciphers)) {
+		snprintf(err, errlen, "no usable cipher in '%s'", cfg->cloud.ciphers);
+		return -1;
+	}
+	if (!SSL_CTX_set1_groups_list(ctx, cfg->cloud.groups)) {
+		snprintf(err, errlen, "bad groups '%s'", cfg->cloud.groups);
+		return -1;
+	}
+	/* No renegotiation, no compression, no session tickets to juggle. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return 0;
+}
+
+static int
+tls_ctx_load_roots(SSL_CTX *ctx, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	int loaded = 0;
+
+	if (cfg->cloud.ca_file[0] != '\0' || cfg->cloud.ca_path[0] != '\0') {
+		const char *f = cfg->cloud.ca_file[0] ? cfg->cloud.ca_file : NULL;
+		const char *p = cfg->cloud.ca_path[0] ? cfg->cloud.ca_path : NULL;
+		if (!SSL_CTX_load_verify_locations(ctx, f, p)) {
+			snprintf(err, errlen, "cannot load CA %s", f ? f : p);
+			return -1;
+		}
+		return 0;
+	}
+	for (int i = 0; config_default_root_files[i] != NULL; i++)
+		if (SSL_CTX_load_verify_locations(ctx, config_default_root_files[i], NULL))
+			loaded++;
+	ERR_clear_error();
+	if (loaded == 0) {
+		snprintf(err, errlen, "none of the default DigiCert roots found");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tls_ctx_load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *lk;
+
+	if (file[0] == '\0')
+		return 0;
+	lk = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+	if (lk == NULL || X509_load_crl_file(lk, file, X509_FILETYPE_PEM) <= 0) {
+		snprintf(err, errlen, "cannot load CRL %s", file);
+		return -1;
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	return 0;
+}
+
+SSL_CTX *
+tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	if (tls_ctx_policy(ctx, cfg, err, errlen) < 0 ||
+	    tls_ctx_load_roots(ctx, cfg, err, errlen) < 0 ||
+	    tls_ctx_load_crl(ctx, cfg->cloud.crl_file, err, errlen) < 0)
+		goto fail;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
+	SSL_CTX_set_verify_depth(ctx, 8);
+	/* The client presents our chain too, for peers that ask (mutual). */
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_server.cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_server.key_file, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "cannot load certificate/key for the client side");
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	if (tls_ctx_policy(ctx, cfg, err, errlen) < 0)
+		goto fail;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_server.cert_file) != 1) {
+		snprintf(err, errlen, "cannot load cert_file %s", cfg->tls_server.cert_file);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_server.key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "key_file %s does not match cert_file",
+		    cfg->tls_server.key_file);
+		goto fail;
+	}
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	if (cfg->tls_server.mutual) {
+		STACK_OF(X509_NAME) *names;
+		if (!SSL_CTX_load_verify_locations(ctx, cfg->tls_server.client_ca_file, NULL)) {
+			snprintf(err, errlen, "cannot load client_ca_file");
+			goto fail;
+		}
+		names = SSL_load_client_CA_file(cfg->tls_server.client_ca_file);
+		if (names != NULL)
+			SSL_CTX_set_client_CA_list(ctx, names);
+		if (tls_ctx_load_crl(ctx, cfg->cloud.crl_file, err, errlen) < 0)
+			goto fail;
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify_cb);
+	}
+	ERR_clear_error();
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}
+
+int
+tls_client_setup(SSL *ssl, const char *name)
+{
+	if (!SSL_set_tlsext_host_name(ssl, name))
+		return -1;
+	/* Name only: SSL_set1_host never accepts an IP as a match. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (!SSL_set1_host(ssl, name))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* tls.h - OpenSSL contexts for the cloud leg, built once from config. */
+#ifndef TLSTRUNK_TLS_H
+#define TLSTRUNK_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+
+/* Client toward the cloud: spec versions, suites, groups; peer verified
+ * against the configured (or default DigiCert) roots and by host name. */
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen);
+/* Server for the cloud's connections: full chain, same policy. */
+SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen);
+
+/* Per-connection setup: SNI and host-name check for a client. */
+int tls_client_setup(SSL *ssl, const char *name);
+
+/* Describe why the last TLS operation failed (OpenSSL error queue). */
+void tls_last_error(char *buf, size_t len);
+
+/* Verify callback records its first failure here (via SSL app data). */
+struct tls_verify_note {
+	char text[256];
+};
+
+#endif

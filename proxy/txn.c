@@ -1,0 +1,399 @@
+/* txn.c - transaction state, retransmission and timeouts (RFC 3261 17). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/sip_status.h>
+
+#include "conn.h"
+#include "log.h"
+#include "route.h"
+#include "sipmsg.h"
+#include "txn.h"
+#include "udp.h"
+
+#define T1	500u
+#define T2	4000u
+#define TIMER_B	(64u * T1)	/* also F, H, J, D: 32 s */
+#define TIMER_C	180000u		/* INVITE after a provisional */
+#define TIMER_I	5000u
+
+int
+txn_skey(sip_t const *sip, int for_invite, char *buf, size_t len)
+{
+	sip_via_t const *v = sip->sip_via;
+	const char *m = for_invite ? "INVITE" : sip->sip_request->rq_method_name;
+	int n;
+
+	n = snprintf(buf, len, "%s|%s|%s:%s", m, v->v_branch ? v->v_branch : "",
+	    v->v_host, v->v_port ? v->v_port : "");
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void
+txn_closed(uv_handle_t *h)
+{
+	struct txn *t = h->data;
+
+	if (t->req != NULL)
+		msg_destroy(t->req);
+	free(t->skey);
+	free(t->req_buf);
+	free(t->resp_buf);
+	free(t->ack_buf);
+	free(t->cancel_buf);
+	free(t);
+}
+
+void
+txn_free(struct txn *t)
+{
+	struct proxy *px = t->px;
+
+	strmap_del(&px->txn_by_skey, t->skey);
+	if (t->branch[0] != '\0')
+		strmap_del(&px->txn_by_branch, t->branch);
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		px->txns = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	px->ntxns--;
+	uv_close((uv_handle_t *)&t->timer, txn_closed);
+}
+
+struct txn *
+txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
+    sip_t const *sip)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	if ((t->skey = strdup(skey)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->px = px;
+	t->src = *src;
+	t->method = sip->sip_request->rq_method;
+	snprintf(t->callid, sizeof(t->callid), "%s", sipmsg_callid(sip));
+	snprintf(t->branch, sizeof(t->branch), "z9hG4bKtt%s%llx", px->branch_salt,
+	    (unsigned long long)++px->branch_seq);
+	if (strmap_put(&px->txn_by_skey, skey, t) < 0 ||
+	    strmap_put(&px->txn_by_branch, t->branch, t) < 0) {
+		strmap_del(&px->txn_by_skey, skey);
+		free(t->skey);
+		free(t);
+		return NULL;
+	}
+	uv_timer_init(px->loop, &t->timer);
+	t->timer.data = t;
+	t->next = px->txns;
+	if (px->txns != NULL)
+		px->txns->prev = t;
+	px->txns = t;
+	px->ntxns++;
+	return t;
+}
+
+struct txn *
+txn_by_skey(struct proxy *px, const char *skey)
+{
+	return strmap_get(&px->txn_by_skey, skey);
+}
+
+struct txn *
+txn_by_branch(struct proxy *px, const char *branch)
+{
+	return strmap_get(&px->txn_by_branch, branch);
+}
+
+/* ---- timers ---- */
+
+static void txn_on_timer(uv_timer_t *h);
+
+static void
+txn_arm(struct txn *t)
+{
+	uint64_t now = proxy_now(t->px);
+	uint64_t next = t->deadline;
+
+	if (t->retx_at != 0 && t->retx_at < next)
+		next = t->retx_at;
+	uv_timer_start(&t->timer, txn_on_timer, next > now ? next - now : 0, 0);
+}
+
+static int
+txn_dst_udp(const struct txn *t)
+{
+	return t->dst.side == SIDE_PBX && t->dst.tp == TP_UDP;
+}
+
+static void
+txn_send_down(struct txn *t, const char *buf, size_t len)
+{
+	const char *why;
+	uint64_t used;
+
+	if (dest_send(t->px, &t->dst, buf, len, &used, &why) < 0)
+		log_debug(t->callid, "resend downstream failed: %s", why);
+}
+
+static void
+txn_send_up_buf(struct txn *t)
+{
+	if (t->resp_buf != NULL)
+		route_send_upstream(t->px, &t->src, NULL, t->resp_buf, t->resp_len);
+}
+
+static void
+txn_timeout(struct txn *t)
+{
+	if (t->state == TXN_COMPLETED || t->state == TXN_CONFIRMED) {
+		txn_free(t);
+		return;
+	}
+	if (t->method == sip_method_invite && t->state == TXN_PROCEEDING) {
+		/* Timer C: give up on the callee, cancel downstream. */
+		txn_upstream_cancel(t);
+	}
+	log_warn(t->callid, "%s to %s: no final response, answering 408",
+	    t->req ? sip_object(t->req)->sip_request->rq_method_name : "request",
+	    t->dst.host);
+	txn_reply(t, 408, "Request Timeout");
+}
+
+static void
+txn_on_timer(uv_timer_t *h)
+{
+	struct txn *t = h->data;
+	uint64_t now = proxy_now(t->px);
+
+	if (now >= t->deadline) {
+		txn_timeout(t);
+		return;
+	}
+	if (t->retx_at != 0 && now >= t->retx_at) {
+		if (t->state == TXN_TRYING || t->state == TXN_PROCEEDING) {
+			/* Timer A / E: our request toward a UDP PBX. */
+			if (t->state == TXN_TRYING || t->method != sip_method_invite)
+				txn_send_down(t, t->req_buf, t->req_len);
+			if (t->cancel_buf != NULL && !t->cancel_answered)
+				txn_send_down(t, t->cancel_buf, t->cancel_len);
+			t->retx_iv *= 2;
+			if (t->method != sip_method_invite && t->retx_iv > T2)
+				t->retx_iv = T2;
+		} else if (t->state == TXN_COMPLETED) {
+			/* Timer G: our non-2xx final toward a UDP source. */
+			txn_send_up_buf(t);
+			t->retx_iv = t->retx_iv * 2 > T2 ? T2 : t->retx_iv * 2;
+		}
+		t->retx_at = now + t->retx_iv;
+	}
+	txn_arm(t);
+}
+
+/* ---- sending ---- */
+
+int
+txn_forward(struct txn *t)
+{
+	const char *why = NULL;
+	int r;
+
+	if ((t->req_buf = sipmsg_print(t->req, &t->req_len)) == NULL) {
+		txn_reply(t, 500, "Server Internal Error");
+		return -ENOMEM;
+	}
+	t->state = TXN_TRYING;
+	t->deadline = proxy_now(t->px) + TIMER_B;
+	if (txn_dst_udp(t)) {
+		t->retx_iv = T1;
+		t->retx_at = proxy_now(t->px) + T1;
+	}
+	r = dest_send(t->px, &t->dst, t->req_buf, t->req_len, &t->dst_conn, &why);
+	if (r < 0) {
+		log_warn(t->callid, "cannot forward %s to %s:%u: %s",
+		    sip_object(t->req)->sip_request->rq_method_name, t->dst.host,
+		    t->dst.port, why ? why : "send failed");
+		txn_reply(t, 503, "Service Unavailable");
+		return r;
+	}
+	log_debug(t->callid, "%s forwarded to %s:%u",
+	    sip_object(t->req)->sip_request->rq_method_name, t->dst.host, t->dst.port);
+	txn_arm(t);
+	return 0;
+}
+
+/* Remember what went upstream; start Timer G / the wait for the end. */
+static void
+txn_store_response(struct txn *t, char *buf, size_t len, int status)
+{
+	uint64_t now = proxy_now(t->px);
+
+	free(t->resp_buf);
+	t->resp_buf = buf;
+	t->resp_len = len;
+	t->resp_status = status;
+	if (status < 200)
+		return;
+	t->state = TXN_COMPLETED;
+	t->retx_at = 0;
+	t->deadline = now + TIMER_B;
+	if (t->method == sip_method_invite && status >= 300 &&
+	    t->src.tp == TP_UDP) {
+		t->retx_iv = T1;
+		t->retx_at = now + T1;
+	}
+	txn_arm(t);
+}
+
+void
+txn_reply(struct txn *t, int status, const char *phrase)
+{
+	msg_t *resp;
+	char *buf;
+	size_t len;
+
+	if (t->state >= TXN_COMPLETED)
+		return;
+	/* Upstream's Vias are those of t->req below our own. */
+	resp = sipmsg_response(t->req, 1, status, phrase);
+	if (resp == NULL)
+		return;
+	buf = sipmsg_print(resp, &len);
+	if (buf != NULL) {
+		route_send_upstream(t->px, &t->src, resp, buf, len);
+		if (status >= 200)
+			log_info(t->callid, "%s answered %d %s",
+			    sip_object(t->req)->sip_request->rq_method_name, status, phrase);
+		txn_store_response(t, buf, len, status);
+	}
+	msg_destroy(resp);
+}
+
+static void
+txn_send_ack(struct txn *t, sip_t *resp)
+{
+	msg_t *ack = sipmsg_hop_request(t->req, resp, sip_method_ack);
+
+	if (ack == NULL)
+		return;
+	free(t->ack_buf);
+	t->ack_buf = sipmsg_print(ack, &t->ack_len);
+	if (t->ack_buf != NULL)
+		txn_send_down(t, t->ack_buf, t->ack_len);
+	msg_destroy(ack);
+}
+
+static void
+txn_send_cancel(struct txn *t)
+{
+	msg_t *c = sipmsg_hop_request(t->req, NULL, sip_method_cancel);
+
+	t->cancel_pending = 0;
+	if (c == NULL)
+		return;
+	free(t->cancel_buf);
+	t->cancel_buf = sipmsg_print(c, &t->cancel_len);
+	if (t->cancel_buf != NULL) {
+		log_info(t->callid, "CANCEL forwarded to %s", t->dst.host);
+		txn_send_down(t, t->cancel_buf, t->cancel_len);
+	}
+	msg_destroy(c);
+}
+
+void
+txn_response(struct txn *t, msg_t *msg, sip_t *sip)
+{
+	int status = sip->sip_status->st_status;
+	uint64_t now = proxy_now(t->px);
+	char *buf;
+	size_t len;
+
+	if (sip->sip_cseq->cs_method == sip_method_cancel) {
+		t->cancel_answered = 1;		/* hop-by-hop: ends here */
+		goto done;
+	}
+	if (t->state >= TXN_COMPLETED) {
+		/* A retransmitted final: re-ACK a non-2xx, pass a 2xx on. */
+		if (status >= 300 && t->method == sip_method_invite && t->ack_buf)
+			txn_send_down(t, t->ack_buf, t->ack_len);
+		else if (status >= 200 && status < 300 && t->method == sip_method_invite)
+			goto forward;
+		goto done;
+	}
+	if (status < 200) {
+		t->state = TXN_PROCEEDING;
+		if (t->method == sip_method_invite) {
+			t->retx_at = 0;
+			t->deadline = now + TIMER_C;
+		} else if (t->retx_at != 0) {
+			t->retx_iv = T2;
+		}
+		if (t->cancel_pending)
+			txn_send_cancel(t);
+		txn_arm(t);
+		if (status == 100)
+			goto done;	/* hop-by-hop; we sent our own */
+	} else {
+		if (t->method == sip_method_invite && status >= 300)
+			txn_send_ack(t, sip);
+		log_info(t->callid, "%s answered %d by %s",
+		    sip_object(t->req)->sip_request->rq_method_name, status,
+		    t->dst.host);
+	}
+forward:
+	/* Our Via is on top; the rest of the response goes upstream as is. */
+	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if ((buf = sipmsg_print(msg, &len)) == NULL)
+		goto done;
+	route_send_upstream(t->px, &t->src, msg, buf, len);
+	if (t->state >= TXN_COMPLETED)
+		free(buf);
+	else
+		txn_store_response(t, buf, len, status);
+done:
+	msg_destroy(msg);
+}
+
+void
+txn_upstream_retransmit(struct txn *t)
+{
+	txn_send_up_buf(t);
+}
+
+void
+txn_upstream_ack(struct txn *t)
+{
+	if (t->state != TXN_COMPLETED || t->resp_status < 300)
+		return;
+	t->state = TXN_CONFIRMED;
+	t->retx_at = 0;
+	t->deadline = proxy_now(t->px) + (t->src.tp == TP_UDP ? TIMER_I : 0);
+	txn_arm(t);
+}
+
+void
+txn_upstream_cancel(struct txn *t)
+{
+	if (t->state >= TXN_COMPLETED || t->cancel_buf != NULL)
+		return;
+	if (t->state == TXN_PROCEEDING)
+		txn_send_cancel(t);
+	else
+		t->cancel_pending = 1;	/* RFC 3261 9.1: wait for a 1xx */
+}
+
+void
+txn_conn_lost(struct txn *t)
+{
+	/* Nothing came back on it: the request may never have arrived. */
+	if (t->state != TXN_TRYING)
+		return;
+	txn_reply(t, 503, "Service Unavailable");
+}

@@ -1,0 +1,117 @@
+/* udp.c - datagrams in, one SIP message each; datagrams out. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sofia-sip/msg_buffer.h>
+#include <sofia-sip/sip_header.h>
+
+#include "log.h"
+#include "netaddr.h"
+#include "udp.h"
+
+static void
+udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	static char rbuf[65536];
+
+	buf->base = rbuf;
+	buf->len = sizeof(rbuf);
+}
+
+static void
+udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
+    const struct sockaddr *from, unsigned flags)
+{
+	struct proxy *px = u->data;
+	struct sip_src src;
+	msg_t *msg;
+	void *b;
+
+	if (n <= 0 || from == NULL)
+		return;
+	if (flags & UV_UDP_PARTIAL) {
+		log_warn(NULL, "udp: truncated datagram dropped");
+		return;
+	}
+	/* Keepalive pings (CRLF) carry no message. */
+	if (n <= 4 && strspn(buf->base, "\r\n") >= (size_t)n)
+		return;
+	if ((size_t)n > px->cfg->limits.max_message_size) {
+		char a[64];
+		log_warn(NULL, "udp: %zd-byte datagram from %s over the limit, dropped",
+		    n, netaddr_ntop(from, a, sizeof(a)));
+		return;
+	}
+	memset(&src, 0, sizeof(src));
+	src.side = SIDE_PBX;
+	src.tp = TP_UDP;
+	src.addrlen = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	memcpy(&src.addr, from, src.addrlen);
+
+	if ((msg = msg_create(sip_default_mclass(), 0)) == NULL)
+		return;
+	if ((b = msg_buf_alloc(msg, (size_t)n)) == NULL) {
+		msg_destroy(msg);
+		return;
+	}
+	memcpy(b, buf->base, (size_t)n);
+	msg_buf_commit(msg, (size_t)n, 1);
+	if (msg_extract(msg) <= 0) {
+		char a[64];
+		log_warn(NULL, "udp: unparsable message from %s dropped",
+		    netaddr_ntop(from, a, sizeof(a)));
+		msg_destroy(msg);
+		return;
+	}
+	proxy_recv(px, msg, &src);
+}
+
+int
+udp_listen(struct proxy *px, const struct sockaddr *sa)
+{
+	int r;
+
+	if ((r = uv_udp_init(px->loop, &px->pbx_udp)) < 0)
+		return r;
+	px->pbx_udp.data = px;
+	px->have_udp = 1;
+	if ((r = uv_udp_bind(&px->pbx_udp, sa, UV_UDP_REUSEADDR)) < 0)
+		return r;
+	return uv_udp_recv_start(&px->pbx_udp, udp_alloc, udp_on_recv);
+}
+
+struct udp_send_req {
+	uv_udp_send_t req;
+	char data[];
+};
+
+static void
+udp_on_sent(uv_udp_send_t *req, int status)
+{
+	free(req);
+}
+
+int
+udp_send(struct proxy *px, const struct sockaddr *to, const char *buf,
+    size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+	struct udp_send_req *s;
+	int r;
+
+	if (!px->have_udp)
+		return -ENOTCONN;
+	r = uv_udp_try_send(&px->pbx_udp, &b, 1, to);
+	if (r >= 0)
+		return 0;
+	if (r != UV_EAGAIN)
+		return r;
+	if ((s = malloc(sizeof(*s) + len)) == NULL)
+		return -ENOMEM;
+	memcpy(s->data, buf, len);
+	b = uv_buf_init(s->data, (unsigned)len);
+	if ((r = uv_udp_send(&s->req, &px->pbx_udp, &b, 1, to, udp_on_sent)) < 0)
+		free(s);
+	return r;
+}
