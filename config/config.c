@@ -1,0 +1,1748 @@
+/*
+ * config.c - read the INI file into struct config and validate every key,
+ * so that a bad configuration stops tlstrunk before any socket is opened,
+ * with an error that points at the line to fix.
+ *
+ * Every key is described once in cfg_keys[]: its section, name and the
+ * function that checks and stores its value.  Checks that involve
+ * several keys run after the whole file is read (cfg_finish).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <ini.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "log.h"
+#include "netaddr.h"
+#include "regions.h"
+
+/*
+ * Longest line accepted.  inih's compiled-in 200 bytes is too short for
+ * a cipher or allow list; a longer line is an error, never split.
+ */
+#define CFG_LINE_MAX	4096
+#define CFG_WHY_MAX	(PATH_MAX + 512)	/* a path and what is wrong with it */
+#define CFG_SECONDS_MAX	86400
+
+#define MEMBER_SIZE(m)	sizeof(((struct config *)0)->m)
+
+const char *const config_default_root_files[] = {
+	"/etc/ssl/certs/DigiCert_High_Assurance_EV_Root_CA.pem",
+	"/etc/ssl/certs/DigiCert_Global_Root_G2.pem",
+	"/etc/ssl/certs/DigiCert_Global_Root_G3.pem",
+	NULL
+};
+
+/* The spec's eight suites, ECDHE-GCM first: the cloud drops CBC ones. */
+static const char cfg_default_ciphers[] =
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:"
+    "AES128-GCM-SHA256:AES256-SHA256:AES256-SHA";
+
+static const char *const cfg_sections[] = {
+	"general", "pbx", "cloud", "tls_server", "media", "limits", "trace",
+	NULL
+};
+
+static const char *const srtp_known[] = {
+	"AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32",
+	"AES_256_CM_HMAC_SHA1_80", "AES_256_CM_HMAC_SHA1_32",
+	"AEAD_AES_128_GCM", "AEAD_AES_256_GCM", NULL
+};
+
+struct cfg_key;
+typedef int (*cfg_set_fn)(struct config *, const struct cfg_key *,
+    const char *, char *, size_t);
+
+struct cfg_key {
+	const char	*section;
+	const char	*name;
+	cfg_set_fn	 set;
+	size_t		 off;		/* member of struct config (generic setters) */
+	size_t		 size;		/* its size, for strings */
+	long		 min, max;	/* range, for integers */
+	int		 required;	/* a missing key is an error */
+};
+
+struct cfg_parse {
+	struct config	*cfg;
+	FILE		*fp;
+	int		 lineno;	/* line the reader handed to inih last */
+	int		 failed;	/* err holds the first error */
+	char		*err;
+	size_t		 errlen;
+};
+
+/* "FILE:LINE: [section] key: why", leaving out what is NULL. */
+static void
+cfg_format(char *err, size_t errlen, const char *path, int line,
+    const char *section, const char *key, const char *why)
+{
+	if (section != NULL && key != NULL)
+		snprintf(err, errlen, "%s:%d: [%s] %s: %s", path, line,
+		    section, key, why);
+	else if (section != NULL)
+		snprintf(err, errlen, "%s:%d: [%s]: %s", path, line, section,
+		    why);
+	else if (key != NULL)
+		snprintf(err, errlen, "%s:%d: %s: %s", path, line, key, why);
+	else
+		snprintf(err, errlen, "%s:%d: %s", path, line, why);
+}
+
+/* Record the first error only: later ones are usually its echoes. */
+static void
+cfg_error(struct cfg_parse *p, int line, const char *section,
+    const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+cfg_error(struct cfg_parse *p, int line, const char *section,
+    const char *key, const char *fmt, ...)
+{
+	char why[CFG_WHY_MAX];
+	va_list ap;
+
+	if (p->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	cfg_format(p->err, p->errlen, p->cfg->path, line, section, key, why);
+	p->failed = 1;
+}
+
+/* snprintf into a fixed field; -1 when it does not fit. */
+static int
+copy_str(char *dst, size_t len, const char *src)
+{
+	int n = snprintf(dst, len, "%s", src);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void *
+key_field(struct config *cfg, const struct cfg_key *k)
+{
+	return (char *)cfg + k->off;
+}
+
+/*
+ * Next comma-separated item of *s, trimmed, into buf.  Returns 1 with an
+ * item, 0 at the end of the list, -1 for an empty or overlong item.
+ */
+static int
+list_next(const char **s, char *buf, size_t len)
+{
+	const char *p = *s, *end;
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	end = strchr(p, ',');
+	n = end ? (size_t)(end - p) : strlen(p);
+	*s = end ? end + 1 : NULL;
+	while (n > 0 && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+/* Strict decimal: strtol alone would take "12abc" or "". */
+static int
+parse_long(const char *s, long *v)
+{
+	char *end;
+
+	if (*s == '\0' || (!isdigit((unsigned char)*s) && *s != '-'))
+		return -1;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static int
+parse_range(const char *val, const struct cfg_key *k, long *v, char *why,
+    size_t len)
+{
+	if (parse_long(val, v) == -1) {
+		snprintf(why, len, "\"%s\" is not a number", val);
+		return -1;
+	}
+	if (*v < k->min || *v > k->max) {
+		snprintf(why, len, "%ld is out of range (%ld..%ld)", *v, k->min,
+		    k->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Generic setters, driven by the key's off/size/min/max. */
+
+static int
+set_int(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	long v;
+
+	if (parse_range(val, k, &v, why, len) == -1)
+		return -1;
+	*(int *)key_field(cfg, k) = (int)v;
+	return 0;
+}
+
+static int
+set_size(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	long v;
+
+	if (parse_range(val, k, &v, why, len) == -1)
+		return -1;
+	*(size_t *)key_field(cfg, k) = (size_t)v;
+	return 0;
+}
+
+static int
+set_port(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	long v;
+
+	if (parse_range(val, k, &v, why, len) == -1)
+		return -1;
+	*(uint16_t *)key_field(cfg, k) = (uint16_t)v;
+	return 0;
+}
+
+static int
+set_bool(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1", NULL };
+	static const char *const no[] = { "off", "no", "false", "0", NULL };
+
+	for (int i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(val, yes[i]) == 0) {
+			*(int *)key_field(cfg, k) = 1;
+			return 0;
+		}
+		if (strcasecmp(val, no[i]) == 0) {
+			*(int *)key_field(cfg, k) = 0;
+			return 0;
+		}
+	}
+	snprintf(why, len, "\"%s\" is not on/off, yes/no, true/false or 1/0",
+	    val);
+	return -1;
+}
+
+static int
+set_path(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (*val == '\0' && k->required) {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (copy_str(key_field(cfg, k), k->size, val) == -1) {
+		snprintf(why, len, "too long (at most %zu characters)",
+		    k->size - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * tgrp and trunk_context travel as user-part parameters (RFC 4904), so
+ * they may only hold what needs no escaping there: unreserved, "%HH"
+ * escapes and the trunk-group-unreserved "/&+$".  ';', '=', '@', ':'
+ * and blanks would end the parameter or the user part.
+ */
+static int
+uparam_valid(const char *s)
+{
+	const char *marks = "-_.!~*'()/&+$";
+
+	for (; *s != '\0'; s++) {
+		if (*s == '%') {
+			if (!isxdigit((unsigned char)s[1]) ||
+			    !isxdigit((unsigned char)s[2]))
+				return 0;
+			s += 2;
+		} else if (!isalnum((unsigned char)*s) &&
+		    strchr(marks, *s) == NULL) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+set_uparam(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (*val == '\0') {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (!uparam_valid(val)) {
+		snprintf(why, len, "\"%s\" has characters not allowed in a SIP "
+		    "URI user parameter (use letters, digits, -_.!~*'()/&+$ "
+		    "or %%HH)", val);
+		return -1;
+	}
+	return set_path(cfg, k, val, why, len);
+}
+
+/* Fill a from "host:port"; need_ip refuses host names. */
+static int
+addr_parse(struct cfg_addr *a, const char *s, int default_port, int need_ip,
+    char *why, size_t len)
+{
+	struct cfg_addr n;
+
+	memset(&n, 0, sizeof(n));
+	if (netaddr_parse_hostport(s, n.host, sizeof(n.host), &n.port,
+	    default_port) == -1) {
+		snprintf(why, len, "\"%s\" is not host:port or [v6]:port", s);
+		return -1;
+	}
+	n.is_ip = netaddr_is_ip(n.host);
+	if (n.is_ip)
+		netaddr_to_sockaddr(n.host, n.port, &n.ss, &n.sslen);
+	else if (need_ip) {
+		snprintf(why, len, "\"%s\" must be an IP address, not a host "
+		    "name", n.host);
+		return -1;
+	} else if (!netaddr_is_hostname(n.host)) {
+		snprintf(why, len, "\"%s\" is not a valid host name", n.host);
+		return -1;
+	}
+	*a = n;
+	return 0;
+}
+
+/* A listen address: IP literal; the port defaults to the default's. */
+static int
+set_listen(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	struct cfg_addr *a = key_field(cfg, k);
+
+	return addr_parse(a, val, a->port, 1, why, len);
+}
+
+/* An IP literal, or "" for the default computed after loading. */
+static int
+set_ip(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (*val != '\0' && !netaddr_is_ip(val)) {
+		snprintf(why, len, "\"%s\" must be an IP address", val);
+		return -1;
+	}
+	return set_path(cfg, k, val, why, len);
+}
+
+static int
+set_tls_version(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	int *v = key_field(cfg, k);
+
+	if (strcmp(val, "1.2") == 0)
+		*v = TLS1_2_VERSION;
+	else if (strcmp(val, "1.3") == 0)
+		*v = TLS1_3_VERSION;
+	else {
+		snprintf(why, len, "\"%s\" is not 1.2 or 1.3", val);
+		return -1;
+	}
+	return 0;
+}
+
+/* Key-specific setters. */
+
+static int
+set_log_level(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	int level = log_level_parse(val);
+
+	if (level == -1) {
+		snprintf(why, len, "\"%s\" is not error, warn, info or debug",
+		    val);
+		return -1;
+	}
+	cfg->general.log_level = level;
+	return 0;
+}
+
+static int
+set_log_format(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	if (strcmp(val, "text") == 0)
+		cfg->general.log_json = 0;
+	else if (strcmp(val, "json") == 0)
+		cfg->general.log_json = 1;
+	else {
+		snprintf(why, len, "\"%s\" is not text or json", val);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_admin_listen(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	if (*val == '\0') {
+		memset(&cfg->general.admin_listen, 0,
+		    sizeof(cfg->general.admin_listen));
+		return 0;
+	}
+	return set_listen(cfg, k, val, why, len);
+}
+
+static int
+set_transports(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	char item[16];
+	unsigned tp = 0;
+	int r;
+
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (strcasecmp(item, "udp") == 0)
+			tp |= CFG_TP_UDP;
+		else if (strcasecmp(item, "tcp") == 0)
+			tp |= CFG_TP_TCP;
+		else
+			break;
+	}
+	if (r != 0 || tp == 0) {
+		snprintf(why, len, "expected a list of udp, tcp");
+		return -1;
+	}
+	cfg->pbx.transports = tp;
+	return 0;
+}
+
+/* "ip[:port][;transport=udp|tcp]" */
+static int
+set_pbx_address(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	char hp[CFG_HOST_MAX + 16];
+	const char *semi = strchr(val, ';');
+	size_t n = semi ? (size_t)(semi - val) : strlen(val);
+
+	if (n >= sizeof(hp)) {
+		snprintf(why, len, "too long");
+		return -1;
+	}
+	memcpy(hp, val, n);
+	hp[n] = '\0';
+	cfg->pbx.address_transport = CFG_TP_UDP;
+	if (semi != NULL) {
+		if (strcasecmp(semi, ";transport=tcp") == 0)
+			cfg->pbx.address_transport = CFG_TP_TCP;
+		else if (strcasecmp(semi, ";transport=udp") != 0) {
+			snprintf(why, len, "\"%s\" is not ;transport=udp or "
+			    ";transport=tcp", semi);
+			return -1;
+		}
+	}
+	return addr_parse(&cfg->pbx.address, hp, 5060, 1, why, len);
+}
+
+static int
+set_allow(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	struct netaddr_cidr c;
+	char item[80];
+	int r, n = 0;
+
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (n == CFG_MAX_ALLOW) {
+			snprintf(why, len, "too many networks (at most %d)",
+			    CFG_MAX_ALLOW);
+			return -1;
+		}
+		r = cidr_parse(item, &c);
+		if (r == -1) {
+			snprintf(why, len, "\"%s\" is not an IP address or "
+			    "CIDR network", item);
+			return -1;
+		}
+		/* 10.0.0.5/8 is more likely a typo than a wish for 10/8. */
+		if (r == 1) {
+			snprintf(why, len, "\"%s\" has host bits set", item);
+			return -1;
+		}
+		cfg->pbx.allow[n].family = c.family;
+		memcpy(cfg->pbx.allow[n].addr, c.addr, sizeof(c.addr));
+		cfg->pbx.allow[n].prefix = c.prefix;
+		n++;
+	}
+	if (r == -1 || n == 0) {
+		snprintf(why, len, "expected a list of CIDR networks");
+		return -1;
+	}
+	cfg->pbx.nallow = n;
+	return 0;
+}
+
+static int
+set_advertised_address(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	if (*val != '\0' && !netaddr_is_ip(val) && !netaddr_is_hostname(val)) {
+		snprintf(why, len, "\"%s\" is not an IP address or host name",
+		    val);
+		return -1;
+	}
+	return set_path(cfg, k, val, why, len);
+}
+
+static int
+set_region(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	const char *const *names = region_names();
+	size_t off;
+
+	if (*val == '\0' || region_valid(val))
+		return set_path(cfg, k, val, why, len);
+	off = (size_t)snprintf(why, len, "unknown region \"%s\" (one of", val);
+	for (int i = 0; names[i] != NULL && off < len; i++)
+		off += (size_t)snprintf(why + off, len - off, " %s", names[i]);
+	if (off < len)
+		snprintf(why + off, len - off, ")");
+	return -1;
+}
+
+/*
+ * A TLS peer name: the certificate is checked against it, so an IP
+ * literal would never match a cloud proxy certificate.
+ */
+static int
+check_peer_name(const char *name, char *why, size_t len)
+{
+	char host[CFG_HOST_MAX];
+	uint16_t port;
+
+	if (netaddr_parse_hostport(name, host, sizeof(host), &port, 0) == 0 &&
+	    netaddr_is_ip(host)) {
+		snprintf(why, len, "\"%s\" must be a host name, not an IP "
+		    "address", name);
+		return -1;
+	}
+	if (!netaddr_is_hostname(name)) {
+		snprintf(why, len, "\"%s\" is not a valid host name", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_hosts(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char item[CFG_HOST_MAX];
+	int r, n = 0;
+
+	/* Empty means "not set": the region table applies. */
+	if (*val == '\0') {
+		cfg->cloud.nhosts = 0;
+		return 0;
+	}
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (n == CFG_MAX_HOSTS) {
+			snprintf(why, len, "too many hosts (at most %d)",
+			    CFG_MAX_HOSTS);
+			return -1;
+		}
+		if (check_peer_name(item, why, len) == -1)
+			return -1;
+		memcpy(cfg->cloud.hosts[n++], item, sizeof(item));
+	}
+	if (r == -1) {
+		snprintf(why, len, "expected a list of host names");
+		return -1;
+	}
+	cfg->cloud.nhosts = n;
+	return 0;
+}
+
+/* A throwaway context: the checks ask OpenSSL itself what it accepts. */
+static SSL_CTX *
+probe_ctx(char *why, size_t len)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+
+	if (ctx == NULL)
+		snprintf(why, len, "OpenSSL cannot create a context");
+	return ctx;
+}
+
+/* The exact TLS 1.2 suite called name, or NULL ("HIGH" is no suite). */
+static const SSL_CIPHER *
+cipher_lookup(SSL_CTX *ctx, const char *name)
+{
+	STACK_OF(SSL_CIPHER) *sk;
+	const SSL_CIPHER *c;
+
+	if (SSL_CTX_set_cipher_list(ctx, name) != 1) {
+		ERR_clear_error();
+		return NULL;
+	}
+	sk = SSL_CTX_get_ciphers(ctx);
+	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++) {
+		c = sk_SSL_CIPHER_value(sk, i);
+		/* TLS 1.3 suites (key exchange "any") are set elsewhere. */
+		if (SSL_CIPHER_get_kx_nid(c) != NID_kx_any &&
+		    strcmp(SSL_CIPHER_get_name(c), name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static int
+cipher_name_weak(const char *name)
+{
+	static const char *const bad[] = {
+		"3DES", "DES-CBC3", "RC4", "NULL", "EXPORT", "EXP-", "MD5",
+		"ADH", "AECDH", NULL
+	};
+
+	for (int i = 0; bad[i] != NULL; i++)
+		if (strcasestr(name, bad[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Weak: a name above, no AES, or no certificate authentication. */
+static int
+cipher_weak(const SSL_CIPHER *c, const char *name)
+{
+	int auth = SSL_CIPHER_get_auth_nid(c);
+
+	return cipher_name_weak(name) || strcasestr(name, "AES") == NULL ||
+	    (auth != NID_auth_rsa && auth != NID_auth_ecdsa);
+}
+
+static int
+check_cipher(SSL_CTX *ctx, const char *name, char *why, size_t len)
+{
+	const SSL_CIPHER *c = cipher_lookup(ctx, name);
+
+	if (c == NULL && !cipher_name_weak(name)) {
+		snprintf(why, len, "unknown cipher suite \"%s\" (not a TLS 1.2 "
+		    "suite OpenSSL knows)", name);
+		return -1;
+	}
+	if (c == NULL || cipher_weak(c, name)) {
+		snprintf(why, len, "weak suite \"%s\"", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append item to a ':'-joined list of size len. */
+static int
+join_item(char *list, size_t len, const char *item)
+{
+	size_t off = strlen(list);
+	int n = snprintf(list + off, len - off, "%s%s", off ? ":" : "", item);
+
+	return n < 0 || (size_t)n >= len - off ? -1 : 0;
+}
+
+/*
+ * Commas per the contract; ':' also accepted since that is how OpenSSL
+ * users write it.  Each name is checked alone so the error can name it.
+ */
+static int
+set_ciphers(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char list[sizeof(cfg->cloud.ciphers)], copy[CFG_LINE_MAX], item[128];
+	const char *p = copy;
+	SSL_CTX *ctx = NULL;
+	int r, rc = -1;
+
+	list[0] = '\0';
+	if (copy_str(copy, sizeof(copy), val) == -1) {
+		snprintf(why, len, "list too long");
+		goto done;
+	}
+	for (char *c = copy; *c != '\0'; c++)
+		if (*c == ':')
+			*c = ',';
+	if ((ctx = probe_ctx(why, len)) == NULL)
+		goto done;
+	while ((r = list_next(&p, item, sizeof(item))) == 1) {
+		if (check_cipher(ctx, item, why, len) == -1)
+			goto done;
+		if (join_item(list, sizeof(list), item) == -1) {
+			snprintf(why, len, "list too long");
+			goto done;
+		}
+	}
+	if (r == -1 || list[0] == '\0') {
+		snprintf(why, len, "expected a list of cipher suite names");
+		goto done;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, list) != 1) {
+		snprintf(why, len, "OpenSSL rejects the list \"%s\"", list);
+		goto done;
+	}
+	memcpy(cfg->cloud.ciphers, list, sizeof(list));
+	rc = 0;
+done:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+static int
+set_groups(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char list[sizeof(cfg->cloud.groups)], item[64];
+	SSL_CTX *ctx;
+	int r, rc = -1;
+
+	list[0] = '\0';
+	if ((ctx = probe_ctx(why, len)) == NULL)
+		return -1;
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (SSL_CTX_set1_groups_list(ctx, item) != 1) {
+			snprintf(why, len, "unknown group \"%s\"", item);
+			goto done;
+		}
+		if (join_item(list, sizeof(list), item) == -1) {
+			snprintf(why, len, "list too long");
+			goto done;
+		}
+	}
+	if (r == -1 || list[0] == '\0' ||
+	    SSL_CTX_set1_groups_list(ctx, list) != 1) {
+		snprintf(why, len, "expected a list of group names");
+		goto done;
+	}
+	memcpy(cfg->cloud.groups, list, sizeof(list));
+	rc = 0;
+done:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* One "name=ip" pair. */
+static int
+resolve_parse(struct cfg_resolve *res, const char *item, char *why,
+    size_t len)
+{
+	const char *eq = strchr(item, '=');
+	const char *ip = eq ? eq + 1 : "";
+	size_t n = eq ? (size_t)(eq - item) : 0;
+
+	memset(res, 0, sizeof(*res));
+	if (eq == NULL || n == 0 || n >= sizeof(res->name)) {
+		snprintf(why, len, "\"%s\" is not name=ip", item);
+		return -1;
+	}
+	memcpy(res->name, item, n);
+	res->name[n] = '\0';
+	if (check_peer_name(res->name, why, len) == -1)
+		return -1;
+	if (netaddr_to_sockaddr(ip, 0, &res->ss, &res->sslen) == -1) {
+		snprintf(why, len, "\"%s\" is not an IP address", ip);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_resolve(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char item[CFG_HOST_MAX + 64];
+	int r, n = 0;
+
+	if (*val == '\0') {
+		cfg->cloud.nresolve = 0;
+		return 0;
+	}
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (n == CFG_MAX_RESOLVE) {
+			snprintf(why, len, "too many pairs (at most %d)",
+			    CFG_MAX_RESOLVE);
+			return -1;
+		}
+		if (resolve_parse(&cfg->cloud.resolve[n], item, why, len) == -1)
+			return -1;
+		n++;
+	}
+	if (r == -1) {
+		snprintf(why, len, "expected a list of name=ip pairs");
+		return -1;
+	}
+	cfg->cloud.nresolve = n;
+	return 0;
+}
+
+static int
+set_balance(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (strcmp(val, "round-robin") == 0)
+		cfg->cloud.balance = CFG_BALANCE_RR;
+	else if (strcmp(val, "call-id-hash") == 0)
+		cfg->cloud.balance = CFG_BALANCE_CALLID_HASH;
+	else {
+		snprintf(why, len, "\"%s\" is not round-robin or call-id-hash",
+		    val);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The FQDN the cloud trunk dials and checks our certificate against:
+ * public CAs issue no '_' names, and wildcards are not relied on.
+ */
+static int
+set_advertised_name(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	if (*val == '\0') {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	if (strchr(val, '*') != NULL) {
+		snprintf(why, len, "\"%s\" must not be a wildcard", val);
+		return -1;
+	}
+	if (strchr(val, '_') != NULL) {
+		snprintf(why, len, "\"%s\" must not contain '_' (public CAs "
+		    "do not issue such names)", val);
+		return -1;
+	}
+	if (check_peer_name(val, why, len) == -1)
+		return -1;
+	return set_path(cfg, k, val, why, len);
+}
+
+static int
+srtp_suite_known(const char *name)
+{
+	for (int i = 0; srtp_known[i] != NULL; i++)
+		if (strcmp(name, srtp_known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+set_srtp_suites(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	char item[40];
+	int r, n = 0;
+
+	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+		if (!srtp_suite_known(item)) {
+			snprintf(why, len, "unknown SRTP suite \"%s\"", item);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (strcmp(cfg->media.srtp_suites[i], item) == 0) {
+				snprintf(why, len, "\"%s\" listed twice", item);
+				return -1;
+			}
+		if (n == CFG_MAX_SUITES) {
+			snprintf(why, len, "too many suites");
+			return -1;
+		}
+		memcpy(cfg->media.srtp_suites[n++], item, sizeof(item));
+	}
+	if (r == -1 || n == 0) {
+		snprintf(why, len, "expected a list of SRTP suite names");
+		return -1;
+	}
+	cfg->media.nsrtp_suites = n;
+	return 0;
+}
+
+static int
+set_hep_collector(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	if (*val == '\0') {
+		memset(&cfg->trace.hep_collector, 0,
+		    sizeof(cfg->trace.hep_collector));
+		return 0;
+	}
+	return addr_parse(&cfg->trace.hep_collector, val, -1, 0, why, len);
+}
+
+/* Every key of shared/spec/config-contract.md, and only those. */
+static const struct cfg_key cfg_keys[] = {
+	{ "general", "log_level", .set = set_log_level },
+	{ "general", "log_format", .set = set_log_format },
+	{ "general", "admin_listen", .set = set_admin_listen,
+	    .off = offsetof(struct config, general.admin_listen) },
+
+	{ "pbx", "listen", .set = set_listen,
+	    .off = offsetof(struct config, pbx.listen) },
+	{ "pbx", "transports", .set = set_transports },
+	{ "pbx", "address", .set = set_pbx_address, .required = 1 },
+	{ "pbx", "allow", .set = set_allow, .required = 1 },
+	{ "pbx", "advertised_address", .set = set_advertised_address,
+	    .off = offsetof(struct config, pbx.advertised_address),
+	    .size = MEMBER_SIZE(pbx.advertised_address) },
+
+	{ "cloud", "region", .set = set_region,
+	    .off = offsetof(struct config, cloud.region),
+	    .size = MEMBER_SIZE(cloud.region) },
+	{ "cloud", "hosts", .set = set_hosts },
+	{ "cloud", "port", .set = set_port,
+	    .off = offsetof(struct config, cloud.port), .min = 1, .max = 65535 },
+	{ "cloud", "tgrp", .set = set_uparam,
+	    .off = offsetof(struct config, cloud.tgrp),
+	    .size = MEMBER_SIZE(cloud.tgrp), .required = 1 },
+	{ "cloud", "trunk_context", .set = set_uparam,
+	    .off = offsetof(struct config, cloud.trunk_context),
+	    .size = MEMBER_SIZE(cloud.trunk_context), .required = 1 },
+	{ "cloud", "ca_file", .set = set_path,
+	    .off = offsetof(struct config, cloud.ca_file),
+	    .size = MEMBER_SIZE(cloud.ca_file) },
+	{ "cloud", "ca_path", .set = set_path,
+	    .off = offsetof(struct config, cloud.ca_path),
+	    .size = MEMBER_SIZE(cloud.ca_path) },
+	{ "cloud", "crl_file", .set = set_path,
+	    .off = offsetof(struct config, cloud.crl_file),
+	    .size = MEMBER_SIZE(cloud.crl_file) },
+	{ "cloud", "tls_min_version", .set = set_tls_version,
+	    .off = offsetof(struct config, cloud.tls_min_version) },
+	{ "cloud", "tls_max_version", .set = set_tls_version,
+	    .off = offsetof(struct config, cloud.tls_max_version) },
+	{ "cloud", "ciphers", .set = set_ciphers },
+	{ "cloud", "groups", .set = set_groups },
+	{ "cloud", "resolve", .set = set_resolve },
+	{ "cloud", "keepalive_interval", .set = set_int,
+	    .off = offsetof(struct config, cloud.keepalive_interval),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+	{ "cloud", "balance", .set = set_balance },
+	{ "cloud", "options_interval", .set = set_int,
+	    .off = offsetof(struct config, cloud.options_interval),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+	{ "cloud", "options_interval_down", .set = set_int,
+	    .off = offsetof(struct config, cloud.options_interval_down),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+	{ "cloud", "failover_timeout", .set = set_int,
+	    .off = offsetof(struct config, cloud.failover_timeout),
+	    .min = 1, .max = 300 },
+	{ "cloud", "drain_timeout", .set = set_int,
+	    .off = offsetof(struct config, cloud.drain_timeout),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+
+	{ "tls_server", "listen", .set = set_listen,
+	    .off = offsetof(struct config, tls_server.listen) },
+	{ "tls_server", "cert_file", .set = set_path,
+	    .off = offsetof(struct config, tls_server.cert_file),
+	    .size = MEMBER_SIZE(tls_server.cert_file), .required = 1 },
+	{ "tls_server", "key_file", .set = set_path,
+	    .off = offsetof(struct config, tls_server.key_file),
+	    .size = MEMBER_SIZE(tls_server.key_file), .required = 1 },
+	{ "tls_server", "advertised_name", .set = set_advertised_name,
+	    .off = offsetof(struct config, tls_server.advertised_name),
+	    .size = MEMBER_SIZE(tls_server.advertised_name), .required = 1 },
+	{ "tls_server", "mutual", .set = set_bool,
+	    .off = offsetof(struct config, tls_server.mutual) },
+	{ "tls_server", "client_ca_file", .set = set_path,
+	    .off = offsetof(struct config, tls_server.client_ca_file),
+	    .size = MEMBER_SIZE(tls_server.client_ca_file) },
+
+	{ "media", "pbx_address", .set = set_ip,
+	    .off = offsetof(struct config, media.pbx_address),
+	    .size = MEMBER_SIZE(media.pbx_address) },
+	{ "media", "public_address", .set = set_ip,
+	    .off = offsetof(struct config, media.public_address),
+	    .size = MEMBER_SIZE(media.public_address) },
+	{ "media", "port_min", .set = set_int,
+	    .off = offsetof(struct config, media.port_min),
+	    .min = 1, .max = 65535 },
+	{ "media", "port_max", .set = set_int,
+	    .off = offsetof(struct config, media.port_max),
+	    .min = 1, .max = 65535 },
+	{ "media", "srtp_suites", .set = set_srtp_suites },
+	{ "media", "timeout", .set = set_int,
+	    .off = offsetof(struct config, media.timeout),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+
+	{ "limits", "max_message_size", .set = set_size,
+	    .off = offsetof(struct config, limits.max_message_size),
+	    .min = 1024, .max = 1 << 20 },
+	{ "limits", "max_connections", .set = set_int,
+	    .off = offsetof(struct config, limits.max_connections),
+	    .min = 1, .max = 1000000 },
+	{ "limits", "max_connections_per_source", .set = set_int,
+	    .off = offsetof(struct config, limits.max_connections_per_source),
+	    .min = 1, .max = 1000000 },
+	{ "limits", "max_calls", .set = set_int,
+	    .off = offsetof(struct config, limits.max_calls),
+	    .min = 1, .max = 1000000 },
+	{ "limits", "max_cps_per_source", .set = set_int,
+	    .off = offsetof(struct config, limits.max_cps_per_source),
+	    .min = 1, .max = 100000 },
+	{ "limits", "handshake_timeout", .set = set_int,
+	    .off = offsetof(struct config, limits.handshake_timeout),
+	    .min = 1, .max = 300 },
+	{ "limits", "idle_timeout", .set = set_int,
+	    .off = offsetof(struct config, limits.idle_timeout),
+	    .min = 1, .max = CFG_SECONDS_MAX },
+
+	{ "trace", "hep_collector", .set = set_hep_collector },
+	{ "trace", "hep_id", .set = set_int,
+	    .off = offsetof(struct config, trace.hep_id),
+	    .min = 0, .max = INT_MAX },
+	{ "trace", "tls_keylog", .set = set_path,
+	    .off = offsetof(struct config, trace.tls_keylog),
+	    .size = MEMBER_SIZE(trace.tls_keylog) },
+	{ "trace", "srtp_keylog", .set = set_path,
+	    .off = offsetof(struct config, trace.srtp_keylog),
+	    .size = MEMBER_SIZE(trace.srtp_keylog) },
+};
+
+#define CFG_NKEYS	(int)(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+_Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= CFG_MAX_KEYS,
+    "struct config key_line[] is too small for cfg_keys[]");
+
+static int
+cfg_key_index(const char *section, const char *name)
+{
+	for (int i = 0; i < CFG_NKEYS; i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int
+config_key_line(const struct config *cfg, const char *section,
+    const char *key)
+{
+	int i = cfg_key_index(section, key);
+
+	return i == -1 ? -1 : cfg->key_line[i];
+}
+
+static void
+addr_default(struct cfg_addr *a, const char *ip, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	copy_str(a->host, sizeof(a->host), ip);
+	a->port = port;
+	a->is_ip = 1;
+	netaddr_to_sockaddr(ip, port, &a->ss, &a->sslen);
+}
+
+/* The contract's defaults. */
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->general.log_level = LOG_INFO;
+	addr_default(&cfg->general.admin_listen, "127.0.0.1", 9090);
+
+	addr_default(&cfg->pbx.listen, "0.0.0.0", 5060);
+	cfg->pbx.transports = CFG_TP_UDP | CFG_TP_TCP;
+	cfg->pbx.address_transport = CFG_TP_UDP;
+
+	cfg->cloud.port = 5061;
+	cfg->cloud.tls_min_version = TLS1_2_VERSION;
+	cfg->cloud.tls_max_version = TLS1_2_VERSION;
+	copy_str(cfg->cloud.ciphers, sizeof(cfg->cloud.ciphers),
+	    cfg_default_ciphers);
+	copy_str(cfg->cloud.groups, sizeof(cfg->cloud.groups), "secp384r1");
+	cfg->cloud.keepalive_interval = 30;
+	cfg->cloud.balance = CFG_BALANCE_RR;
+	cfg->cloud.options_interval = 30;
+	cfg->cloud.options_interval_down = 10;
+	cfg->cloud.failover_timeout = 4;
+	cfg->cloud.drain_timeout = 30;
+
+	addr_default(&cfg->tls_server.listen, "0.0.0.0", 5061);
+
+	cfg->media.port_min = 20000;
+	cfg->media.port_max = 29999;
+	copy_str(cfg->media.srtp_suites[0], sizeof(cfg->media.srtp_suites[0]),
+	    "AES_CM_128_HMAC_SHA1_80");
+	copy_str(cfg->media.srtp_suites[1], sizeof(cfg->media.srtp_suites[1]),
+	    "AES_CM_128_HMAC_SHA1_32");
+	cfg->media.nsrtp_suites = 2;
+	cfg->media.timeout = 60;
+
+	cfg->limits.max_message_size = 65536;
+	cfg->limits.max_connections = 1024;
+	cfg->limits.max_connections_per_source = 64;
+	cfg->limits.max_calls = 2000;
+	cfg->limits.max_cps_per_source = 50;
+	cfg->limits.handshake_timeout = 10;
+	cfg->limits.idle_timeout = 300;
+
+	cfg->trace.hep_id = 2001;
+}
+
+static int
+section_known(const char *name)
+{
+	for (int i = 0; cfg_sections[i] != NULL; i++)
+		if (strcmp(name, cfg_sections[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * inih never reports a section without keys, so unknown sections are
+ * caught here, on the raw line.  A malformed header is left to inih.
+ */
+static int
+reader_check_section(struct cfg_parse *p, const char *line)
+{
+	char name[64];
+	const char *end;
+	size_t n;
+
+	if (p->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+		line += 3;
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line != '[' || (end = strchr(line, ']')) == NULL)
+		return 0;
+	n = (size_t)(end - line - 1);
+	if (n < sizeof(name)) {
+		memcpy(name, line + 1, n);
+		name[n] = '\0';
+		if (section_known(name))
+			return 0;
+	}
+	cfg_error(p, p->lineno, n < sizeof(name) ? name : "...", NULL,
+	    "unknown section");
+	return -1;
+}
+
+/* fgets for inih, counting lines: its handler gets no line number. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	size_t n;
+
+	if (p->failed || fgets(str, num, p->fp) == NULL)
+		return NULL;
+	p->lineno++;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n' && !feof(p->fp)) {
+		cfg_error(p, p->lineno, NULL, NULL,
+		    "line too long (at most %d characters)", num - 2);
+		return NULL;
+	}
+	if (reader_check_section(p, str) == -1)
+		return NULL;
+	return str;
+}
+
+static int
+cfg_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct cfg_parse *p = user;
+	char why[CFG_WHY_MAX];
+	int i, *line;
+
+	if (*section == '\0') {
+		cfg_error(p, p->lineno, NULL, name, "not inside a [section]");
+		return 0;
+	}
+	if ((i = cfg_key_index(section, name)) == -1) {
+		cfg_error(p, p->lineno, section, name, "unknown key");
+		return 0;
+	}
+	line = &p->cfg->key_line[i];
+	if (*line != 0) {
+		cfg_error(p, p->lineno, section, name,
+		    "duplicate key (first set on line %d)", *line);
+		return 0;
+	}
+	*line = p->lineno;
+	why[0] = '\0';
+	if (cfg_keys[i].set(p->cfg, &cfg_keys[i], value, why,
+	    sizeof(why)) == -1) {
+		cfg_error(p, p->lineno, section, name, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
+/* inih's knobs are process-wide: set ours for this parse only. */
+static int
+cfg_parse_stream(struct cfg_parse *p)
+{
+	bool multiline = ini_allow_multiline, stack = ini_use_stack;
+	bool stop = ini_stop_on_first_error;
+	int max_line = ini_max_line, initial = ini_initial_alloc, r;
+
+	/* A continuation line would look like a duplicate key. */
+	ini_allow_multiline = false;
+	/* A heap line buffer is the only way to get longer lines. */
+	ini_use_stack = false;
+	ini_max_line = CFG_LINE_MAX;
+	ini_initial_alloc = CFG_LINE_MAX;
+	ini_stop_on_first_error = true;
+	r = ini_parse_stream(cfg_reader, p, cfg_handler, p);
+	ini_allow_multiline = multiline;
+	ini_use_stack = stack;
+	ini_max_line = max_line;
+	ini_initial_alloc = initial;
+	ini_stop_on_first_error = stop;
+	return r;
+}
+
+static int
+cfg_check_required(struct cfg_parse *p)
+{
+	for (int i = 0; i < CFG_NKEYS; i++)
+		if (cfg_keys[i].required && p->cfg->key_line[i] == 0) {
+			cfg_error(p, 0, cfg_keys[i].section, cfg_keys[i].name,
+			    "required key missing");
+			return -1;
+		}
+	return 0;
+}
+
+static int
+line_of(const struct config *cfg, const char *section, const char *key)
+{
+	int line = config_key_line(cfg, section, key);
+
+	return line > 0 ? line : 0;
+}
+
+static int
+cfg_finish_cloud(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	int line;
+
+	if (cfg->cloud.nhosts == 0 && cfg->cloud.region[0] == '\0') {
+		cfg_error(p, 0, "cloud", "region",
+		    "required key missing (or set hosts)");
+		return -1;
+	}
+	/* An explicit hosts list wins over the region table. */
+	for (int i = 0; cfg->cloud.nhosts == 0 && i < REGION_NHOSTS; i++)
+		region_host(cfg->cloud.region, i + 1, cfg->cloud.hosts[i],
+		    sizeof(cfg->cloud.hosts[i]));
+	if (cfg->cloud.nhosts == 0)
+		cfg->cloud.nhosts = REGION_NHOSTS;
+
+	if (cfg->cloud.tls_min_version > cfg->cloud.tls_max_version) {
+		line = line_of(cfg, "cloud", "tls_max_version");
+		cfg_error(p, line ? line : line_of(cfg, "cloud",
+		    "tls_min_version"), "cloud", line ? "tls_max_version" :
+		    "tls_min_version", "tls_min_version is above "
+		    "tls_max_version");
+		return -1;
+	}
+	return 0;
+}
+
+/* First non-loopback IPv4 interface address, else 127.0.0.1. */
+static void
+iface_address(char *buf, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+
+	copy_str(buf, len, "127.0.0.1");
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+		    buf, (socklen_t)len);
+		break;
+	}
+	freeifaddrs(ifa);
+}
+
+/* A listen host as an address to give peers: wildcards are not one. */
+static void
+host_or_iface(const char *listen_host, char *buf, size_t len)
+{
+	if (netaddr_is_any(listen_host))
+		iface_address(buf, len);
+	else
+		copy_str(buf, len, listen_host);
+}
+
+static int
+cfg_finish_addresses(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	if (cfg->pbx.advertised_address[0] == '\0')
+		host_or_iface(cfg->pbx.listen.host, cfg->pbx.advertised_address,
+		    sizeof(cfg->pbx.advertised_address));
+	if (cfg->media.pbx_address[0] == '\0')
+		host_or_iface(cfg->pbx.listen.host, cfg->media.pbx_address,
+		    sizeof(cfg->media.pbx_address));
+	if (cfg->media.public_address[0] != '\0')
+		return 0;
+	/* The SDP toward the cloud needs the address NAT maps to us. */
+	if (netaddr_is_any(cfg->tls_server.listen.host)) {
+		cfg_error(p, 0, "media", "public_address", "required key "
+		    "missing ([tls_server] listen is a wildcard address)");
+		return -1;
+	}
+	copy_str(cfg->media.public_address, sizeof(cfg->media.public_address),
+	    cfg->tls_server.listen.host);
+	return 0;
+}
+
+static int
+cfg_finish_ranges(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	int line;
+
+	if (cfg->tls_server.mutual && cfg->tls_server.client_ca_file[0] == '\0') {
+		cfg_error(p, 0, "tls_server", "client_ca_file",
+		    "required key missing (mutual is on)");
+		return -1;
+	}
+	/* RTP takes the even port, RTCP the odd one above it. */
+	if (cfg->media.port_min % 2 != 0) {
+		cfg_error(p, line_of(cfg, "media", "port_min"), "media",
+		    "port_min", "%d must be even", cfg->media.port_min);
+		return -1;
+	}
+	if (cfg->media.port_min >= cfg->media.port_max) {
+		line = line_of(cfg, "media", "port_max");
+		cfg_error(p, line ? line : line_of(cfg, "media", "port_min"),
+		    "media", line ? "port_max" : "port_min",
+		    "port_min must be below port_max");
+		return -1;
+	}
+	if (cfg->limits.max_connections_per_source <=
+	    cfg->limits.max_connections)
+		return 0;
+	/* Point at whichever of the two the file set. */
+	if ((line = line_of(cfg, "limits", "max_connections_per_source")) > 0)
+		cfg_error(p, line, "limits", "max_connections_per_source",
+		    "above max_connections (%d)", cfg->limits.max_connections);
+	else
+		cfg_error(p, line_of(cfg, "limits", "max_connections"),
+		    "limits", "max_connections",
+		    "below max_connections_per_source (%d)",
+		    cfg->limits.max_connections_per_source);
+	return -1;
+}
+
+static int
+cfg_finish(struct cfg_parse *p)
+{
+	if (cfg_check_required(p) == -1 || cfg_finish_cloud(p) == -1 ||
+	    cfg_finish_ranges(p) == -1 || cfg_finish_addresses(p) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct cfg_parse p;
+	int r;
+
+	config_defaults(cfg);
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.err = err;
+	p.errlen = errlen;
+	if (copy_str(cfg->path, sizeof(cfg->path), path) == -1) {
+		cfg_error(&p, 0, NULL, NULL, "path too long");
+		goto done;
+	}
+	if ((p.fp = fopen(path, "r")) == NULL) {
+		cfg_error(&p, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		goto done;
+	}
+	r = cfg_parse_stream(&p);
+	if (r == -2)
+		cfg_error(&p, 0, NULL, NULL, "out of memory");
+	else if (r != 0)
+		cfg_error(&p, r, NULL, NULL, "syntax error (expected "
+		    "[section] or key = value)");
+	else if (ferror(p.fp))
+		cfg_error(&p, p.lineno, NULL, NULL, "read error");
+	if (!p.failed)
+		cfg_finish(&p);
+done:
+	if (p.fp != NULL)
+		fclose(p.fp);
+	return p.failed ? -1 : 0;
+}
+
+int
+config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
+{
+	struct netaddr_cidr c;
+
+	for (int i = 0; i < cfg->pbx.nallow; i++) {
+		c.family = cfg->pbx.allow[i].family;
+		memcpy(c.addr, cfg->pbx.allow[i].addr, sizeof(c.addr));
+		c.prefix = cfg->pbx.allow[i].prefix;
+		if (cidr_match(&c, sa))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * config_check_files: open what the configuration names, so that "-t"
+ * catches a wrong file before the first call does.
+ */
+
+/* Never prompt on the terminal for an encrypted key. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+static BIO *
+bio_open(const char *path, char *why, size_t len)
+{
+	struct stat st;
+	FILE *fp;
+	BIO *b;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s is not a regular file", path);
+		fclose(fp);
+		return NULL;
+	}
+	if ((b = BIO_new_fp(fp, BIO_CLOSE)) == NULL) {
+		snprintf(why, len, "out of memory");
+		fclose(fp);
+	}
+	return b;
+}
+
+/* After a PEM read loop: did it stop at the end, or at garbage? */
+static int
+pem_clean_end(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	int clean = e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+
+	ERR_clear_error();
+	return clean;
+}
+
+/*
+ * Read every certificate of a PEM file; keep the first in *first when
+ * first is not NULL.  Returns the count, or -1 with why.
+ */
+static int
+pem_read_certs(const char *path, X509 **first, char *why, size_t len)
+{
+	BIO *b;
+	X509 *x;
+	int n = 0;
+
+	if ((b = bio_open(path, why, len)) == NULL)
+		return -1;
+	while ((x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL)) != NULL) {
+		if (n++ == 0 && first != NULL)
+			*first = x;
+		else
+			X509_free(x);
+	}
+	BIO_free(b);
+	if (!pem_clean_end())
+		snprintf(why, len, "%s: malformed PEM after %d certificate(s)",
+		    path, n);
+	else if (n == 0)
+		snprintf(why, len, "%s holds no PEM certificate", path);
+	else
+		return n;
+	if (first != NULL) {
+		X509_free(*first);
+		*first = NULL;
+	}
+	return -1;
+}
+
+static void
+asn1_time_str(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		copy_str(buf, len, "?");
+}
+
+/* Dates: expired is an error; the last 30 days are worth a warning. */
+static int
+check_validity(const char *path, X509 *leaf, char *why, size_t len)
+{
+	char when[64];
+	time_t soon = time(NULL) + 30 * 86400;
+
+	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+		asn1_time_str(X509_get0_notBefore(leaf), when, sizeof(when));
+		snprintf(why, len, "%s is not valid before %s", path, when);
+		return -1;
+	}
+	asn1_time_str(X509_get0_notAfter(leaf), when, sizeof(when));
+	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+		snprintf(why, len, "%s expired on %s", path, when);
+		return -1;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) <= 0)
+		log_warn(NULL, "%s expires on %s: renew it", path, when);
+	return 0;
+}
+
+static int
+check_chain(const char *path, X509 **leaf, char *why, size_t len)
+{
+	int n = pem_read_certs(path, leaf, why, len);
+
+	if (n == -1)
+		return -1;
+	/* The cloud needs every intermediate; one cert is seldom enough. */
+	if (n == 1 && X509_check_issued(*leaf, *leaf) != X509_V_OK)
+		log_warn(NULL, "%s holds only the end-entity certificate; "
+		    "append every intermediate", path);
+	return check_validity(path, *leaf, why, len);
+}
+
+static EVP_PKEY *
+read_key(const char *path, char *why, size_t len)
+{
+	EVP_PKEY *key;
+	BIO *b;
+
+	if ((b = bio_open(path, why, len)) == NULL)
+		return NULL;
+	key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+	BIO_free(b);
+	ERR_clear_error();
+	if (key == NULL)
+		snprintf(why, len, "%s holds no readable PEM private key "
+		    "(encrypted keys are not supported)", path);
+	return key;
+}
+
+static int
+check_crl(const char *path, char *why, size_t len)
+{
+	X509_CRL *crl;
+	BIO *b;
+	int n = 0;
+
+	if ((b = bio_open(path, why, len)) == NULL)
+		return -1;
+	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+		X509_CRL_free(crl);
+		n++;
+	}
+	BIO_free(b);
+	if (!pem_clean_end() || n == 0) {
+		snprintf(why, len, "%s holds no readable PEM CRL", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_dir(const char *path, char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || access(path, R_OK | X_OK) == -1) {
+		snprintf(why, len, "%s is not a readable directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* At least one default root must load; name the missing ones. */
+static int
+check_default_roots(char *why, size_t len)
+{
+	char missing[1024] = "", dummy[CFG_WHY_MAX];
+	int loaded = 0;
+
+	for (int i = 0; config_default_root_files[i] != NULL; i++) {
+		if (pem_read_certs(config_default_root_files[i], NULL, dummy,
+		    sizeof(dummy)) > 0)
+			loaded++;
+		else
+			join_item(missing, sizeof(missing),
+			    config_default_root_files[i]);
+	}
+	if (loaded == 0) {
+		snprintf(why, len, "none of the default DigiCert roots can be "
+		    "read (missing: %s); install ca-certificates or set ca_file",
+		    missing);
+		return -1;
+	}
+	if (missing[0] != '\0')
+		log_warn(NULL, "default DigiCert roots missing: %s", missing);
+	return 0;
+}
+
+struct check_ctx {
+	const struct config	*cfg;
+	char			*err;
+	size_t			 errlen;
+	char			 why[CFG_WHY_MAX];
+};
+
+/* Record an error against [section] key, at the line it was set on. */
+static int
+check_fail(struct check_ctx *c, const char *section, const char *key)
+{
+	cfg_format(c->err, c->errlen, c->cfg->path,
+	    line_of(c->cfg, section, key), section, key, c->why);
+	return -1;
+}
+
+static int
+check_tls_server(struct check_ctx *c)
+{
+	const struct config *cfg = c->cfg;
+	X509 *leaf = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = -1;
+
+	if (check_chain(cfg->tls_server.cert_file, &leaf, c->why,
+	    sizeof(c->why)) == -1) {
+		rc = check_fail(c, "tls_server", "cert_file");
+		goto done;
+	}
+	if ((key = read_key(cfg->tls_server.key_file, c->why,
+	    sizeof(c->why))) == NULL) {
+		rc = check_fail(c, "tls_server", "key_file");
+		goto done;
+	}
+	if (X509_check_private_key(leaf, key) != 1) {
+		snprintf(c->why, sizeof(c->why), "does not match cert_file");
+		rc = check_fail(c, "tls_server", "key_file");
+		goto done;
+	}
+	if (X509_check_host(leaf, cfg->tls_server.advertised_name, 0,
+	    X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1) {
+		snprintf(c->why, sizeof(c->why), "\"%s\" is not a name in "
+		    "cert_file (subject CN or DNS SAN; wildcards are not "
+		    "relied on)", cfg->tls_server.advertised_name);
+		rc = check_fail(c, "tls_server", "advertised_name");
+		goto done;
+	}
+	if (cfg->tls_server.client_ca_file[0] != '\0' &&
+	    pem_read_certs(cfg->tls_server.client_ca_file, NULL, c->why,
+	    sizeof(c->why)) == -1) {
+		rc = check_fail(c, "tls_server", "client_ca_file");
+		goto done;
+	}
+	rc = 0;
+done:
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return rc;
+}
+
+static int
+check_cloud(struct check_ctx *c)
+{
+	const struct config *cfg = c->cfg;
+
+	if (cfg->cloud.ca_file[0] != '\0' &&
+	    pem_read_certs(cfg->cloud.ca_file, NULL, c->why,
+	    sizeof(c->why)) == -1)
+		return check_fail(c, "cloud", "ca_file");
+	if (cfg->cloud.ca_path[0] != '\0' &&
+	    check_dir(cfg->cloud.ca_path, c->why, sizeof(c->why)) == -1)
+		return check_fail(c, "cloud", "ca_path");
+	if (cfg->cloud.ca_file[0] == '\0' && cfg->cloud.ca_path[0] == '\0' &&
+	    check_default_roots(c->why, sizeof(c->why)) == -1)
+		return check_fail(c, "cloud", "ca_file");
+	if (cfg->cloud.crl_file[0] != '\0' &&
+	    check_crl(cfg->cloud.crl_file, c->why, sizeof(c->why)) == -1)
+		return check_fail(c, "cloud", "crl_file");
+	return 0;
+}
+
+int
+config_check_files(const struct config *cfg, char *err, size_t errlen)
+{
+	struct check_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.err = err;
+	c.errlen = errlen;
+	if (check_tls_server(&c) == -1 || check_cloud(&c) == -1)
+		return -1;
+	return 0;
+}
