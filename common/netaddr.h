@@ -62,4 +62,14 @@ int cidr_match(const struct netaddr_cidr *c, const struct sockaddr *sa);
 /* "ip:port" or "[v6]:port" into buf; returns buf ("?" if unprintable). */
 const char *netaddr_ntop(const struct sockaddr *sa, char *buf, size_t len);
 
+/* 1 when a and b have the same family, address and port. */
+int netaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* 1 when a and b have the same IP address (ports ignored). */
+int netaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+
+/* The IP (no brackets) and the port of sa.  0, or -1 for other families. */
+int netaddr_ip_port(const struct sockaddr *sa, char *ip, size_t len,
+    uint16_t *port);
+
 #endif

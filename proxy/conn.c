@@ -18,7 +18,6 @@
 #include "conn.h"
 #include "log.h"
 #include "netaddr.h"
-#include "sockaddr_cmp.h"
 
 #define CONN_READ_BUF	65536
 

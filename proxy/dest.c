@@ -13,7 +13,6 @@
 #include "dest.h"
 #include "log.h"
 #include "netaddr.h"
-#include "sockaddr_cmp.h"
 #include "udp.h"
 
 #define BACKOFF_MIN_MS	1000

@@ -10,7 +10,6 @@
 #include "dest.h"
 #include "log.h"
 #include "netaddr.h"
-#include "sockaddr_cmp.h"
 #include "proxy.h"
 #include "route.h"
 #include "tls.h"

@@ -20,7 +20,6 @@
 #include "dest.h"
 #include "log.h"
 #include "netaddr.h"
-#include "sockaddr_cmp.h"
 #include "route.h"
 #include "sipmsg.h"
 #include "txn.h"
@@ -415,7 +414,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	struct sip_dest d;
 	struct txn *t;
 	uint64_t ttc;
-	int r;
+	int r, want_rr = 0;
 
 	route_pop_ours(px, msg, sip, &ttc);
 	if (!in_dialog && sip->sip_route == NULL) {
@@ -441,10 +440,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 			    r == -EPERM ? "Forbidden" : "Not Found");
 			goto done;
 		}
-		if (route_creates_dialog(sip) && route_add_rr(px, msg, sip,
-		    to_side, to_side == SIDE_PBX ? d.tp : src->tp,
-		    src->side == SIDE_CLOUD ? src->conn_id : 0) < 0)
-			goto fail;
+		want_rr = route_creates_dialog(sip);
 	} else if (route_target_dialog(px, sip, to_side, ttc, &d) < 0) {
 		log_warn(cid, "%s from %s: next hop not allowed",
 		    sip->sip_request->rq_method_name, side_name[src->side]);
@@ -458,7 +454,12 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	if ((t = txn_new(px, skey, src, sip)) == NULL)
 		goto fail;
 	t->dst = d;
-	if (route_add_via(px, msg, sip, &d, t->branch) < 0) {
+	/* Via first, then Record-Route: each lands on top of its own kind,
+	 * and the Vias stay together in the printed message. */
+	if (route_add_via(px, msg, sip, &d, t->branch) < 0 ||
+	    (want_rr && route_add_rr(px, msg, sip, to_side,
+	    to_side == SIDE_PBX ? d.tp : src->tp,
+	    src->side == SIDE_CLOUD ? src->conn_id : 0) < 0)) {
 		txn_free(t);
 		goto fail;
 	}
