@@ -387,7 +387,7 @@ static void
 conn_tls_read(struct conn *c, const char *data, size_t len)
 {
 	char buf[16384];
-	int r;
+	int r = 0;
 
 	if (BIO_write(c->rbio, data, (int)len) != (int)len) {
 		conn_close(c, "out of memory");
