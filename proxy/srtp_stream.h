@@ -1,0 +1,93 @@
+/*
+ * srtp_stream.h - one direction of one media leg over libsrtp2.
+ *
+ * A tx stream protects what we send with our own key; an rx stream
+ * unprotects what the peer sends with the key from the peer's crypto
+ * line.  Both match any SSRC (ssrc_any_outbound / ssrc_any_inbound):
+ * libsrtp2 clones per-SSRC state from the template on the first packet
+ * of each SSRC, so an SSRC change on the plain side (a transfer, a
+ * re-bridged call) starts a fresh rollover counter and replay window
+ * for that SSRC under the same key, and the far end follows.
+ *
+ * Rekeying is srtp_stream_free() then srtp_stream_init_*() with the
+ * new crypto: that is what restarts the rollover counter and replay
+ * state.  When a re-INVITE keeps the keys (sdes_crypto_same_key), keep
+ * the stream: restarting it would desynchronise the rollover counter
+ * from the peer's and, on tx, reuse keystream.
+ *
+ * The sender must keep each SSRC's sequence numbers moving forward:
+ * with allow_repeat_tx off, protecting an index already used (a repeat,
+ * or a jump back of more than the replay window) fails with
+ * SRTP_STREAM_EREPLAY rather than reusing keystream.  A plain side that
+ * restarts its sequence numbers on the same SSRC needs renumbering
+ * before it reaches srtp_stream_protect().
+ *
+ * Not thread-safe; one stream belongs to one loop.
+ */
+#ifndef TLSTRUNK_SRTP_STREAM_H
+#define TLSTRUNK_SRTP_STREAM_H
+
+#include <srtp2/srtp.h>
+
+#include "sdes.h"
+
+enum srtp_stream_err {
+	SRTP_STREAM_OK = 0,
+	SRTP_STREAM_EAUTH = -1,		/* tag did not verify: wrong key,
+					   tampered packet, unknown MKI */
+	SRTP_STREAM_EREPLAY = -2,	/* index already seen, or older than
+					   the replay window */
+	SRTP_STREAM_ESPACE = -3,	/* buffer has no room for the trailer */
+	SRTP_STREAM_EPACKET = -4,	/* too short or malformed header */
+	SRTP_STREAM_EEXPIRED = -5,	/* key usage limit reached: rekey */
+	SRTP_STREAM_EINVAL = -6,	/* bad argument or stream not set up */
+	SRTP_STREAM_EFAIL = -7		/* any other libsrtp2 failure */
+};
+
+struct srtp_stream {
+	srtp_t		 session;	/* NULL when not set up */
+	int		 use_mki;	/* packets carry the crypto's MKI */
+	int		 trailer;	/* most bytes srtp_protect adds */
+	int		 trailer_rtcp;	/* most bytes srtp_protect_rtcp adds */
+};
+
+/*
+ * srtp_init() once; later calls return 0 at once.  Stream set-up calls
+ * it too, so calling it first only moves libsrtp2's self-test to start.
+ */
+int srtp_stream_global_init(void);
+
+/* srtp_shutdown(); free every stream first. */
+void srtp_stream_global_shutdown(void);
+
+/*
+ * Set up s (zeroed, or freed with srtp_stream_free) from c: replay
+ * protection with libsrtp2's default window (wider when an rx crypto
+ * carries a larger WSH), no repeated transmissions.  The key is copied
+ * into libsrtp2's own state; c may be wiped afterwards.
+ */
+int srtp_stream_init_tx(struct srtp_stream *s, const struct sdes_crypto *c);
+int srtp_stream_init_rx(struct srtp_stream *s, const struct sdes_crypto *c);
+
+/*
+ * Protect the RTP or RTCP packet of *len bytes at pkt in place; maxlen
+ * is the size of the buffer at pkt, which must leave room for the
+ * trailer (s->trailer or s->trailer_rtcp bytes, at most
+ * SRTP_MAX_TRAILER_LEN + 4).  *len becomes the protected length.
+ */
+int srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len,
+    int maxlen);
+int srtp_stream_protect_rtcp(struct srtp_stream *s, void *pkt, int *len,
+    int maxlen);
+
+/* Verify and decrypt in place; *len becomes the plain length. */
+int srtp_stream_unprotect(struct srtp_stream *s, void *pkt, int *len);
+int srtp_stream_unprotect_rtcp(struct srtp_stream *s, void *pkt, int *len);
+
+/* Release s and zero it; safe on a zeroed or already freed stream. */
+void srtp_stream_free(struct srtp_stream *s);
+
+/* Short text for an enum srtp_stream_err, for logs. */
+const char *srtp_stream_strerror(int err);
+
+#endif
