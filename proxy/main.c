@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "media.h"
 #include "proxy.h"
 
 static void
@@ -24,8 +25,10 @@ run(const struct config *cfg)
 {
 	uv_loop_t loop;
 	struct proxy px;
+	struct media md;
 	int r;
 
+	memset(&md, 0, sizeof(md));
 	log_init(cfg->general.log_level, cfg->general.log_json);
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = uv_loop_init(&loop)) < 0) {
@@ -33,6 +36,10 @@ run(const struct config *cfg)
 		return 1;
 	}
 	r = proxy_init(&px, &loop, cfg);
+	if (r == 0 && (r = media_init(&md, &px)) < 0)
+		log_error(NULL, "media: %s", uv_strerror(r));
+	if (r == 0)
+		media_attach(&md);
 	if (r == 0) {
 		log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies",
 		    TLSTRUNK_VERSION, px.pbx_host, px.pbx_port, px.tls_name,
@@ -41,6 +48,7 @@ run(const struct config *cfg)
 	if (r < 0)
 		proxy_shutdown(&px);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	media_free(&md);
 	proxy_free(&px);
 	if (uv_loop_close(&loop) != 0)
 		log_warn(NULL, "loop closed with handles still open");

@@ -227,6 +227,8 @@ proxy_shutdown(struct proxy *px)
 	if (px->stopping)
 		return;
 	px->stopping = 1;
+	if (px->hooks.on_shutdown != NULL)
+		px->hooks.on_shutdown(px->hooks.ctx);
 	if (px->have_udp)
 		proxy_close_handle((uv_handle_t *)&px->pbx_udp);
 	if (px->have_tcp)

@@ -42,8 +42,20 @@ struct cloud_host {
 	uv_timer_t reconnect;
 };
 
+/*
+ * What modules beside the core (the media bridge) see of each message
+ * the core forwards.  A non-zero return is the SIP status refusing it.
+ */
+struct proxy_hooks {
+	void *ctx;
+	int (*on_request)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
+	int (*on_response)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
+	void (*on_shutdown)(void *ctx);
+};
+
 struct proxy {
 	uv_loop_t *loop;
+	struct proxy_hooks hooks;
 	const struct config *cfg;
 	SSL_CTX *tls_client;
 	SSL_CTX *tls_server;

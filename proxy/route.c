@@ -447,6 +447,13 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		route_reply(px, msg, src, 403, "Forbidden");
 		goto done;
 	}
+	if (px->hooks.on_request != NULL &&
+	    (r = px->hooks.on_request(px->hooks.ctx, msg, sip, src->side)) != 0) {
+		log_warn(cid, "%s from %s refused with %d by the media bridge",
+		    sip->sip_request->rq_method_name, side_name[src->side], r);
+		route_reply(px, msg, src, r, NULL);
+		goto done;
+	}
 	if (m == sip_method_ack) {
 		route_stateless(px, msg, sip, &d);
 		goto done;
@@ -562,6 +569,9 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if (px->hooks.on_response != NULL &&
+	    px->hooks.on_response(px->hooks.ctx, msg, sip, src->side) != 0)
+		goto done;	/* the transaction already refused it */
 	if (route_dest_from_via(px, !src->side, sip->sip_via, &d) < 0) {
 		log_warn(cid, "response toward a forbidden address dropped");
 		goto done;
@@ -572,4 +582,41 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	}
 done:
 	msg_destroy(msg);
+}
+
+/*
+ * A 2xx we must not pass on (its SDP cannot be secured): ACK it and BYE
+ * the dialog it created, toward the side that sent it.
+ */
+void
+route_abort_2xx(struct proxy *px, msg_t *invite, sip_t const *resp, int side)
+{
+	sip_method_t ms[2] = { sip_method_ack, sip_method_bye };
+	struct sip_dest d;
+	sip_t *sip;
+	const char *why;
+	uint64_t used;
+
+	for (int i = 0; i < 2; i++) {
+		msg_t *m = sipmsg_dialog_request(invite, resp, ms[i]);
+		char branch[64], *buf;
+		size_t len;
+
+		if (m == NULL)
+			continue;
+		sip = sip_object(m);
+		/* Our own Record-Route entries lead back to us: drop them. */
+		while (sip->sip_route != NULL &&
+		    route_url_ours(px, sip->sip_route->r_url) >= 0)
+			sip_header_remove(m, sip, (sip_header_t *)sip->sip_route);
+		snprintf(branch, sizeof(branch), "z9hG4bKtt%sx%llx", px->branch_salt,
+		    (unsigned long long)++px->branch_seq);
+		if (route_target_dialog(px, sip, side, 0, &d) == 0 &&
+		    route_add_via(px, m, sip, &d, branch) == 0 &&
+		    (buf = sipmsg_print(m, &len)) != NULL) {
+			dest_send(px, &d, buf, len, &used, &why);
+			free(buf);
+		}
+		msg_destroy(m);
+	}
 }

@@ -18,4 +18,8 @@ void route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 int route_send_upstream(struct proxy *px, const struct sip_src *src,
     msg_t *resp, const char *buf, size_t len);
 
+/* ACK and BYE a dialog whose 2xx (resp, answering invite) is refused. */
+void route_abort_2xx(struct proxy *px, msg_t *invite, sip_t const *resp,
+    int side);
+
 #endif

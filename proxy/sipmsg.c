@@ -154,6 +154,48 @@ fail:
 	return NULL;
 }
 
+msg_t *
+sipmsg_dialog_request(msg_t *invite, sip_t const *resp, sip_method_t m)
+{
+	sip_t const *iv = sip_object(invite);
+	msg_t *msg;
+	sip_t *sip;
+	su_home_t *home;
+	const char *name = m == sip_method_ack ? "ACK" : "BYE";
+	uint32_t seq = iv->sip_cseq->cs_seq + (m == sip_method_ack ? 0 : 1);
+
+	if (resp->sip_contact == NULL)
+		return NULL;
+	if ((msg = msg_create(sip_default_mclass(), 0)) == NULL)
+		return NULL;
+	home = msg_home(msg);
+	sip = sip_object(msg);
+	if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+	    sip_request_create(home, m, name,
+	    (url_string_t const *)resp->sip_contact->m_url, NULL)) < 0)
+		goto fail;
+	/* Record-Route reversed: each insert lands on top of the list. */
+	for (sip_record_route_t const *rr = resp->sip_record_route; rr != NULL;
+	    rr = rr->r_next) {
+		sip_route_t *r = sip_route_create(home, rr->r_url, NULL);
+		if (r == NULL || msg_header_insert(msg, (msg_pub_t *)sip,
+		    (msg_header_t *)r) < 0)
+			goto fail;
+	}
+	if (sip_add_make(msg, sip, sip_max_forwards_class, "70") < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)iv->sip_from) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)resp->sip_to) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)iv->sip_call_id) < 0 ||
+	    msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+	    sip_cseq_create(home, seq, m, name)) < 0 ||
+	    sip_add_make(msg, sip, sip_content_length_class, "0") < 0)
+		goto fail;
+	return msg;
+fail:
+	msg_destroy(msg);
+	return NULL;
+}
+
 int
 sipmsg_via_param(msg_t *msg, sip_via_t *v, const char *param)
 {

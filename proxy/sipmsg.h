@@ -22,6 +22,11 @@ msg_t *sipmsg_response(msg_t *req, int skip_vias, int status,
  * resp when given (ACK), else from the INVITE. */
 msg_t *sipmsg_hop_request(msg_t *invite, sip_t const *resp, sip_method_t m);
 
+/* An in-dialog ACK or BYE for the dialog resp (a 2xx) made for invite,
+ * as its caller would send it: Request-URI from Contact, Route from the
+ * Record-Route reversed.  NULL when resp has no Contact. */
+msg_t *sipmsg_dialog_request(msg_t *invite, sip_t const *resp, sip_method_t m);
+
 /* Call-ID for log lines ("-" when missing). */
 const char *sipmsg_callid(sip_t const *sip);
 

@@ -265,12 +265,16 @@ txn_reply(struct txn *t, int status, const char *phrase)
 	resp = sipmsg_response(t->req, 1, status, phrase);
 	if (resp == NULL)
 		return;
+	if (status >= 300 && t->px->hooks.on_response != NULL)
+		t->px->hooks.on_response(t->px->hooks.ctx, resp, sip_object(resp),
+		    t->dst.side);
 	buf = sipmsg_print(resp, &len);
 	if (buf != NULL) {
 		route_send_upstream(t->px, &t->src, resp, buf, len);
 		if (status >= 200)
 			log_info(t->callid, "%s answered %d %s",
-			    sip_object(t->req)->sip_request->rq_method_name, status, phrase);
+			    sip_object(t->req)->sip_request->rq_method_name, status,
+			    sip_object(resp)->sip_status->st_phrase);
 		txn_store_response(t, buf, len, status);
 	}
 	msg_destroy(resp);
@@ -307,6 +311,21 @@ txn_send_cancel(struct txn *t)
 	msg_destroy(c);
 }
 
+/* A response the media bridge will not pass: end the call downstream,
+ * refuse it upstream. */
+static void
+txn_refuse(struct txn *t, sip_t *sip, int status)
+{
+	int st = sip->sip_status->st_status;
+
+	if (st >= 200 && st < 300 && t->method == sip_method_invite)
+		route_abort_2xx(t->px, t->req, sip, t->dst.side);
+	else if (st < 200)
+		txn_upstream_cancel(t);
+	if (t->state < TXN_COMPLETED)
+		txn_reply(t, status, NULL);
+}
+
 void
 txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 {
@@ -314,6 +333,7 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 	uint64_t now = proxy_now(t->px);
 	char *buf;
 	size_t len;
+	int refuse;
 
 	if (sip->sip_cseq->cs_method == sip_method_cancel) {
 		t->cancel_answered = 1;		/* hop-by-hop: ends here */
@@ -350,6 +370,11 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 forward:
 	/* Our Via is on top; the rest of the response goes upstream as is. */
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if (t->px->hooks.on_response != NULL && (refuse = t->px->hooks.on_response(
+	    t->px->hooks.ctx, msg, sip, t->dst.side)) != 0) {
+		txn_refuse(t, sip, refuse);
+		goto done;
+	}
 	if ((buf = sipmsg_print(msg, &len)) == NULL)
 		goto done;
 	route_send_upstream(t->px, &t->src, msg, buf, len);

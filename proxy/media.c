@@ -1,0 +1,606 @@
+/*
+ * media.c - offer/answer across the two legs.  A call's first offer opens
+ * its relay; the cloud leg always gets RTP/SAVP with our a=crypto, the
+ * PBX leg always plain RTP/AVP.  Keys: ours come from OpenSSL's RNG and
+ * stay for the life of the call unless the suite changes; the cloud's are
+ * installed from its a=crypto.  A stream is re-keyed (ROC and replay state
+ * restarted) only when its key really changes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+
+#include "config.h"
+#include "log.h"
+#include "media.h"
+#include "netaddr.h"
+#include "relay.h"
+#include "sdes.h"
+#include "sdp_rewrite.h"
+#include "sipmsg.h"
+
+struct media_call {
+	struct media *md;
+	char callid[128];
+	struct relay rl;
+	int pbx_port, cloud_port;
+	int offer_from;			/* side with an offer pending, -1 none */
+	int established;		/* a 2xx carried an answer */
+	int ai;				/* index of the relayed audio m= line */
+	struct sdes_crypto local[SDP_MAX_CRYPTO];	/* offered/answered */
+	int nlocal;
+	struct sdes_crypto tx_key, rx_key;	/* in use */
+	int have_tx, have_rx;
+	uint64_t in_hash[2];		/* last body seen from each side */
+	char *out_body[2];		/* and what we made of it */
+	size_t out_len[2];
+	uv_timer_t timer;		/* media timeout */
+};
+
+static void media_call_end(struct media_call *mc, const char *why);
+
+/* ---- helpers ---- */
+
+static uint64_t
+media_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h | 1;	/* never 0: 0 means "nothing cached" */
+}
+
+static int
+media_is_any(const char *ip)
+{
+	return ip[0] == '\0' || netaddr_is_any(ip);
+}
+
+static int
+media_set_body(msg_t *msg, sip_t *sip, const char *body, size_t len)
+{
+	su_home_t *home = msg_home(msg);
+	sip_payload_t *pl = sip_payload_create(home, body, (isize_t)len);
+	char cl[32];
+
+	if (pl == NULL)
+		return -ENOMEM;
+	if (sip->sip_payload != NULL)
+		msg_header_replace(msg, (msg_pub_t *)sip,
+		    (msg_header_t *)sip->sip_payload, (msg_header_t *)pl);
+	else
+		msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)pl);
+	snprintf(cl, sizeof(cl), "%zu", len);
+	if (sip->sip_content_length != NULL)
+		msg_header_remove(msg, (msg_pub_t *)sip,
+		    (msg_header_t *)sip->sip_content_length);
+	return sip_add_make(msg, sip, sip_content_length_class, cl) < 0 ?
+	    -ENOMEM : 0;
+}
+
+static int
+media_has_sdp(sip_t const *sip)
+{
+	return sip->sip_payload != NULL && sip->sip_payload->pl_len > 0 &&
+	    sip->sip_content_type != NULL && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
+}
+
+/* ---- call life ---- */
+
+static void
+media_call_freed(struct relay *rl)
+{
+	struct media_call *mc = rl->data;
+
+	free(mc);
+}
+
+static void
+media_timer_closed(uv_handle_t *h)
+{
+	struct media_call *mc = h->data;
+
+	relay_close(&mc->rl);
+}
+
+static void
+media_call_end(struct media_call *mc, const char *why)
+{
+	struct media *md = mc->md;
+	struct relay_leg *p = &mc->rl.leg[SIDE_PBX], *c = &mc->rl.leg[SIDE_CLOUD];
+
+	log_info(mc->callid, "media: call ended (%s): pbx in %llu out %llu, "
+	    "cloud in %llu out %llu, srtp failures %llu", why,
+	    (unsigned long long)p->st.pkts_in, (unsigned long long)p->st.pkts_out,
+	    (unsigned long long)c->st.pkts_in, (unsigned long long)c->st.pkts_out,
+	    (unsigned long long)(c->st.srtp_fail + p->st.srtp_fail));
+	strmap_del(&md->calls, mc->callid);
+	md->ncalls--;
+	port_pool_put(&md->pool, mc->pbx_port);
+	port_pool_put(&md->pool, mc->cloud_port);
+	for (int i = 0; i < SDP_MAX_CRYPTO; i++)
+		sdes_crypto_wipe(&mc->local[i]);
+	sdes_crypto_wipe(&mc->tx_key);
+	sdes_crypto_wipe(&mc->rx_key);
+	free(mc->out_body[0]);
+	free(mc->out_body[1]);
+	mc->out_body[0] = mc->out_body[1] = NULL;
+	/* Timer first, then the relay's sockets, then the call itself. */
+	uv_close((uv_handle_t *)&mc->timer, media_timer_closed);
+}
+
+static void
+media_on_timer(uv_timer_t *t)
+{
+	struct media_call *mc = t->data;
+	const struct config *cfg = mc->md->px->cfg;
+	uint64_t now = uv_now(t->loop), last = mc->rl.leg[0].last_rx;
+
+	if (mc->rl.leg[1].last_rx > last)
+		last = mc->rl.leg[1].last_rx;
+	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
+		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
+		media_call_end(mc, "media timeout");
+	}
+}
+
+static struct media_call *
+media_call_new(struct media *md, const char *callid)
+{
+	const struct config *cfg = md->px->cfg;
+	struct media_call *mc = calloc(1, sizeof(*mc));
+	int r;
+
+	if (mc == NULL)
+		return NULL;
+	mc->md = md;
+	mc->offer_from = -1;
+	mc->ai = -1;
+	snprintf(mc->callid, sizeof(mc->callid), "%s", callid);
+	snprintf(mc->rl.callid, sizeof(mc->rl.callid), "%s", callid);
+	mc->rl.data = mc;
+	mc->rl.on_closed = media_call_freed;
+	mc->pbx_port = port_pool_get(&md->pool);
+	mc->cloud_port = port_pool_get(&md->pool);
+	if (mc->pbx_port < 0 || mc->cloud_port < 0) {
+		log_error(callid, "media: port range %d-%d exhausted",
+		    cfg->media.port_min, cfg->media.port_max);
+		port_pool_put(&md->pool, mc->pbx_port);
+		port_pool_put(&md->pool, mc->cloud_port);
+		free(mc);
+		return NULL;
+	}
+	uv_timer_init(md->px->loop, &mc->timer);
+	mc->timer.data = mc;
+	strmap_put(&md->calls, mc->callid, mc);
+	md->ncalls++;
+	r = relay_open(&mc->rl, md->px, md->pbx_ip, mc->pbx_port, md->cloud_ip,
+	    mc->cloud_port);
+	if (r < 0) {
+		log_error(callid, "media: cannot open relay ports %d/%d: %s",
+		    mc->pbx_port, mc->cloud_port, uv_strerror(r));
+		media_call_end(mc, "no relay");
+		return NULL;
+	}
+	mc->rl.leg[0].last_rx = mc->rl.leg[1].last_rx = uv_now(md->px->loop);
+	uv_timer_start(&mc->timer, media_on_timer, 5000, 5000);
+	log_debug(callid, "media: relay pbx %s:%d cloud %s:%d", md->pbx_ip,
+	    mc->pbx_port, md->cloud_ip, mc->cloud_port);
+	return mc;
+}
+
+/* ---- keys ---- */
+
+static int
+media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
+{
+	struct srtp_stream *s = &mc->rl.leg[SIDE_CLOUD].tx;
+
+	if (mc->have_tx && sdes_crypto_same_key(&mc->tx_key, c))
+		return 0;
+	srtp_stream_free(s);
+	if (srtp_stream_init_tx(s, c) < 0)
+		return -EINVAL;
+	mc->tx_key = *c;
+	mc->have_tx = 1;
+	return 0;
+}
+
+static int
+media_install_rx(struct media_call *mc, const struct sdes_crypto *c)
+{
+	struct srtp_stream *s = &mc->rl.leg[SIDE_CLOUD].rx;
+
+	if (mc->have_rx && sdes_crypto_same_key(&mc->rx_key, c))
+		return 0;
+	srtp_stream_free(s);
+	if (srtp_stream_init_rx(s, c) < 0)
+		return -EINVAL;
+	mc->rx_key = *c;
+	mc->have_rx = 1;
+	return 0;
+}
+
+static int
+media_suite_ok(struct media *md, int suite)
+{
+	for (int i = 0; i < md->nsuites; i++)
+		if (md->suites[i] == suite)
+			return 1;
+	return 0;
+}
+
+/* ---- the four cases ---- */
+
+static void
+media_edit_init(struct sdp_edit *e, const struct sdp_info *in, int ai,
+    const char *addr, unsigned port, int proto, const char *origin)
+{
+	memset(e, 0, sizeof(*e));
+	e->nmedia = in->nmedia;
+	e->origin_addr = origin;
+	if (ai >= 0) {
+		e->m[ai].keep = in->m[ai].port != 0;
+		e->m[ai].proto = proto;
+		snprintf(e->m[ai].addr, sizeof(e->m[ai].addr), "%.63s", addr);
+		e->m[ai].port = port;
+	}
+}
+
+static void
+media_peer(struct media_call *mc, int side, const struct sdp_media_info *m)
+{
+	struct relay_leg *lg = &mc->rl.leg[side];
+
+	if (media_is_any(m->addr) || m->port == 0) {
+		lg->have_peer = 0;	/* on hold the old way: send nothing */
+		return;
+	}
+	relay_set_peer(lg, m->addr, m->port, m->rtcp_port, m->rtcp_mux);
+}
+
+/* PBX offers plain RTP: the cloud gets RTP/SAVP and our keys. */
+static int
+media_offer_from_pbx(struct media_call *mc, const struct sdp_info *in,
+    struct sdp_edit *e, char cbuf[][SDP_CRYPTO_LEN])
+{
+	struct media *md = mc->md;
+
+	mc->ai = -1;
+	for (int i = 0; i < in->nmedia; i++)
+		if (in->m[i].audio && in->m[i].proto == SDP_PROTO_AVP &&
+		    in->m[i].port != 0) {
+			mc->ai = i;
+			break;
+		}
+	if (mc->ai < 0)
+		return 488;
+	media_peer(mc, SIDE_PBX, &in->m[mc->ai]);
+	if (mc->have_tx) {
+		/* Re-offer: only the active line, same key (no rekey). */
+		mc->local[0] = mc->tx_key;
+		mc->nlocal = 1;
+	} else {
+		mc->nlocal = 0;
+		for (int i = 0; i < md->nsuites && i < SDP_MAX_CRYPTO; i++)
+			if (sdes_crypto_generate(i + 1, md->suites[i],
+			    &mc->local[mc->nlocal]) == 0)
+				mc->nlocal++;
+	}
+	media_edit_init(e, in, mc->ai, md->cloud_sdp_ip, (unsigned)mc->cloud_port,
+	    SDP_PROTO_SAVP, md->cloud_sdp_ip);
+	for (int i = 0; i < mc->nlocal; i++) {
+		if (sdes_crypto_format(&mc->local[i], cbuf[i], SDP_CRYPTO_LEN) < 0)
+			return 500;
+		e->m[mc->ai].crypto[i] = cbuf[i];
+	}
+	e->m[mc->ai].ncrypto = mc->nlocal;
+	return 0;
+}
+
+/* The cloud answers our RTP/SAVP offer: install keys, PBX gets plain. */
+static int
+media_answer_from_cloud(struct media_call *mc, const struct sdp_info *in,
+    struct sdp_edit *e)
+{
+	struct media *md = mc->md;
+	const struct sdp_media_info *m;
+	struct sdes_crypto theirs;
+
+	if (mc->ai < 0 || mc->ai >= in->nmedia)
+		return 488;
+	m = &in->m[mc->ai];
+	media_edit_init(e, in, mc->ai, md->pbx_ip, (unsigned)mc->pbx_port,
+	    SDP_PROTO_AVP, md->pbx_ip);
+	if (m->port == 0)
+		return 0;	/* audio declined: nothing to relay */
+	if (m->proto != SDP_PROTO_SAVP) {
+		log_warn(mc->callid, "media: cloud answered without RTP/SAVP: refused");
+		return 488;
+	}
+	for (int i = 0; i < m->ncrypto; i++) {
+		if (sdes_crypto_parse(m->crypto[i], &theirs) < 0)
+			continue;
+		for (int j = 0; j < mc->nlocal; j++) {
+			if (mc->local[j].tag != theirs.tag ||
+			    mc->local[j].suite != theirs.suite)
+				continue;
+			if (media_install_rx(mc, &theirs) < 0 ||
+			    media_install_tx(mc, &mc->local[j]) < 0) {
+				sdes_crypto_wipe(&theirs);
+				return 488;
+			}
+			sdes_crypto_wipe(&theirs);
+			media_peer(mc, SIDE_CLOUD, m);
+			log_info(mc->callid, "media: SRTP %s with cloud %s:%u",
+			    sdes_suite_get(mc->tx_key.suite)->name, m->addr, m->port);
+			return 0;
+		}
+		sdes_crypto_wipe(&theirs);
+	}
+	log_warn(mc->callid, "media: no acceptable a=crypto in the cloud's answer: refused");
+	return 488;
+}
+
+/* The cloud offers RTP/SAVP: take its key, offer plain RTP to the PBX. */
+static int
+media_offer_from_cloud(struct media_call *mc, const struct sdp_info *in,
+    struct sdp_edit *e)
+{
+	struct media *md = mc->md;
+	struct sdes_crypto theirs;
+
+	mc->ai = -1;
+	for (int i = 0; i < in->nmedia && mc->ai < 0; i++) {
+		const struct sdp_media_info *m = &in->m[i];
+		if (!m->audio || m->port == 0 || m->proto != SDP_PROTO_SAVP)
+			continue;
+		for (int j = 0; j < m->ncrypto; j++) {
+			if (sdes_crypto_parse(m->crypto[j], &theirs) < 0 ||
+			    !media_suite_ok(md, theirs.suite) ||
+			    media_install_rx(mc, &theirs) < 0) {
+				sdes_crypto_wipe(&theirs);
+				continue;
+			}
+			/* Our key: kept while the suite holds (no needless rekey). */
+			if (mc->have_tx && mc->tx_key.suite == theirs.suite) {
+				mc->local[0] = mc->tx_key;
+				mc->local[0].tag = theirs.tag;
+			} else if (sdes_crypto_generate(theirs.tag, theirs.suite,
+			    &mc->local[0]) < 0) {
+				sdes_crypto_wipe(&theirs);
+				return 500;
+			}
+			mc->nlocal = 1;
+			mc->ai = i;
+			sdes_crypto_wipe(&theirs);
+			break;
+		}
+	}
+	if (mc->ai < 0) {
+		log_warn(mc->callid, "media: cloud offer has no RTP/SAVP audio "
+		    "with a supported a=crypto: refused");
+		return 488;
+	}
+	media_peer(mc, SIDE_CLOUD, &in->m[mc->ai]);
+	media_edit_init(e, in, mc->ai, md->pbx_ip, (unsigned)mc->pbx_port,
+	    SDP_PROTO_AVP, md->pbx_ip);
+	return 0;
+}
+
+/* The PBX answers plain: the cloud gets exactly one a=crypto, ours. */
+static int
+media_answer_from_pbx(struct media_call *mc, const struct sdp_info *in,
+    struct sdp_edit *e, char cbuf[][SDP_CRYPTO_LEN])
+{
+	struct media *md = mc->md;
+	const struct sdp_media_info *m;
+
+	if (mc->ai < 0 || mc->ai >= in->nmedia)
+		return 488;
+	m = &in->m[mc->ai];
+	media_edit_init(e, in, mc->ai, md->cloud_sdp_ip, (unsigned)mc->cloud_port,
+	    SDP_PROTO_SAVP, md->cloud_sdp_ip);
+	if (m->port == 0)
+		return 0;
+	media_peer(mc, SIDE_PBX, m);
+	if (media_install_tx(mc, &mc->local[0]) < 0 ||
+	    sdes_crypto_format(&mc->local[0], cbuf[0], SDP_CRYPTO_LEN) < 0)
+		return 488;
+	e->m[mc->ai].crypto[0] = cbuf[0];
+	e->m[mc->ai].ncrypto = 1;
+	log_info(mc->callid, "media: SRTP %s with cloud", sdes_suite_get(
+	    mc->tx_key.suite)->name);
+	return 0;
+}
+
+/* ---- one SDP body ---- */
+
+static int
+media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
+    int final_answer)
+{
+	const char *cid = sipmsg_callid(sip);
+	const char *body = sip->sip_payload->pl_data;
+	size_t len = sip->sip_payload->pl_len;
+	char cbuf[SDP_MAX_CRYPTO][SDP_CRYPTO_LEN];
+	struct media_call *mc;
+	struct sdp_info *in;
+	struct sdp_edit e;
+	uint64_t h = media_hash(body, len);
+	char *out;
+	size_t outlen;
+	int status, offer;
+
+	mc = strmap_get(&md->calls, cid);
+	if (mc != NULL && mc->in_hash[from_side] == h && mc->out_body[from_side]) {
+		/* The same body again (a 2xx retransmission): same answer. */
+		if (final_answer && mc->offer_from != from_side)
+			mc->offer_from = -1;
+		return media_set_body(msg, sip, mc->out_body[from_side],
+		    mc->out_len[from_side]) < 0 ? 500 : 0;
+	}
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return 500;
+	if (sdp_inspect(body, len, in) < 0) {
+		log_warn(cid, "media: malformed SDP from %s",
+		    from_side == SIDE_PBX ? "pbx" : "cloud");
+		status = 488;
+		goto out;
+	}
+	if (mc == NULL && (mc = media_call_new(md, cid)) == NULL) {
+		status = 503;
+		goto out;
+	}
+	offer = mc->offer_from < 0 || mc->offer_from == from_side;
+	if (from_side == SIDE_PBX)
+		status = offer ? media_offer_from_pbx(mc, in, &e, cbuf) :
+		    media_answer_from_pbx(mc, in, &e, cbuf);
+	else
+		status = offer ? media_offer_from_cloud(mc, in, &e) :
+		    media_answer_from_cloud(mc, in, &e);
+	if (status != 0)
+		goto out;
+	if ((out = sdp_rewrite(body, len, &e, &outlen)) == NULL) {
+		log_warn(cid, "media: SDP rewrite failed");
+		status = 488;
+		goto out;
+	}
+	if (media_set_body(msg, sip, out, outlen) < 0) {
+		free(out);
+		status = 500;
+		goto out;
+	}
+	free(mc->out_body[from_side]);
+	mc->out_body[from_side] = out;
+	mc->out_len[from_side] = outlen;
+	mc->in_hash[from_side] = h;
+	if (offer)
+		mc->offer_from = from_side;
+	else if (final_answer) {
+		mc->offer_from = -1;
+		mc->established = 1;
+	}
+out:
+	free(in);
+	return status;
+}
+
+int
+media_on_request(void *ctx, msg_t *msg, sip_t *sip, int from_side)
+{
+	struct media *md = ctx;
+	struct media_call *mc = strmap_get(&md->calls, sipmsg_callid(sip));
+	sip_method_t m = sip->sip_request->rq_method;
+
+	if (m == sip_method_bye) {
+		if (mc != NULL)
+			media_call_end(mc, "BYE");
+		return 0;
+	}
+	if (!media_has_sdp(sip))
+		return 0;
+	if (m != sip_method_invite && m != sip_method_update &&
+	    m != sip_method_ack && m != sip_method_prack)
+		return 0;
+	if (m == sip_method_ack && mc == NULL)
+		return 0;
+	return media_body(md, msg, sip, from_side, m == sip_method_ack);
+}
+
+int
+media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
+{
+	struct media *md = ctx;
+	struct media_call *mc = strmap_get(&md->calls, sipmsg_callid(sip));
+	int status = sip->sip_status->st_status;
+	sip_method_t m = sip->sip_cseq->cs_method;
+
+	if (m != sip_method_invite && m != sip_method_update &&
+	    m != sip_method_prack)
+		return 0;
+	if (status >= 300) {
+		if (mc != NULL && m == sip_method_invite && !mc->established)
+			media_call_end(mc, "call failed");
+		else if (mc != NULL && mc->offer_from != from_side)
+			mc->offer_from = -1;	/* the offer was refused */
+		return 0;
+	}
+	if (status < 180 || !media_has_sdp(sip))
+		return 0;
+	return media_body(md, msg, sip, from_side, status >= 200);
+}
+
+/* ---- set-up ---- */
+
+int
+media_init(struct media *md, struct proxy *px)
+{
+	const struct config *cfg = px->cfg;
+	int r;
+
+	memset(md, 0, sizeof(*md));
+	md->px = px;
+	if ((r = srtp_stream_global_init()) < 0)
+		return r;
+	if ((r = port_pool_init(&md->pool, cfg->media.port_min,
+	    cfg->media.port_max)) < 0)
+		return r;
+	if ((r = strmap_init(&md->calls, 256)) < 0)
+		return r;
+	snprintf(md->pbx_ip, sizeof(md->pbx_ip), "%s", cfg->media.pbx_address);
+	snprintf(md->cloud_sdp_ip, sizeof(md->cloud_sdp_ip), "%s",
+	    cfg->media.public_address);
+	/* Bind the cloud leg where the TLS listener is, or everywhere. */
+	snprintf(md->cloud_ip, sizeof(md->cloud_ip), "%s",
+	    cfg->tls_server.listen.is_ip && !netaddr_is_any(cfg->tls_server.listen.host) ?
+	    cfg->tls_server.listen.host : "0.0.0.0");
+	for (int i = 0; i < cfg->media.nsrtp_suites && md->nsuites < 8; i++) {
+		int s = sdes_suite_find(cfg->media.srtp_suites[i]);
+		if (s >= 0)
+			md->suites[md->nsuites++] = s;
+	}
+	return 0;
+}
+
+void
+media_attach(struct media *md)
+{
+	md->px->hooks.ctx = md;
+	md->px->hooks.on_request = media_on_request;
+	md->px->hooks.on_response = media_on_response;
+	md->px->hooks.on_shutdown = media_shutdown;
+}
+
+static int
+media_end_one(struct media *md)
+{
+	for (size_t i = 0; i < md->calls.nbuckets; i++)
+		if (md->calls.buckets[i] != NULL) {
+			media_call_end(md->calls.buckets[i]->val, "shutdown");
+			return 1;
+		}
+	return 0;
+}
+
+void
+media_shutdown(void *ctx)
+{
+	struct media *md = ctx;
+
+	while (media_end_one(md))
+		;
+}
+
+void
+media_free(struct media *md)
+{
+	strmap_free(&md->calls);
+	port_pool_free(&md->pool);
+}

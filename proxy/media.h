@@ -1,0 +1,41 @@
+/*
+ * media.h - the media bridge's signaling half: SDP offers and answers of
+ * each call rewritten between the PBX leg (RTP/AVP) and the cloud leg
+ * (RTP/SAVP with SDES), and the relay they set up.  The proxy core calls
+ * it through struct proxy_hooks.
+ */
+#ifndef TLSTRUNK_MEDIA_H
+#define TLSTRUNK_MEDIA_H
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+
+#include "port_pool.h"
+#include "proxy.h"
+#include "strmap.h"
+
+struct media {
+	struct proxy *px;
+	struct port_pool pool;
+	struct strmap calls;		/* Call-ID -> struct media_call */
+	char pbx_ip[CFG_HOST_MAX];		/* PBX leg: bind and SDP */
+	char cloud_ip[CFG_HOST_MAX];		/* cloud leg: bind */
+	char cloud_sdp_ip[CFG_HOST_MAX];		/* cloud leg: SDP (public_address) */
+	int suites[8];			/* sdes suite ids, preference order */
+	int nsuites;
+	int ncalls;
+};
+
+int media_init(struct media *md, struct proxy *px);
+/* Install the hooks into px. */
+void media_attach(struct media *md);
+/* End every call (shutdown). */
+void media_shutdown(void *ctx);
+void media_free(struct media *md);
+
+/* Hooks: 0 when the message may go on (its SDP rewritten), else the
+ * SIP status that refuses it. */
+int media_on_request(void *ctx, msg_t *msg, sip_t *sip, int from_side);
+int media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side);
+
+#endif
