@@ -466,6 +466,37 @@ rtcp_value(su_home_t *home, const struct sdp_media_edit *me, char **v)
 	return *v ? 0 : -ENOMEM;
 }
 
+/*
+ * ICE and DTLS attributes describe the transport of the leg they came
+ * from; we terminate media on our own sockets, so they must not cross
+ * (a PBX's private candidates would otherwise reach the cloud).
+ */
+static const char *const leg_local_attrs[] = {
+	"candidate", "remote-candidates", "end-of-candidates", "ice-ufrag",
+	"ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "fingerprint",
+	"setup", "connection", NULL
+};
+
+static int
+attr_leg_local(const sdp_attribute_t *a)
+{
+	for (int i = 0; leg_local_attrs[i] != NULL; i++)
+		if (strcasecmp(a->a_name, leg_local_attrs[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+attrs_remove_leg_local(sdp_attribute_t **ap)
+{
+	while (*ap != NULL) {
+		if (attr_leg_local(*ap))
+			*ap = (*ap)->a_next;
+		else
+			ap = &(*ap)->a_next;
+	}
+}
+
 static int
 media_attrs_edit(su_home_t *home, sdp_media_t *m,
     const struct sdp_media_edit *me)
@@ -476,6 +507,7 @@ media_attrs_edit(su_home_t *home, sdp_media_t *m,
 
 	if ((rc = rtcp_value(home, me, &rtcp)) != 0)
 		return rc;
+	attrs_remove_leg_local(&m->m_attributes);
 	while ((a = *ap) != NULL) {
 		if (strcasecmp(a->a_name, "crypto") == 0) {
 			*ap = a->a_next;
@@ -552,6 +584,7 @@ session_edit(struct sdp_doc *d, const struct sdp_edit *edit)
 	 * invalid (RFC 4568 9.1), k= obsolete (RFC 8866 5.12).
 	 */
 	attrs_remove(&sdp->sdp_attributes, "crypto");
+	attrs_remove_leg_local(&sdp->sdp_attributes);
 	sdp->sdp_key = NULL;
 	for (m = sdp->sdp_media; m != NULL; m = m->m_next, i++)
 		if ((rc = media_edit(d->home, m, &edit->m[i], sess)) != 0)

@@ -776,3 +776,30 @@ Test(sdp_inspect, mline_format_not_token, .timeout = 10)
 	    "m=audio  1000 udp  x-y.z " CRLF), 0);
 	cr_assert_eq(info.m[0].proto, SDP_PROTO_OTHER);
 }
+
+Test(sdp_rewrite, ice_and_dtls_attributes_do_not_cross)
+{
+	const char *ice =
+	    "v=0" CRLF "o=PBX 1 1 IN IP4 192.168.1.10" CRLF "s=-" CRLF
+	    "c=IN IP4 192.168.1.10" CRLF "t=0 0" CRLF
+	    "a=ice-lite" CRLF "a=fingerprint:sha-256 AB:CD" CRLF
+	    "m=audio 10000 RTP/AVP 0" CRLF
+	    "a=ice-ufrag:abcd" CRLF "a=ice-pwd:0123456789abcdef0123456789" CRLF
+	    "a=candidate:1 1 UDP 2130706431 192.168.1.10 10000 typ host" CRLF
+	    "a=setup:actpass" CRLF "a=sendrecv" CRLF;
+	struct sdp_edit e;
+	char *out;
+
+	edit_init(&e, 1, SDP_PROTO_SAVP);
+	e.m[0].crypto[0] = KEY1;
+	e.m[0].ncrypto = 1;
+	e.origin_addr = OUR4;
+	cr_assert_not_null(out = rewrite(ice, &e));
+	cr_assert_null(strstr(out, "candidate"), "%s", out);
+	cr_assert_null(strstr(out, "ice-"), "%s", out);
+	cr_assert_null(strstr(out, "fingerprint"), "%s", out);
+	cr_assert_null(strstr(out, "setup"), "%s", out);
+	cr_assert_null(strstr(out, "192.168.1.10"), "%s", out);
+	cr_assert_not_null(strstr(out, "a=sendrecv"), "%s", out);
+	free(out);
+}
