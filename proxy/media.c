@@ -146,6 +146,7 @@ media_on_timer(uv_timer_t *t)
 		last = mc->rl.leg[1].last_rx;
 	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
 		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
+		proxy_call_end(mc->md->px, mc->callid, "media timeout");
 		media_call_end(mc, "media timeout");
 	}
 }
@@ -155,6 +156,7 @@ media_call_new(struct media *md, const char *callid)
 {
 	const struct config *cfg = md->px->cfg;
 	struct media_call *mc = calloc(1, sizeof(*mc));
+	uint64_t iv;
 	int r;
 
 	if (mc == NULL)
@@ -189,7 +191,11 @@ media_call_new(struct media *md, const char *callid)
 		return NULL;
 	}
 	mc->rl.leg[0].last_rx = mc->rl.leg[1].last_rx = uv_now(md->px->loop);
-	uv_timer_start(&mc->timer, media_on_timer, 5000, 5000);
+	/* Check often enough to end a dead call within a few seconds of
+	 * its timeout, rarely enough to cost nothing. */
+	iv = (uint64_t)cfg->media.timeout * 1000 / 4;
+	iv = iv < 500 ? 500 : iv > 5000 ? 5000 : iv;
+	uv_timer_start(&mc->timer, media_on_timer, iv, iv);
 	log_debug(callid, "media: relay pbx %s:%d cloud %s:%d", md->pbx_ip,
 	    mc->pbx_port, md->cloud_ip, mc->cloud_port);
 	return mc;

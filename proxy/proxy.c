@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "dest.h"
+#include "dialog.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proxy.h"
@@ -37,6 +38,12 @@ proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src)
 		route_response(px, msg, sip, src);
 	else
 		msg_destroy(msg);
+}
+
+int
+proxy_call_end(struct proxy *px, const char *callid, const char *why)
+{
+	return dialog_terminate(px, callid, why);
 }
 
 void
@@ -194,7 +201,8 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	snprintf(px->tls_name, sizeof(px->tls_name), "%s", cfg->tls_server.advertised_name);
 	px->tls_port = cfg->tls_server.listen.port;
 	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
-	    strmap_init(&px->txn_by_branch, 1024) < 0)
+	    strmap_init(&px->txn_by_branch, 1024) < 0 ||
+	    dialog_table_init(px) < 0)
 		return -ENOMEM;
 	if ((px->tls_client = tls_client_ctx_new(cfg, err, sizeof(err))) == NULL ||
 	    (px->tls_server = tls_server_ctx_new(cfg, err, sizeof(err))) == NULL) {
@@ -251,6 +259,7 @@ proxy_free(struct proxy *px)
 {
 	strmap_free(&px->txn_by_skey);
 	strmap_free(&px->txn_by_branch);
+	dialog_table_free(px);
 	SSL_CTX_free(px->tls_client);
 	SSL_CTX_free(px->tls_server);
 }

@@ -77,6 +77,7 @@ struct proxy {
 	int ntxns;
 	struct strmap txn_by_skey;	/* server key -> txn */
 	struct strmap txn_by_branch;	/* our branch -> txn */
+	struct strmap dialogs;		/* Call-ID -> struct dialog */
 	uint64_t branch_seq;
 	char branch_salt[17];
 
@@ -100,6 +101,9 @@ void proxy_free(struct proxy *px);
 /* Entry points for the transports. Both take ownership of msg. */
 void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
 
+
+/* End a call on both legs (media timeout...): 0, or -1 when unknown. */
+int proxy_call_end(struct proxy *px, const char *callid, const char *why);
 
 /* Milliseconds on the loop clock. */
 uint64_t proxy_now(const struct proxy *px);

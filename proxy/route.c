@@ -18,6 +18,7 @@
 #include "cloud_uri.h"
 #include "conn.h"
 #include "dest.h"
+#include "dialog.h"
 #include "log.h"
 #include "netaddr.h"
 #include "route.h"
@@ -471,6 +472,13 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto fail;
 	}
 	t->req = msg;
+	if (!in_dialog && m == sip_method_invite)
+		dialog_open(px, sip, src->side);
+	else if (in_dialog)
+		dialog_request(px, sip, src->side);
+	if (in_dialog && m == sip_method_bye)
+		dialog_forget(px, cid, src->side == SIDE_PBX ? "BYE from pbx" :
+		    "BYE from cloud");
 	if (m == sip_method_invite) {
 		log_info(cid, "INVITE %s -> %s %s", side_name[src->side],
 		    side_name[to_side], d.host);
@@ -584,6 +592,44 @@ done:
 	msg_destroy(msg);
 }
 
+int
+route_url_is_ours(struct proxy *px, url_t const *u)
+{
+	return route_url_ours(px, u) >= 0;
+}
+
+int
+route_send_request(struct proxy *px, msg_t *msg, int to_side)
+{
+	sip_t *sip = sip_object(msg);
+	struct sip_dest d;
+	char branch[64], *buf;
+	const char *why;
+	uint64_t used;
+	size_t len;
+	int r;
+
+	/* Our own Record-Route entries lead back to us: drop them. */
+	while (sip->sip_route != NULL && route_url_ours(px, sip->sip_route->r_url) >= 0)
+		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
+	snprintf(branch, sizeof(branch), "z9hG4bKtt%sx%llx", px->branch_salt,
+	    (unsigned long long)++px->branch_seq);
+	if ((r = route_target_dialog(px, sip, to_side, 0, &d)) < 0)
+		return r;
+	if ((r = route_add_via(px, msg, sip, &d, branch)) < 0)
+		return r;
+	if ((buf = sipmsg_print(msg, &len)) == NULL)
+		return -ENOMEM;
+	if ((r = dest_send(px, &d, buf, len, &used, &why)) < 0)
+		log_warn(sipmsg_callid(sip), "%s to %s not sent: %s",
+		    sip->sip_request->rq_method_name, d.host, why);
+	else
+		log_debug(sipmsg_callid(sip), "%s of ours sent to %s:%u",
+		    sip->sip_request->rq_method_name, d.host, d.port);
+	free(buf);
+	return r;
+}
+
 /*
  * A 2xx we must not pass on (its SDP cannot be secured): ACK it and BYE
  * the dialog it created, toward the side that sent it.
@@ -592,31 +638,12 @@ void
 route_abort_2xx(struct proxy *px, msg_t *invite, sip_t const *resp, int side)
 {
 	sip_method_t ms[2] = { sip_method_ack, sip_method_bye };
-	struct sip_dest d;
-	sip_t *sip;
-	const char *why;
-	uint64_t used;
 
 	for (int i = 0; i < 2; i++) {
 		msg_t *m = sipmsg_dialog_request(invite, resp, ms[i]);
-		char branch[64], *buf;
-		size_t len;
-
 		if (m == NULL)
 			continue;
-		sip = sip_object(m);
-		/* Our own Record-Route entries lead back to us: drop them. */
-		while (sip->sip_route != NULL &&
-		    route_url_ours(px, sip->sip_route->r_url) >= 0)
-			sip_header_remove(m, sip, (sip_header_t *)sip->sip_route);
-		snprintf(branch, sizeof(branch), "z9hG4bKtt%sx%llx", px->branch_salt,
-		    (unsigned long long)++px->branch_seq);
-		if (route_target_dialog(px, sip, side, 0, &d) == 0 &&
-		    route_add_via(px, m, sip, &d, branch) == 0 &&
-		    (buf = sipmsg_print(m, &len)) != NULL) {
-			dest_send(px, &d, buf, len, &used, &why);
-			free(buf);
-		}
+		route_send_request(px, m, side);
 		msg_destroy(m);
 	}
 }

@@ -16,7 +16,14 @@ sipmsg_print(msg_t *msg, size_t *len)
 {
 	sip_t *sip = sip_object(msg);
 
-	if (sip == NULL || msg_serialize(msg, (msg_pub_t *)sip) < 0)
+	if (sip == NULL)
+		return NULL;
+	/* Messages we build have no empty line before the (empty) body:
+	 * on a stream the peer would wait for it forever. */
+	if (sip->sip_separator == NULL && msg_header_insert(msg, (msg_pub_t *)sip,
+	    (msg_header_t *)sip_separator_create(msg_home(msg))) < 0)
+		return NULL;
+	if (msg_serialize(msg, (msg_pub_t *)sip) < 0)
 		return NULL;
 	/* A NULL home makes sofia use plain malloc: the caller free()s. */
 	return msg_as_string(NULL, msg, NULL, 0, len);
@@ -163,6 +170,7 @@ sipmsg_dialog_request(msg_t *invite, sip_t const *resp, sip_method_t m)
 	su_home_t *home;
 	const char *name = m == sip_method_ack ? "ACK" : "BYE";
 	uint32_t seq = iv->sip_cseq->cs_seq + (m == sip_method_ack ? 0 : 1);
+	int n = 0;
 
 	if (resp->sip_contact == NULL)
 		return NULL;
@@ -174,10 +182,17 @@ sipmsg_dialog_request(msg_t *invite, sip_t const *resp, sip_method_t m)
 	    sip_request_create(home, m, name,
 	    (url_string_t const *)resp->sip_contact->m_url, NULL)) < 0)
 		goto fail;
-	/* Record-Route reversed: each insert lands on top of the list. */
+	/* The caller's route set is the Record-Route reversed (RFC 3261
+	 * 12.1.2); sofia appends each Route, so walk the list backwards. */
 	for (sip_record_route_t const *rr = resp->sip_record_route; rr != NULL;
-	    rr = rr->r_next) {
-		sip_route_t *r = sip_route_create(home, rr->r_url, NULL);
+	    rr = rr->r_next)
+		n++;
+	for (int i = n - 1; i >= 0; i--) {
+		sip_record_route_t const *rr = resp->sip_record_route;
+		sip_route_t *r;
+		for (int k = 0; k < i; k++)
+			rr = rr->r_next;
+		r = sip_route_create(home, rr->r_url, NULL);
 		if (r == NULL || msg_header_insert(msg, (msg_pub_t *)sip,
 		    (msg_header_t *)r) < 0)
 			goto fail;

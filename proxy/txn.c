@@ -8,6 +8,7 @@
 #include <sofia-sip/sip_status.h>
 
 #include "conn.h"
+#include "dialog.h"
 #include "log.h"
 #include "route.h"
 #include "sipmsg.h"
@@ -229,6 +230,13 @@ txn_forward(struct txn *t)
 	return 0;
 }
 
+/* An INVITE outside any dialog: its outcome opens or ends a call. */
+static int
+txn_initial(const struct txn *t)
+{
+	return t->req != NULL && sip_object(t->req)->sip_to->a_tag == NULL;
+}
+
 /* Remember what went upstream; start Timer G / the wait for the end. */
 static void
 txn_store_response(struct txn *t, char *buf, size_t len, int status)
@@ -241,6 +249,11 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 	t->resp_status = status;
 	if (status < 200)
 		return;
+	if (status >= 300 && t->method == sip_method_invite && txn_initial(t)) {
+		char why[32];
+		snprintf(why, sizeof(why), "INVITE answered %d", status);
+		dialog_forget(t->px, t->callid, why);
+	}
 	t->state = TXN_COMPLETED;
 	t->retx_at = 0;
 	t->deadline = now + TIMER_B;
@@ -363,6 +376,8 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 	} else {
 		if (t->method == sip_method_invite && status >= 300)
 			txn_send_ack(t, sip);
+		if (t->method == sip_method_invite && txn_initial(t) && status < 300)
+			dialog_confirm(t->px, sip);
 		log_info(t->callid, "%s answered %d by %s",
 		    sip_object(t->req)->sip_request->rq_method_name, status,
 		    t->dst.host);

@@ -1,0 +1,230 @@
+/*
+ * dialog.c - the dialogs that cross tlstrunk, kept as a handful of
+ * strings.  To end one we speak for each party toward the other: toward
+ * the callee as the caller (Route from the callee's half of the
+ * Record-Route, reversed) and toward the caller as the callee (Route from
+ * the caller's half, in order), with a CSeq above anything seen.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/su_alloc.h>
+
+#include "dialog.h"
+#include "log.h"
+#include "route.h"
+#include "sipmsg.h"
+
+static const char *const side_name[] = { "pbx", "cloud" };
+
+int
+dialog_table_init(struct proxy *px)
+{
+	return strmap_init(&px->dialogs, 256);
+}
+
+static void
+dialog_free(struct dialog *dg)
+{
+	free(dg->callid);
+	free(dg->caller);
+	free(dg->callee);
+	free(dg->caller_target);
+	free(dg->callee_target);
+	free(dg->route_to_caller);
+	free(dg->route_to_callee);
+	free(dg);
+}
+
+void
+dialog_table_free(struct proxy *px)
+{
+	for (size_t i = 0; i < px->dialogs.nbuckets; i++)
+		for (struct strmap_entry *e = px->dialogs.buckets[i]; e; e = e->next)
+			dialog_free(e->val);
+	strmap_free(&px->dialogs);
+}
+
+/* A header's value ("<sip:a@b>;tag=x"): sofia prints it without name. */
+static char *
+dialog_hdr(sip_header_t const *h)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	char *s, *out = NULL;
+
+	if (h == NULL)
+		return NULL;
+	if ((s = sip_header_as_string(home, h)) != NULL)
+		out = strdup(s);
+	su_home_deinit(home);
+	return out;
+}
+
+static char *
+dialog_url(url_t const *u)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	char *s = url_as_string(home, u), *out = s ? strdup(s) : NULL;
+
+	su_home_deinit(home);
+	return out;
+}
+
+void
+dialog_open(struct proxy *px, sip_t const *invite, int from_side)
+{
+	const char *cid = sipmsg_callid(invite);
+	struct dialog *dg;
+
+	if (strmap_get(&px->dialogs, cid) != NULL)
+		return;
+	if ((dg = calloc(1, sizeof(*dg))) == NULL)
+		return;
+	dg->callid = strdup(cid);
+	dg->caller_side = from_side;
+	dg->caller = dialog_hdr((sip_header_t const *)invite->sip_from);
+	if (invite->sip_contact != NULL)
+		dg->caller_target = dialog_url(invite->sip_contact->m_url);
+	dg->cseq[from_side] = invite->sip_cseq->cs_seq;
+	dg->started = proxy_now(px);
+	if (dg->callid == NULL || strmap_put(&px->dialogs, dg->callid, dg) < 0)
+		dialog_free(dg);
+}
+
+/* Join the Record-Route entries [from, to) as one Route value, in the
+ * given direction. */
+static char *
+dialog_route(sip_record_route_t const **rr, int from, int to, int reverse)
+{
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	size_t len = 0, n;
+	char *out = NULL;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < to - from; k++) {
+			int i = reverse ? to - 1 - k : from + k;
+			char *u = url_as_string(home, rr[i]->r_url);
+			if (u == NULL)
+				continue;
+			n = strlen(u) + 4;
+			if (pass == 1)
+				snprintf(out + strlen(out), n + 1, "%s<%s>",
+				    strlen(out) ? ", " : "", u);
+			else
+				len += n;
+		}
+		if (pass == 0) {
+			if (len == 0 || (out = calloc(1, len + 1)) == NULL)
+				break;
+		}
+	}
+	su_home_deinit(home);
+	return out;
+}
+
+void
+dialog_confirm(struct proxy *px, sip_t const *resp)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, sipmsg_callid(resp));
+	sip_record_route_t const *rr[64];
+	int n = 0, first = -1, last = -1;
+
+	if (dg == NULL || dg->confirmed)
+		return;
+	dg->confirmed = 1;
+	dg->callee = dialog_hdr((sip_header_t const *)resp->sip_to);
+	if (resp->sip_contact != NULL)
+		dg->callee_target = dialog_url(resp->sip_contact->m_url);
+	for (sip_record_route_t const *r = resp->sip_record_route; r && n < 64;
+	    r = r->r_next, n++) {
+		rr[n] = r;
+		if (route_url_is_ours(px, r->r_url)) {
+			if (first < 0)
+				first = n;
+			last = n;
+		}
+	}
+	if (first < 0)
+		first = last = n;	/* not record-routed by us: all callee's */
+	/* The list runs from the callee (top) to the caller (bottom). */
+	dg->route_to_callee = dialog_route(rr, 0, first, 1);
+	dg->route_to_caller = dialog_route(rr, last + 1, n, 0);
+}
+
+void
+dialog_request(struct proxy *px, sip_t const *req, int from_side)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, sipmsg_callid(req));
+
+	if (dg != NULL && req->sip_cseq->cs_seq > dg->cseq[from_side])
+		dg->cseq[from_side] = req->sip_cseq->cs_seq;
+}
+
+void
+dialog_forget(struct proxy *px, const char *callid, const char *why)
+{
+	struct dialog *dg = strmap_del(&px->dialogs, callid);
+
+	if (dg == NULL)
+		return;
+	log_info(callid, "call from %s ended (%s) after %llu ms",
+	    side_name[dg->caller_side], why,
+	    (unsigned long long)(proxy_now(px) - dg->started));
+	dialog_free(dg);
+}
+
+/* One BYE, speaking for the party on !to_side toward the one on to_side. */
+static void
+dialog_bye(struct proxy *px, struct dialog *dg, int to_side)
+{
+	int to_caller = to_side == dg->caller_side;
+	const char *target = to_caller ? dg->caller_target : dg->callee_target;
+	const char *route = to_caller ? dg->route_to_caller : dg->route_to_callee;
+	char cseq[32];
+	msg_t *msg;
+	sip_t *sip;
+
+	log_debug(dg->callid, "BYE toward the %s: %s via %s", side_name[to_side],
+	    target ? target : "(no target)", route ? route : "(no route)");
+	if (target == NULL || (msg = msg_create(sip_default_mclass(), 0)) == NULL)
+		return;
+	sip = sip_object(msg);
+	/* A CSeq above anything this party sent, so the peer accepts it. */
+	snprintf(cseq, sizeof(cseq), "%u BYE", dg->cseq[!to_side] + 1);
+	if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+	    sip_request_create(msg_home(msg), sip_method_bye, "BYE",
+	    URL_STRING_MAKE(target), NULL)) < 0 ||
+	    (route != NULL && sip_add_make(msg, sip, sip_route_class, route) < 0) ||
+	    sip_add_make(msg, sip, sip_max_forwards_class, "70") < 0 ||
+	    sip_add_make(msg, sip, sip_from_class,
+	    to_caller ? dg->callee : dg->caller) < 0 ||
+	    sip_add_make(msg, sip, sip_to_class,
+	    to_caller ? dg->caller : dg->callee) < 0 ||
+	    sip_add_make(msg, sip, sip_call_id_class, dg->callid) < 0 ||
+	    sip_add_make(msg, sip, sip_cseq_class, cseq) < 0 ||
+	    sip_add_make(msg, sip, sip_content_length_class, "0") < 0) {
+		log_warn(dg->callid, "cannot build a BYE toward the %s",
+		    side_name[to_side]);
+		msg_destroy(msg);
+		return;
+	}
+	route_send_request(px, msg, to_side);
+	msg_destroy(msg);
+}
+
+int
+dialog_terminate(struct proxy *px, const char *callid, const char *why)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+
+	if (dg == NULL || !dg->confirmed || dg->callee == NULL)
+		return -1;
+	log_warn(callid, "ending the call on both legs: %s", why);
+	dialog_bye(px, dg, SIDE_PBX);
+	dialog_bye(px, dg, SIDE_CLOUD);
+	dialog_forget(px, callid, why);
+	return 0;
+}

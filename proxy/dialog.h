@@ -1,0 +1,42 @@
+/*
+ * dialog.h - just enough of each INVITE dialog to end it from the middle
+ * (media timeout, a refused answer, shutdown) with a BYE on both legs,
+ * and to say how many calls are up.  Owned by the proxy core.
+ */
+#ifndef TLSTRUNK_DIALOG_H
+#define TLSTRUNK_DIALOG_H
+
+#include <stdint.h>
+#include <sofia-sip/sip.h>
+
+#include "proxy.h"
+
+struct dialog {
+	char *callid;
+	int caller_side;		/* enum sip_side */
+	int confirmed;			/* a 2xx went through */
+	char *caller;			/* From of the INVITE, with tag */
+	char *callee;			/* To of the 2xx, with tag */
+	char *caller_target;		/* Contact URIs */
+	char *callee_target;
+	char *route_to_caller;		/* Route values, NULL when empty */
+	char *route_to_callee;
+	uint32_t cseq[2];		/* highest CSeq seen from each side */
+	uint64_t started;		/* loop ms */
+};
+
+int dialog_table_init(struct proxy *px);
+void dialog_table_free(struct proxy *px);
+
+/* An initial INVITE (as received) goes from from_side to the other. */
+void dialog_open(struct proxy *px, sip_t const *invite, int from_side);
+/* The 2xx answering it, as received from the callee. */
+void dialog_confirm(struct proxy *px, sip_t const *resp);
+/* A request inside the dialog from from_side (CSeq tracking). */
+void dialog_request(struct proxy *px, sip_t const *req, int from_side);
+/* The dialog ended by itself (BYE, failed INVITE): forget it. */
+void dialog_forget(struct proxy *px, const char *callid, const char *why);
+/* End it ourselves: BYE toward both parties, then forget it. */
+int dialog_terminate(struct proxy *px, const char *callid, const char *why);
+
+#endif
