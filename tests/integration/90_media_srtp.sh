@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# 90_media_srtp.sh - real audio through tlstrunk's media bridge, PBX -> cloud.
+#
+#   P  baresip "PBX"   udp 127.0.0.1:5072, plain RTP, sends a 440 Hz tone
+#        | sip:+13175550100@127.0.0.1:15060 (UDP), RTP/AVP
+#   tlstrunk  [media] relay 127.0.0.1:30000-30999, RTP <-> SRTP (SDES)
+#        | TLS to lb01.voice.use1.pure.cloud (127.0.0.2:5061), RTP/SAVP
+#   C  baresip "cloud" tls 127.0.0.2:5061 (cert "cloud"), srtp-mand,
+#      auto-answer, sends a 1000 Hz tone
+#
+# Asserts: C was offered RTP/SAVP with a=crypto (our suites, relay address);
+# P got an RTP/AVP answer without crypto (relay address); each side recorded
+# the other's tone; the capture of the cloud leg is SRTP only (no plain
+# G.711 tone, no PBX-leg payload, no plain RTCP, traffic both ways through
+# the relay ports); C decrypted every packet.
+# Needs: tests/media/media_lib.sh's MEDIA_DEB_PACKAGES (baresip-core tcpdump
+# python3). Run: TLSTRUNK_BIN=build/tlstrunk tests/integration/90_media_srtp.sh
+set -eEuo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/media/media_lib.sh
+. "$LIB_DIR/media/media_lib.sh"
+
+test_init
+media_require
+start_media_tlstrunk
+dns_start
+cloud_setup
+pbx_setup "$BS_PBX_SIP_PORT"
+capture_start media "$(media_bpf)"
+bs_start cloud
+bs_start pbx
+
+bs_do pbx dial "sip:+13175550100@$PBX_IP:$SBC_PBX_PORT"
+bs_established pbx
+bs_established cloud
+sleep "$MEDIA_CALL_SECS"
+bs_do pbx hangup
+bs_terminated cloud
+capture_stop
+
+# Signalling: what each endpoint was given.
+sdp_assert cloud --to "$BS_CLOUD_IP:$BS_CLOUD_TLS_PORT" --transport TLS --msg INVITE --initial \
+	--proto RTP/SAVP --crypto 1-2 --suites "$MEDIA_SRTP_SUITES" --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
+sdp_assert pbx --from "$PBX_IP:$SBC_PBX_PORT" --transport UDP --msg 200 --initial \
+	--proto RTP/AVP --crypto 0 --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
+# Audio: each side heard the other.
+bs_check_tone cloud "$BS_PBX_TONE" $((MEDIA_CALL_SECS - 2))
+bs_check_tone pbx "$BS_CLOUD_TONE" $((MEDIA_CALL_SECS - 2))
+# Wire: SRTP only toward/from the cloud, through the relay.
+rtp_assert_srtp --cloud "$BS_MEDIA_IP:$BS_CLOUD_RTP" --pbx "$BS_MEDIA_IP:$BS_PBX_RTP" \
+	--relay "$PBX_IP:$MEDIA_RELAY_PORTS" --min-packets 100
+n=$(bs_srtp_errors cloud)
+[ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk"
+
+suite=$(grep -aom1 'SRTP is Enabled (cryptosuite=[^)]*)' "${BS_LOG[cloud]}" || true)
+media_cleanup
+pass "PBX->cloud call: 440 Hz and 1000 Hz heard both ways, cloud leg SRTP only ($suite)"
