@@ -444,7 +444,7 @@ conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		conn_frame(c, buf->base, (size_t)n);
 }
 
-static void
+void
 conn_start(struct conn *c)
 {
 	int r;
@@ -601,8 +601,7 @@ conn_accept(struct proxy *px, uv_stream_t *server, int side, int tls)
 		}
 		SSL_set_accept_state(c->ssl);
 	}
-	conn_start(c);
-	return c->state == CONN_CLOSING ? NULL : c;
+	return c;
 }
 
 struct conn *

@@ -61,9 +61,11 @@ struct conn {
  * IP literal.  TLS connections verify name. */
 struct conn *conn_connect(struct proxy *px, int side, int tls,
     const char *name, uint16_t port);
-/* Inbound: accept from a listening handle. */
+/* Inbound: accept from a listening handle; nothing is read until the
+ * caller, having looked at c->peer, calls conn_start(). */
 struct conn *conn_accept(struct proxy *px, uv_stream_t *server, int side,
     int tls);
+void conn_start(struct conn *c);
 
 /* Queue one whole SIP message; one SSL_write (one record) per message. */
 int conn_send(struct conn *c, const char *buf, size_t len);

@@ -26,7 +26,7 @@
 struct media_call {
 	struct media *md;
 	char callid[128];
-	struct relay rl;
+	struct relay *rl;		/* lives on a media worker */
 	int pbx_port, cloud_port;
 	int offer_from;			/* side with an offer pending, -1 none */
 	int established;		/* a 2xx carried an answer */
@@ -94,32 +94,26 @@ media_has_sdp(sip_t const *sip)
 /* ---- call life ---- */
 
 static void
-media_call_freed(struct relay *rl)
-{
-	struct media_call *mc = rl->data;
-
-	free(mc);
-}
-
-static void
 media_timer_closed(uv_handle_t *h)
 {
-	struct media_call *mc = h->data;
-
-	relay_close(&mc->rl);
+	free(h->data);
 }
 
 static void
 media_call_end(struct media_call *mc, const char *why)
 {
 	struct media *md = mc->md;
-	struct relay_leg *p = &mc->rl.leg[SIDE_PBX], *c = &mc->rl.leg[SIDE_CLOUD];
+	struct relay_stats p, c;
 
+	relay_stats_read(mc->rl, SIDE_PBX, &p);
+	relay_stats_read(mc->rl, SIDE_CLOUD, &c);
 	log_info(mc->callid, "media: call ended (%s): pbx in %llu out %llu, "
 	    "cloud in %llu out %llu, srtp failures %llu", why,
-	    (unsigned long long)p->st.pkts_in, (unsigned long long)p->st.pkts_out,
-	    (unsigned long long)c->st.pkts_in, (unsigned long long)c->st.pkts_out,
-	    (unsigned long long)(c->st.srtp_fail + p->st.srtp_fail));
+	    (unsigned long long)p.pkts_in, (unsigned long long)p.pkts_out,
+	    (unsigned long long)c.pkts_in, (unsigned long long)c.pkts_out,
+	    (unsigned long long)(c.srtp_fail + p.srtp_fail));
+	relay_close(mc->rl);	/* the worker frees it */
+	mc->rl = NULL;
 	strmap_del(&md->calls, mc->callid);
 	md->ncalls--;
 	port_pool_put(&md->pool, mc->pbx_port);
@@ -131,7 +125,6 @@ media_call_end(struct media_call *mc, const char *why)
 	free(mc->out_body[0]);
 	free(mc->out_body[1]);
 	mc->out_body[0] = mc->out_body[1] = NULL;
-	/* Timer first, then the relay's sockets, then the call itself. */
 	uv_close((uv_handle_t *)&mc->timer, media_timer_closed);
 }
 
@@ -140,10 +133,12 @@ media_on_timer(uv_timer_t *t)
 {
 	struct media_call *mc = t->data;
 	const struct config *cfg = mc->md->px->cfg;
-	uint64_t now = uv_now(t->loop), last = mc->rl.leg[0].last_rx;
+	struct relay_stats p, c;
+	uint64_t now = uv_now(t->loop), last;
 
-	if (mc->rl.leg[1].last_rx > last)
-		last = mc->rl.leg[1].last_rx;
+	relay_stats_read(mc->rl, SIDE_PBX, &p);
+	relay_stats_read(mc->rl, SIDE_CLOUD, &c);
+	last = p.last_rx > c.last_rx ? p.last_rx : c.last_rx;
 	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
 		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
 		proxy_call_end(mc->md->px, mc->callid, "media timeout");
@@ -165,9 +160,6 @@ media_call_new(struct media *md, const char *callid)
 	mc->offer_from = -1;
 	mc->ai = -1;
 	snprintf(mc->callid, sizeof(mc->callid), "%s", callid);
-	snprintf(mc->rl.callid, sizeof(mc->rl.callid), "%s", callid);
-	mc->rl.data = mc;
-	mc->rl.on_closed = media_call_freed;
 	mc->pbx_port = port_pool_get(&md->pool);
 	mc->cloud_port = port_pool_get(&md->pool);
 	if (mc->pbx_port < 0 || mc->cloud_port < 0) {
@@ -178,19 +170,28 @@ media_call_new(struct media *md, const char *callid)
 		free(mc);
 		return NULL;
 	}
+	if ((mc->rl = relay_new(cfg, callid)) == NULL ||
+	    (r = relay_bind(mc->rl, md->pbx_ip, mc->pbx_port, md->cloud_ip,
+	    mc->cloud_port)) < 0) {
+		log_error(callid, "media: cannot open relay ports %d/%d: %s",
+		    mc->pbx_port, mc->cloud_port, mc->rl ? strerror(-r) : "no memory");
+		if (mc->rl != NULL)
+			relay_discard(mc->rl);
+		port_pool_put(&md->pool, mc->pbx_port);
+		port_pool_put(&md->pool, mc->cloud_port);
+		free(mc);
+		return NULL;
+	}
+	if (relay_start(mc->rl, media_workers_pick(&md->workers)) < 0) {
+		port_pool_put(&md->pool, mc->pbx_port);
+		port_pool_put(&md->pool, mc->cloud_port);
+		free(mc);
+		return NULL;
+	}
 	uv_timer_init(md->px->loop, &mc->timer);
 	mc->timer.data = mc;
 	strmap_put(&md->calls, mc->callid, mc);
 	md->ncalls++;
-	r = relay_open(&mc->rl, md->px, md->pbx_ip, mc->pbx_port, md->cloud_ip,
-	    mc->cloud_port);
-	if (r < 0) {
-		log_error(callid, "media: cannot open relay ports %d/%d: %s",
-		    mc->pbx_port, mc->cloud_port, uv_strerror(r));
-		media_call_end(mc, "no relay");
-		return NULL;
-	}
-	mc->rl.leg[0].last_rx = mc->rl.leg[1].last_rx = uv_now(md->px->loop);
 	/* Check often enough to end a dead call within a few seconds of
 	 * its timeout, rarely enough to cost nothing. */
 	iv = (uint64_t)cfg->media.timeout * 1000 / 4;
@@ -206,12 +207,9 @@ media_call_new(struct media *md, const char *callid)
 static int
 media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
 {
-	struct srtp_stream *s = &mc->rl.leg[SIDE_CLOUD].tx;
-
 	if (mc->have_tx && sdes_crypto_same_key(&mc->tx_key, c))
 		return 0;
-	srtp_stream_free(s);
-	if (srtp_stream_init_tx(s, c) < 0)
+	if (sdes_suite_get(c->suite) == NULL || relay_set_key(mc->rl, 1, c) < 0)
 		return -EINVAL;
 	mc->tx_key = *c;
 	mc->have_tx = 1;
@@ -221,12 +219,9 @@ media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
 static int
 media_install_rx(struct media_call *mc, const struct sdes_crypto *c)
 {
-	struct srtp_stream *s = &mc->rl.leg[SIDE_CLOUD].rx;
-
 	if (mc->have_rx && sdes_crypto_same_key(&mc->rx_key, c))
 		return 0;
-	srtp_stream_free(s);
-	if (srtp_stream_init_rx(s, c) < 0)
+	if (sdes_suite_get(c->suite) == NULL || relay_set_key(mc->rl, 0, c) < 0)
 		return -EINVAL;
 	mc->rx_key = *c;
 	mc->have_rx = 1;
@@ -262,13 +257,12 @@ media_edit_init(struct sdp_edit *e, const struct sdp_info *in, int ai,
 static void
 media_peer(struct media_call *mc, int side, const struct sdp_media_info *m)
 {
-	struct relay_leg *lg = &mc->rl.leg[side];
-
-	if (media_is_any(m->addr) || m->port == 0) {
-		lg->have_peer = 0;	/* on hold the old way: send nothing */
-		return;
-	}
-	relay_set_peer(lg, m->addr, m->port, m->rtcp_port, m->rtcp_mux);
+	/* c=0.0.0.0 is hold the old way: send nothing until resumed. */
+	if (media_is_any(m->addr) || m->port == 0)
+		relay_set_peer(mc->rl, side, NULL, 0, 0, m->rtcp_mux);
+	else
+		relay_set_peer(mc->rl, side, m->addr, m->port, m->rtcp_port,
+		    m->rtcp_mux);
 }
 
 /* PBX offers plain RTP: the cloud gets RTP/SAVP and our keys. */
@@ -560,6 +554,8 @@ media_init(struct media *md, struct proxy *px)
 		return r;
 	if ((r = strmap_init(&md->calls, 256)) < 0)
 		return r;
+	if ((r = media_workers_start(&md->workers, 0)) < 0)
+		return r;
 	snprintf(md->pbx_ip, sizeof(md->pbx_ip), "%s", cfg->media.pbx_address);
 	snprintf(md->cloud_sdp_ip, sizeof(md->cloud_sdp_ip), "%s",
 	    cfg->media.public_address);
@@ -607,6 +603,8 @@ media_shutdown(void *ctx)
 void
 media_free(struct media *md)
 {
+	/* Every relay's close is queued before the stop: workers drain. */
+	media_workers_stop(&md->workers);
 	strmap_free(&md->calls);
 	port_pool_free(&md->pool);
 }

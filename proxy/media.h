@@ -10,6 +10,7 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
+#include "media_worker.h"
 #include "port_pool.h"
 #include "proxy.h"
 #include "strmap.h"
@@ -17,6 +18,7 @@
 struct media {
 	struct proxy *px;
 	struct port_pool pool;
+	struct media_workers workers;
 	struct strmap calls;		/* Call-ID -> struct media_call */
 	char pbx_ip[CFG_HOST_MAX];		/* PBX leg: bind and SDP */
 	char cloud_ip[CFG_HOST_MAX];		/* cloud leg: bind */

@@ -90,9 +90,12 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 		if (!o->outbound && netaddr_same_ip((struct sockaddr *)&o->peer,
 		    (struct sockaddr *)&c->peer))
 			per_source++;
-	if (per_source > cfg->limits.max_connections_per_source)
+	if (per_source > cfg->limits.max_connections_per_source) {
 		conn_close(c, "too many connections from this source (%d)",
 		    cfg->limits.max_connections_per_source);
+		return;
+	}
+	conn_start(c);
 }
 
 static void

@@ -1,18 +1,31 @@
 /*
- * relay.c - the per-packet path.  PBX -> cloud: accept only from the
- * PBX networks, protect, send.  Cloud -> PBX: unprotect (which proves the
- * sender holds the key), then latch onto its real address (NAT) and send
- * plain to the PBX.  Nothing leaves toward the cloud without a key.
+ * relay.c - the per-packet path, on a media worker thread.  PBX -> cloud:
+ * accept only from the PBX networks, protect, send.  Cloud -> PBX:
+ * unprotect (which proves the sender holds the key), then latch onto its
+ * real address (NAT) and send plain to the PBX.  Nothing leaves toward the
+ * cloud without a key.  No allocation, no lock per packet.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 #include "netaddr.h"
 #include "relay.h"
 
-#define RELAY_MTU	2048	/* the most we read from one datagram */
+#define RELAY_MTU	2048	/* the most we take from one datagram */
+#define RELAY_ROOM	256	/* room after it for the SRTP trailer */
+#define SIDE_PBX_	0
+#define SIDE_CLOUD_	1
+
+static void
+stat_add(uint64_t *v, uint64_t n)
+{
+	/* Single writer: a plain load and an atomic store, no locked op. */
+	__atomic_store_n(v, *v + n, __ATOMIC_RELAXED);
+}
 
 /* RFC 5761: RTCP packet types 192..223 share a port with RTP. */
 static int
@@ -24,8 +37,8 @@ relay_is_rtcp(const uint8_t *p, ssize_t n)
 static void
 relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	/* Room past RELAY_MTU for the SRTP trailer we append in place. */
-	static char rbuf[RELAY_MTU + 256];
+	/* One buffer per worker thread: its loop reads one packet at a time. */
+	static __thread char rbuf[RELAY_MTU + RELAY_ROOM];
 
 	buf->base = rbuf;
 	buf->len = RELAY_MTU;
@@ -35,16 +48,17 @@ static void
 relay_send(struct relay_leg *out, int rtcp, const void *pkt, int len)
 {
 	uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)len);
-	struct relay_sock *s = rtcp && !out->rtcp_mux ? &out->rtcp : &out->rtp;
+	int mux = rtcp && !out->rtcp_mux;
+	struct relay_sock *s = mux ? &out->rtcp : &out->rtp;
 	const struct sockaddr *to = (const struct sockaddr *)
-	    (rtcp && !out->rtcp_mux ? &out->peer_rtcp : &out->peer_rtp);
+	    (mux ? &out->peer_rtcp : &out->peer_rtp);
 
 	if (!out->have_peer)
 		return;
 	/* A full socket buffer drops the packet, as the network would. */
 	if (uv_udp_try_send(&s->h, &b, 1, to) >= 0) {
-		out->st.pkts_out++;
-		out->st.bytes_out += (uint64_t)len;
+		stat_add(&out->st.pkts_out, 1);
+		stat_add(&out->st.bytes_out, (uint64_t)len);
 	}
 }
 
@@ -54,19 +68,20 @@ relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
 {
 	struct sockaddr_storage *cur = rtcp && !lg->rtcp_mux ?
 	    &lg->peer_rtcp : &lg->peer_rtp;
+	socklen_t len = from->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	char a[64], b[64];
 
 	if (lg->have_peer && netaddr_equal((struct sockaddr *)cur, from))
 		return;
 	log_info(lg->rl->callid, "media: %s leg %s latched %s -> %s",
-	    lg->side == SIDE_PBX ? "pbx" : "cloud", rtcp ? "rtcp" : "rtp",
+	    lg->side == SIDE_PBX_ ? "pbx" : "cloud", rtcp ? "rtcp" : "rtp",
 	    lg->have_peer ? netaddr_ntop((struct sockaddr *)cur, a, sizeof(a)) : "-",
 	    netaddr_ntop(from, b, sizeof(b)));
-	memcpy(cur, from, from->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	memcpy(cur, from, len);
 	if (!rtcp && !lg->rtcp_mux && !lg->have_peer) {
 		/* Until RTCP shows up itself, assume the next port. */
-		memcpy(&lg->peer_rtcp, from, sizeof(lg->peer_rtp));
+		memcpy(&lg->peer_rtcp, from, len);
 		((struct sockaddr_in *)&lg->peer_rtcp)->sin_port =
 		    htons((uint16_t)(ntohs(((const struct sockaddr_in *)from)->sin_port) + 1));
 	}
@@ -77,23 +92,22 @@ static void
 relay_from_pbx(struct relay_leg *in, int rtcp, uint8_t *p, int n,
     const struct sockaddr *from)
 {
-	struct relay_leg *out = &in->rl->leg[SIDE_CLOUD];
-	const struct config *cfg = in->rl->px->cfg;
+	struct relay_leg *out = &in->rl->leg[SIDE_CLOUD_];
 	int r;
 
-	if (!config_pbx_allowed(cfg, from)) {
-		in->st.dropped_source++;
+	if (!config_pbx_allowed(in->rl->cfg, from)) {
+		stat_add(&in->st.dropped_source, 1);
 		return;
 	}
 	relay_latch(in, rtcp, from);
 	if (out->tx.session == NULL) {
-		in->st.dropped_nokey++;	/* never plain toward the cloud */
+		stat_add(&in->st.dropped_nokey, 1);	/* never plain to the cloud */
 		return;
 	}
-	r = rtcp ? srtp_stream_protect_rtcp(&out->tx, p, &n, RELAY_MTU + 256) :
-	    srtp_stream_protect(&out->tx, p, &n, RELAY_MTU + 256);
+	r = rtcp ? srtp_stream_protect_rtcp(&out->tx, p, &n, RELAY_MTU + RELAY_ROOM) :
+	    srtp_stream_protect(&out->tx, p, &n, RELAY_MTU + RELAY_ROOM);
 	if (r < 0) {
-		out->st.srtp_fail++;
+		stat_add(&out->st.srtp_fail, 1);
 		return;
 	}
 	relay_send(out, rtcp, p, n);
@@ -103,19 +117,20 @@ static void
 relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
     const struct sockaddr *from)
 {
-	struct relay_leg *out = &in->rl->leg[SIDE_PBX];
+	struct relay_leg *out = &in->rl->leg[SIDE_PBX_];
 	int r;
 
 	if (in->rx.session == NULL) {
-		in->st.dropped_nokey++;
+		stat_add(&in->st.dropped_nokey, 1);
 		return;
 	}
 	r = rtcp ? srtp_stream_unprotect_rtcp(&in->rx, p, &n) :
 	    srtp_stream_unprotect(&in->rx, p, &n);
 	if (r < 0) {
-		if (in->st.srtp_fail++ == 0)
+		if (in->st.srtp_fail == 0)
 			log_warn(in->rl->callid, "media: SRTP%s from cloud dropped: %s",
 			    rtcp ? "CP" : "", srtp_stream_strerror(r));
+		stat_add(&in->st.srtp_fail, 1);
 		return;
 	}
 	/* Only a sender holding the key gets here: safe to latch. */
@@ -132,106 +147,265 @@ relay_on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	uint8_t *p = (uint8_t *)buf->base;
 	int rtcp;
 
-	if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || n < 12)
+	if (n < 12 || from == NULL || (flags & UV_UDP_PARTIAL))
 		return;
 	rtcp = s->rtcp || relay_is_rtcp(p, n);
-	in->st.pkts_in++;
-	in->st.bytes_in += (uint64_t)n;
-	in->last_rx = uv_now(h->loop);
-	if (in->side == SIDE_PBX)
+	stat_add(&in->st.pkts_in, 1);
+	stat_add(&in->st.bytes_in, (uint64_t)n);
+	__atomic_store_n(&in->st.last_rx, uv_now(h->loop), __ATOMIC_RELAXED);
+	if (in->side == SIDE_PBX_)
 		relay_from_pbx(in, rtcp, p, (int)n, from);
 	else
 		relay_from_cloud(in, rtcp, p, (int)n, from);
 }
 
-static int
-relay_sock_open(struct relay *rl, struct relay_leg *lg, struct relay_sock *s,
-    const char *ip, int port, int rtcp)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int r;
+/* ---- signaling thread: creating and binding ---- */
 
-	if (netaddr_to_sockaddr(ip, (uint16_t)port, &ss, &len) < 0)
-		return -EINVAL;
-	if ((r = uv_udp_init(rl->px->loop, &s->h)) < 0)
-		return r;
-	rl->handles++;
-	s->h.data = s;
-	s->leg = lg;
-	s->rtcp = rtcp;
-	if ((r = uv_udp_bind(&s->h, (struct sockaddr *)&ss, 0)) < 0)
-		return r;
-	return uv_udp_recv_start(&s->h, relay_alloc, relay_on_recv);
+struct relay *
+relay_new(const struct config *cfg, const char *callid)
+{
+	struct relay *rl = calloc(1, sizeof(*rl));
+
+	if (rl == NULL)
+		return NULL;
+	rl->cfg = cfg;
+	snprintf(rl->callid, sizeof(rl->callid), "%s", callid);
+	for (int i = 0; i < 2; i++) {
+		rl->leg[i].rl = rl;
+		rl->leg[i].side = i;
+		rl->leg[i].rtp.fd = rl->leg[i].rtcp.fd = -1;
+		rl->leg[i].rtp.leg = rl->leg[i].rtcp.leg = &rl->leg[i];
+		rl->leg[i].rtcp.rtcp = 1;
+	}
+	return rl;
 }
 
 static int
-relay_leg_open(struct relay *rl, int side, const char *ip, int port)
-{
-	struct relay_leg *lg = &rl->leg[side];
-	int r;
-
-	lg->rl = rl;
-	lg->side = side;
-	lg->port = port;
-	if ((r = relay_sock_open(rl, lg, &lg->rtp, ip, port, 0)) < 0)
-		return r;
-	return relay_sock_open(rl, lg, &lg->rtcp, ip, port + 1, 1);
-}
-
-int
-relay_open(struct relay *rl, struct proxy *px, const char *pbx_ip,
-    int pbx_port, const char *cloud_ip, int cloud_port)
-{
-	int r;
-
-	rl->px = px;
-	if ((r = relay_leg_open(rl, SIDE_PBX, pbx_ip, pbx_port)) < 0)
-		return r;
-	return relay_leg_open(rl, SIDE_CLOUD, cloud_ip, cloud_port);
-}
-
-int
-relay_set_peer(struct relay_leg *lg, const char *ip, unsigned port,
-    unsigned rtcp_port, int rtcp_mux)
+relay_sock_bind(struct relay_sock *s, const char *ip, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int fd;
 
 	if (netaddr_to_sockaddr(ip, (uint16_t)port, &ss, &len) < 0)
 		return -EINVAL;
-	/* A peer that moved in a re-INVITE is followed at once. */
-	memcpy(&lg->peer_rtp, &ss, sizeof(ss));
-	memcpy(&lg->peer_rtcp, &ss, sizeof(ss));
-	((struct sockaddr_in *)&lg->peer_rtcp)->sin_port =
-	    htons((uint16_t)(rtcp_port ? rtcp_port : port + 1));
-	lg->rtcp_mux = rtcp_mux;
-	lg->have_peer = port != 0;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	s->fd = fd;
 	return 0;
 }
 
+int
+relay_bind(struct relay *rl, const char *pbx_ip, int pbx_port,
+    const char *cloud_ip, int cloud_port)
+{
+	const char *ip[2] = { pbx_ip, cloud_ip };
+	int port[2] = { pbx_port, cloud_port }, r;
+
+	for (int i = 0; i < 2; i++) {
+		rl->leg[i].port = port[i];
+		if ((r = relay_sock_bind(&rl->leg[i].rtp, ip[i], port[i])) < 0 ||
+		    (r = relay_sock_bind(&rl->leg[i].rtcp, ip[i], port[i] + 1)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void
+relay_discard(struct relay *rl)
+{
+	for (int i = 0; i < 2; i++) {
+		if (rl->leg[i].rtp.fd >= 0)
+			close(rl->leg[i].rtp.fd);
+		if (rl->leg[i].rtcp.fd >= 0)
+			close(rl->leg[i].rtcp.fd);
+	}
+	free(rl);
+}
+
+/* ---- worker thread: jobs ---- */
+
 static void
-relay_handle_closed(uv_handle_t *h)
+relay_sock_closed(uv_handle_t *h)
 {
 	struct relay_sock *s = h->data;
 	struct relay *rl = s->leg->rl;
 
-	if (--rl->handles == 0 && rl->on_closed != NULL)
-		rl->on_closed(rl);
+	if (--rl->handles == 0)
+		free(rl);
+}
+
+static void
+relay_job_start(struct media_worker *w, void *arg)
+{
+	struct relay *rl = arg;
+
+	for (int i = 0; i < 2; i++) {
+		struct relay_sock *ss[2] = { &rl->leg[i].rtp, &rl->leg[i].rtcp };
+		for (int k = 0; k < 2; k++) {
+			struct relay_sock *s = ss[k];
+			if (uv_udp_init(&w->loop, &s->h) < 0)
+				continue;
+			s->h.data = s;
+			s->open = 1;
+			rl->handles++;
+			if (uv_udp_open(&s->h, s->fd) < 0 ||
+			    uv_udp_recv_start(&s->h, relay_alloc, relay_on_recv) < 0)
+				log_error(rl->callid, "media: cannot start port %d",
+				    rl->leg[i].port + k);
+			else
+				s->fd = -1;	/* the handle owns it now */
+		}
+	}
+}
+
+int
+relay_start(struct relay *rl, struct media_worker *w)
+{
+	int r;
+
+	rl->w = w;
+	for (int i = 0; i < 2; i++)
+		__atomic_store_n(&rl->leg[i].st.last_rx, uv_hrtime() / 1000000,
+		    __ATOMIC_RELAXED);
+	if ((r = media_worker_post(w, relay_job_start, rl)) < 0)
+		relay_discard(rl);
+	return r;
+}
+
+struct relay_peer_job {
+	struct relay *rl;
+	int side;
+	struct sockaddr_storage rtp, rtcp;
+	int have, mux;
+};
+
+static void
+relay_job_peer(struct media_worker *w, void *arg)
+{
+	struct relay_peer_job *j = arg;
+	struct relay_leg *lg = &j->rl->leg[j->side];
+
+	/* A peer that moved in a re-INVITE is followed at once. */
+	lg->peer_rtp = j->rtp;
+	lg->peer_rtcp = j->rtcp;
+	lg->rtcp_mux = j->mux;
+	lg->have_peer = j->have;
+	free(j);
+}
+
+int
+relay_set_peer(struct relay *rl, int side, const char *ip, unsigned port,
+    unsigned rtcp_port, int rtcp_mux)
+{
+	struct relay_peer_job *j = calloc(1, sizeof(*j));
+	socklen_t len;
+	int r;
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->rl = rl;
+	j->side = side;
+	j->mux = rtcp_mux;
+	if (ip != NULL && port != 0 &&
+	    netaddr_to_sockaddr(ip, (uint16_t)port, &j->rtp, &len) == 0) {
+		j->rtcp = j->rtp;
+		((struct sockaddr_in *)&j->rtcp)->sin_port =
+		    htons((uint16_t)(rtcp_port ? rtcp_port : port + 1));
+		j->have = 1;
+	}
+	if ((r = media_worker_post(rl->w, relay_job_peer, j)) < 0)
+		free(j);
+	return r;
+}
+
+struct relay_key_job {
+	struct relay *rl;
+	int tx;
+	struct sdes_crypto c;
+};
+
+static void
+relay_job_key(struct media_worker *w, void *arg)
+{
+	struct relay_key_job *j = arg;
+	struct relay_leg *lg = &j->rl->leg[SIDE_CLOUD_];
+	struct srtp_stream *s = j->tx ? &lg->tx : &lg->rx;
+	int r;
+
+	srtp_stream_free(s);
+	r = j->tx ? srtp_stream_init_tx(s, &j->c) : srtp_stream_init_rx(s, &j->c);
+	if (r < 0)
+		log_error(j->rl->callid, "media: cannot install the %s key: %s",
+		    j->tx ? "outbound" : "inbound", srtp_stream_strerror(r));
+	sdes_crypto_wipe(&j->c);
+	free(j);
+}
+
+int
+relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c)
+{
+	struct relay_key_job *j = malloc(sizeof(*j));
+	int r;
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->rl = rl;
+	j->tx = tx;
+	j->c = *c;
+	if ((r = media_worker_post(rl->w, relay_job_key, j)) < 0) {
+		sdes_crypto_wipe(&j->c);
+		free(j);
+	}
+	return r;
+}
+
+static void
+relay_job_close(struct media_worker *w, void *arg)
+{
+	struct relay *rl = arg;
+
+	for (int i = 0; i < 2; i++) {
+		struct relay_leg *lg = &rl->leg[i];
+		srtp_stream_free(&lg->tx);
+		srtp_stream_free(&lg->rx);
+		if (lg->rtp.fd >= 0)
+			close(lg->rtp.fd);
+		if (lg->rtcp.fd >= 0)
+			close(lg->rtcp.fd);
+		if (lg->rtp.open)
+			uv_close((uv_handle_t *)&lg->rtp.h, relay_sock_closed);
+		if (lg->rtcp.open)
+			uv_close((uv_handle_t *)&lg->rtcp.h, relay_sock_closed);
+	}
+	if (rl->handles == 0)
+		free(rl);
 }
 
 void
 relay_close(struct relay *rl)
 {
-	for (int i = 0; i < 2; i++) {
-		struct relay_leg *lg = &rl->leg[i];
-		srtp_stream_free(&lg->tx);
-		srtp_stream_free(&lg->rx);
-		if (lg->rtp.leg != NULL && !uv_is_closing((uv_handle_t *)&lg->rtp.h))
-			uv_close((uv_handle_t *)&lg->rtp.h, relay_handle_closed);
-		if (lg->rtcp.leg != NULL && !uv_is_closing((uv_handle_t *)&lg->rtcp.h))
-			uv_close((uv_handle_t *)&lg->rtcp.h, relay_handle_closed);
-	}
-	if (rl->handles == 0 && rl->on_closed != NULL)
-		rl->on_closed(rl);
+	if (media_worker_post(rl->w, relay_job_close, rl) < 0)
+		log_error(rl->callid, "media: relay close lost (out of memory)");
+}
+
+void
+relay_stats_read(const struct relay *rl, int side, struct relay_stats *out)
+{
+	const struct relay_stats *s = &rl->leg[side].st;
+
+	out->pkts_in = __atomic_load_n(&s->pkts_in, __ATOMIC_RELAXED);
+	out->pkts_out = __atomic_load_n(&s->pkts_out, __ATOMIC_RELAXED);
+	out->bytes_in = __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+	out->bytes_out = __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+	out->srtp_fail = __atomic_load_n(&s->srtp_fail, __ATOMIC_RELAXED);
+	out->dropped_source = __atomic_load_n(&s->dropped_source, __ATOMIC_RELAXED);
+	out->dropped_nokey = __atomic_load_n(&s->dropped_nokey, __ATOMIC_RELAXED);
+	out->last_rx = __atomic_load_n(&s->last_rx, __ATOMIC_RELAXED);
 }

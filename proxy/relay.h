@@ -2,6 +2,12 @@
  * relay.h - the media path of one call: a PBX leg (plain RTP/RTCP) and a
  * cloud leg (SRTP/SRTCP), each a port pair on its own address.  Packets
  * from one leg are converted and sent from the other leg's sockets.
+ *
+ * Ownership: the signaling thread creates a relay and binds its sockets
+ * (so a busy port is known at once), then hands it to a media worker.
+ * From then on only that worker touches it; the signaling thread changes
+ * it by posting jobs, reads its counters (atomically), and ends it with
+ * relay_close(), after which the worker frees it.
  */
 #ifndef TLSTRUNK_RELAY_H
 #define TLSTRUNK_RELAY_H
@@ -10,7 +16,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "proxy.h"
+#include "config.h"
+#include "media_worker.h"
+#include "sdes.h"
 #include "srtp_stream.h"
 
 struct relay;
@@ -18,45 +26,59 @@ struct relay_leg;
 
 struct relay_sock {
 	uv_udp_t h;
+	uv_os_sock_t fd;
 	struct relay_leg *leg;
 	int rtcp;			/* the odd port */
+	int open;
 };
 
+/* Written by the worker, read by anyone: relaxed atomics. */
 struct relay_stats {
 	uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
 	uint64_t srtp_fail, dropped_source, dropped_nokey;
+	uint64_t last_rx;		/* ms, monotonic */
 };
 
 struct relay_leg {
 	struct relay *rl;
-	int side;			/* enum sip_side */
-	int port;			/* even RTP port */
+	int side;			/* 0: PBX, 1: cloud (enum sip_side) */
+	int port;
 	struct relay_sock rtp, rtcp;
 	struct sockaddr_storage peer_rtp, peer_rtcp;
 	int have_peer;
 	int rtcp_mux;			/* peer multiplexes RTCP on RTP */
 	struct srtp_stream tx, rx;	/* cloud leg only */
-	uint64_t last_rx;		/* loop ms of the last good packet */
 	struct relay_stats st;
 };
 
 struct relay {
-	struct proxy *px;
-	struct relay_leg leg[2];	/* indexed by enum sip_side */
-	int handles;			/* open uv handles */
-	void (*on_closed)(struct relay *);
-	void *data;
+	struct media_worker *w;		/* NULL until started */
+	const struct config *cfg;
+	struct relay_leg leg[2];
+	int handles;
 	char callid[128];
 };
 
-/* Open both legs: PBX leg on pbx_ip:pbx_port, cloud leg on cloud_ip:
- * cloud_port (RTP on the even port, RTCP on the next). */
-int relay_open(struct relay *rl, struct proxy *px, const char *pbx_ip,
-    int pbx_port, const char *cloud_ip, int cloud_port);
-/* Where the leg's peer said it receives (from its SDP). */
-int relay_set_peer(struct relay_leg *lg, const char *ip, unsigned port,
-    unsigned rtcp_port, int rtcp_mux);
-/* Close every socket; on_closed runs when the last one is gone. */
+struct relay *relay_new(const struct config *cfg, const char *callid);
+/* Bind both legs (signaling thread).  0 or a negative errno. */
+int relay_bind(struct relay *rl, const char *pbx_ip, int pbx_port,
+    const char *cloud_ip, int cloud_port);
+/* Hand the relay to w.  On failure the relay is freed here. */
+int relay_start(struct relay *rl, struct media_worker *w);
+/* Free a relay that was never started (its sockets too). */
+void relay_discard(struct relay *rl);
+
+/* Posted to the worker: where a leg's peer receives (from its SDP);
+ * ip NULL or port 0 stops sending to it (hold the old way). */
+int relay_set_peer(struct relay *rl, int side, const char *ip,
+    unsigned port, unsigned rtcp_port, int rtcp_mux);
+/* Posted: the cloud leg's outbound (tx) or inbound key.  A new key
+ * restarts the stream (ROC, replay window); callers post only changes. */
+int relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c);
+/* Posted: close every socket; the worker frees rl afterwards. */
 void relay_close(struct relay *rl);
+
+/* Counters of one leg, safe from any thread while rl lives. */
+void relay_stats_read(const struct relay *rl, int side, struct relay_stats *out);
 
 #endif

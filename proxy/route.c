@@ -456,7 +456,11 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	if (m == sip_method_ack) {
-		route_stateless(px, msg, sip, &d);
+		/* The ACK of a final response we made ourselves (403, 483...)
+		 * names us as its target: it ends here. */
+		if (route_url_ours(px, sip->sip_route ? sip->sip_route->r_url :
+		    sip->sip_request->rq_url) < 0)
+			route_stateless(px, msg, sip, &d);
 		goto done;
 	}
 	if ((t = txn_new(px, skey, src, sip)) == NULL)

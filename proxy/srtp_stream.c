@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "srtp_openssl.h"
 #include "srtp_stream.h"
 
 #define RTP_HDR_LEN	12
@@ -33,6 +34,7 @@ srtp_stream_global_init(void)
 		log_error(NULL, "libsrtp: initialisation failed");
 		return SRTP_STREAM_EFAIL;
 	}
+	(void)srtp_openssl_init();	/* OpenSSL crypto; stock when refused */
 	srtp_stream_initialised = 1;
 	return SRTP_STREAM_OK;
 }
