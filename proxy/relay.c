@@ -15,7 +15,7 @@
 #include "netaddr.h"
 #include "relay.h"
 
-#define RELAY_MTU	2048	/* the most we take from one datagram */
+#define RELAY_MTU	2048	/* the most we relay from one datagram */
 #define RELAY_ROOM	256	/* room after it for the SRTP trailer */
 #define SIDE_PBX_	0
 #define SIDE_CLOUD_	1
@@ -34,14 +34,21 @@ relay_is_rtcp(const uint8_t *p, ssize_t n)
 	return n >= 2 && p[1] >= 192 && p[1] <= 223;
 }
 
+/*
+ * One buffer per worker thread, big enough for libuv to fill with
+ * recvmmsg(): it cuts it into 64 KiB slots, one datagram each, so every
+ * packet has room behind it for the SRTP trailer we append in place.
+ */
+#define RELAY_SLOT	65536
+#define RELAY_BATCH	8
+
 static void
 relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	/* One buffer per worker thread: its loop reads one packet at a time. */
-	static __thread char rbuf[RELAY_MTU + RELAY_ROOM];
+	static __thread char rbuf[RELAY_SLOT * RELAY_BATCH];
 
 	buf->base = rbuf;
-	buf->len = RELAY_MTU;
+	buf->len = sizeof(rbuf);
 }
 
 static void
@@ -147,7 +154,9 @@ relay_on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	uint8_t *p = (uint8_t *)buf->base;
 	int rtcp;
 
-	if (n < 12 || from == NULL || (flags & UV_UDP_PARTIAL))
+	/* n == 0 with UV_UDP_MMSG_FREE ends a batch: nothing to do, the
+	 * buffer is static. */
+	if (n < 12 || n > RELAY_MTU || from == NULL || (flags & UV_UDP_PARTIAL))
 		return;
 	rtcp = s->rtcp || relay_is_rtcp(p, n);
 	stat_add(&in->st.pkts_in, 1);
@@ -250,7 +259,9 @@ relay_job_start(struct media_worker *w, void *arg)
 		struct relay_sock *ss[2] = { &rl->leg[i].rtp, &rl->leg[i].rtcp };
 		for (int k = 0; k < 2; k++) {
 			struct relay_sock *s = ss[k];
-			if (uv_udp_init(&w->loop, &s->h) < 0)
+			/* AF_UNSPEC: no new socket, we open ours below. */
+			if (uv_udp_init_ex(&w->loop, &s->h,
+			    AF_UNSPEC | UV_UDP_RECVMMSG) < 0)
 				continue;
 			s->h.data = s;
 			s->open = 1;
