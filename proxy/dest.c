@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "dest.h"
+#include "health.h"
 #include "log.h"
 #include "netaddr.h"
 #include "udp.h"
@@ -65,19 +66,6 @@ dest_cloud_host(struct proxy *px, const char *name, uint16_t port)
 	return NULL;
 }
 
-struct cloud_host *
-dest_cloud_pick(struct proxy *px)
-{
-	uint64_t now = proxy_now(px);
-
-	for (int i = 0; i < px->nhosts; i++) {
-		struct cloud_host *ch = &px->hosts[px->rr_next++ % px->nhosts];
-		if (ch->retry_at <= now || ch->conn != NULL)
-			return ch;
-	}
-	return &px->hosts[px->rr_next++ % px->nhosts];
-}
-
 /* An open connection to the cloud that may carry a message for name:port. */
 static struct conn *
 dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
@@ -113,11 +101,10 @@ dest_send_cloud(struct proxy *px, const struct sip_dest *d, const char *buf,
 			    "name cannot be verified for an IP address";
 			return -EPERM;
 		}
+		/* No backoff here: a call may always try (one connection per
+		 * proxy, shared by every waiting request); the backoff only
+		 * paces our own reconnects and pings. */
 		ch = dest_cloud_host(px, d->host, d->port);
-		if (ch != NULL && ch->retry_at > proxy_now(px)) {
-			*why = "cloud proxy in reconnect backoff";
-			return -EAGAIN;
-		}
 		if ((c = conn_connect(px, SIDE_CLOUD, 1, d->host, d->port)) == NULL) {
 			*why = "cannot open a TLS connection";
 			return -EIO;
@@ -199,15 +186,14 @@ dest_cloud_conn_lost(struct proxy *px, struct conn *c)
 		return;
 	ch->conn = NULL;
 	c->host = NULL;
+	if (!c->was_up)
+		health_mark(ch, 0, c->tls ? "TLS connection failed" : "connection failed");
 	if (c->was_up)
 		ch->backoff_ms = BACKOFF_MIN_MS;
 	else if (ch->backoff_ms < BACKOFF_MAX_MS)
 		ch->backoff_ms = ch->backoff_ms ? ch->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (ch->backoff_ms > BACKOFF_MAX_MS)
 		ch->backoff_ms = BACKOFF_MAX_MS;
-	/* A proxy that just dropped a working connection may be retried at
-	 * once by the next call; one that failed waits out its backoff. */
-	ch->retry_at = c->was_up ? 0 : proxy_now(px) + ch->backoff_ms;
 	if (ch->wanted && !px->stopping)
 		uv_timer_start(&ch->reconnect, dest_cloud_reconnect,
 		    ch->backoff_ms, 0);

@@ -30,10 +30,6 @@ int dest_pbx(struct proxy *px, struct sip_dest *d, const char *host,
 /* Fill d for the cloud: TLS to host:port. */
 void dest_cloud(struct sip_dest *d, const char *host, uint16_t port);
 
-/* The next configured cloud proxy for a new call (round robin, skipping
- * proxies in reconnect backoff while another is usable). */
-struct cloud_host *dest_cloud_pick(struct proxy *px);
-
 /* A source's address printed as ip:port. */
 const char *dest_src_str(const struct sip_src *src, char *buf, size_t len);
 

@@ -488,6 +488,10 @@ media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
 		mc->established = 1;
 	}
 out:
+	/* A call refused before it ever carried media gives its ports back
+	 * now: no final response will pass here to do it. */
+	if (status != 0 && mc != NULL && !mc->established)
+		media_call_end(mc, "refused");
 	free(in);
 	return status;
 }

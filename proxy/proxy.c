@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
+#include "health.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proxy.h"
@@ -192,6 +193,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 {
 	unsigned char salt[4];
 	char err[512];
+	int r;
 
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
@@ -217,12 +219,16 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 		ch->px = px;
 		snprintf(ch->name, sizeof(ch->name), "%s", cfg->cloud.hosts[i]);
 		ch->port = cfg->cloud.port;
+		ch->index = i;
 		uv_timer_init(loop, &ch->reconnect);
 		ch->reconnect.data = ch;
 		px->nhosts++;
 	}
 	proxy_signals(px);
-	return proxy_listen(px);
+	if ((r = proxy_listen(px)) < 0)
+		return r;
+	health_start(px);
+	return 0;
 }
 
 static void
@@ -252,6 +258,7 @@ proxy_shutdown(struct proxy *px)
 		txn_free(px->txns);
 	for (int i = 0; i < px->nhosts; i++)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
+	health_stop(px);
 	proxy_close_handle((uv_handle_t *)&px->sig_int);
 	proxy_close_handle((uv_handle_t *)&px->sig_term);
 	proxy_close_handle((uv_handle_t *)&px->sig_hup);

@@ -36,10 +36,15 @@ struct cloud_host {
 	char name[CFG_HOST_MAX];
 	uint16_t port;
 	struct conn *conn;		/* outbound connection, or NULL */
-	uint64_t retry_at;		/* ms; no new connect before this */
 	unsigned backoff_ms;
 	int wanted;			/* reconnect on loss: it carried traffic */
 	uv_timer_t reconnect;
+	int index;			/* in px->hosts */
+	int up;				/* answers: takes new calls */
+	uint64_t rtt_ms;		/* last OPTIONS round trip */
+	uint64_t ping_sent;		/* ms the pending OPTIONS left, 0 none */
+	uint32_t ping_seq;
+	uv_timer_t health;
 };
 
 /*

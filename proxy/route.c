@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
+#include "health.h"
 #include "log.h"
 #include "netaddr.h"
 #include "route.h"
@@ -242,14 +243,15 @@ route_set_ruri(msg_t *msg, sip_t *sip, const char *uri)
 /* Out-of-dialog request from the PBX: the trunk URI of a cloud proxy. */
 static int
 route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
-    struct sip_dest *d)
+    struct sip_dest *d, struct cloud_host **chp)
 {
 	const struct config *cfg = px->cfg;
-	struct cloud_host *ch = dest_cloud_pick(px);
+	struct cloud_host *ch = health_pick(px, 0);
 	url_t const *ru = sip->sip_request->rq_url;
 	char uri[1024];
 
-	if (ru->url_user == NULL ||
+	*chp = ch;
+	if (ch == NULL || ru->url_user == NULL ||
 	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
 	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
 		return -EINVAL;
@@ -257,6 +259,31 @@ route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
 		return -ENOMEM;
 	dest_cloud(d, ch->name, ch->port);
 	return 0;
+}
+
+int
+route_retarget_cloud(struct proxy *px, msg_t *msg, struct cloud_host *ch)
+{
+	const struct config *cfg = px->cfg;
+	sip_t *sip = sip_object(msg);
+	url_t const *ru = sip->sip_request->rq_url;
+	char uri[1024];
+
+	if (ru->url_user == NULL ||
+	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
+	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
+		return -EINVAL;
+	return route_set_ruri(msg, sip, uri) < 0 ? -ENOMEM : 0;
+}
+
+int
+route_replace_via(struct proxy *px, msg_t *msg, const struct sip_dest *d,
+    const char *branch)
+{
+	sip_t *sip = sip_object(msg);
+
+	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	return route_add_via(px, msg, sip, d, branch);
 }
 
 /* Out-of-dialog request from the cloud: the configured PBX. */
@@ -413,6 +440,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	int in_dialog = sip->sip_to->a_tag != NULL;
 	sip_method_t m = sip->sip_request->rq_method;
 	struct sip_dest d;
+	struct cloud_host *ch = NULL;
 	struct txn *t;
 	uint64_t ttc;
 	int r, want_rr = 0;
@@ -430,7 +458,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 			goto done;
 		}
 		r = to_side == SIDE_CLOUD ?
-		    route_target_cloud_new(px, msg, sip, &d) :
+		    route_target_cloud_new(px, msg, sip, &d, &ch) :
 		    route_target_pbx_new(px, msg, sip, &d);
 		if (r < 0) {
 			log_warn(cid, "%s from %s: no valid target (user '%s')",
@@ -476,6 +504,11 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto fail;
 	}
 	t->req = msg;
+	if (ch != NULL && m == sip_method_invite) {
+		/* A new call may move to the next proxy if this one fails. */
+		t->ch = ch;
+		t->tried = 1u << ch->index;
+	}
 	if (!in_dialog && m == sip_method_invite)
 		dialog_open(px, sip, src->side);
 	else if (in_dialog)
@@ -573,6 +606,8 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		txn_response(t, msg, sip);
 		return;
 	}
+	if (src->side == SIDE_CLOUD && health_response(px, sip))
+		goto done;
 	/* No transaction (a 2xx retransmission after it ended): by Via. */
 	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
 	if (strncmp(sip->sip_via->v_branch, prefix, strlen(prefix)) != 0 ||

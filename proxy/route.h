@@ -5,6 +5,7 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
+#include "dest.h"
 #include "proxy.h"
 
 /* Both take ownership of msg. */
@@ -24,6 +25,12 @@ int route_send_request(struct proxy *px, msg_t *msg, int to_side);
 
 /* 1 when u names one of our two faces (PBX side or cloud side). */
 int route_url_is_ours(struct proxy *px, url_t const *u);
+
+/* Failover: point a new call's request at another cloud proxy, and give
+ * it our Via with a new branch toward d. */
+int route_retarget_cloud(struct proxy *px, msg_t *msg, struct cloud_host *ch);
+int route_replace_via(struct proxy *px, msg_t *msg, const struct sip_dest *d,
+    const char *branch);
 
 /* ACK and BYE a dialog whose 2xx (resp, answering invite) is refused. */
 void route_abort_2xx(struct proxy *px, msg_t *invite, sip_t const *resp,

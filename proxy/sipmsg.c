@@ -82,6 +82,7 @@ sipmsg_response(msg_t *req, int skip_vias, int status, const char *phrase)
 {
 	sip_t const *rq = sip_object(req);
 	msg_t *msg = msg_create(sip_default_mclass(), 0);
+	sip_via_t const *v;
 	sip_t *sip;
 	su_home_t *home;
 
@@ -96,9 +97,12 @@ sipmsg_response(msg_t *req, int skip_vias, int status, const char *phrase)
 	if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
 	    sip_status_create(home, status, phrase, NULL)) < 0)
 		goto fail;
-	for (sip_via_t const *v = rq->sip_via; v != NULL; v = v->v_next)
-		if (skip_vias-- <= 0 && sip_add_dup(msg, sip, (sip_header_t const *)v) < 0)
-			goto fail;
+	/* sip_add_dup copies a header and every one chained after it. */
+	v = rq->sip_via;
+	while (v != NULL && skip_vias-- > 0)
+		v = v->v_next;
+	if (v != NULL && sip_add_dup(msg, sip, (sip_header_t const *)v) < 0)
+		goto fail;
 	if (sip_add_dup(msg, sip, (sip_header_t const *)rq->sip_from) < 0 ||
 	    sip_add_dup(msg, sip, (sip_header_t const *)rq->sip_to) < 0 ||
 	    sip_add_dup(msg, sip, (sip_header_t const *)rq->sip_call_id) < 0 ||
@@ -141,9 +145,10 @@ sipmsg_hop_request(msg_t *invite, sip_t const *resp, sip_method_t m)
 	    sip_via_dup(home, iv->sip_via)) < 0)
 		goto fail;
 	sip->sip_via->v_next = NULL;
-	for (sip_route_t const *r = iv->sip_route; r != NULL; r = r->r_next)
-		if (sip_add_dup(msg, sip, (sip_header_t const *)r) < 0)
-			goto fail;
+	/* One call copies the whole Route list, in order. */
+	if (iv->sip_route != NULL &&
+	    sip_add_dup(msg, sip, (sip_header_t const *)iv->sip_route) < 0)
+		goto fail;
 	if (sip_add_make(msg, sip, sip_max_forwards_class, "70") < 0 ||
 	    sip_add_dup(msg, sip, (sip_header_t const *)iv->sip_from) < 0 ||
 	    sip_add_dup(msg, sip, (sip_header_t const *)

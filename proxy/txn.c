@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "dialog.h"
+#include "health.h"
 #include "log.h"
 #include "route.h"
 #include "sipmsg.h"
@@ -38,6 +39,8 @@ txn_closed(uv_handle_t *h)
 {
 	struct txn *t = h->data;
 
+	for (int i = 0; i < t->nold; i++)
+		msg_destroy(t->old[i].req);
 	if (t->req != NULL)
 		msg_destroy(t->req);
 	free(t->skey);
@@ -56,6 +59,8 @@ txn_free(struct txn *t)
 	strmap_del(&px->txn_by_skey, t->skey);
 	if (t->branch[0] != '\0')
 		strmap_del(&px->txn_by_branch, t->branch);
+	for (int i = 0; i < t->nold; i++)
+		strmap_del(&px->txn_by_branch, t->old[i].branch);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
@@ -116,6 +121,7 @@ txn_by_branch(struct proxy *px, const char *branch)
 /* ---- timers ---- */
 
 static void txn_on_timer(uv_timer_t *h);
+static void txn_failover(struct txn *t, const char *why, int keep_old);
 
 static void
 txn_arm(struct txn *t)
@@ -125,6 +131,8 @@ txn_arm(struct txn *t)
 
 	if (t->retx_at != 0 && t->retx_at < next)
 		next = t->retx_at;
+	if (t->failover_at != 0 && t->failover_at < next)
+		next = t->failover_at;
 	uv_timer_start(&t->timer, txn_on_timer, next > now ? next - now : 0, 0);
 }
 
@@ -174,6 +182,13 @@ txn_on_timer(uv_timer_t *h)
 	struct txn *t = h->data;
 	uint64_t now = proxy_now(t->px);
 
+	if (t->failover_at != 0 && now >= t->failover_at && t->state == TXN_TRYING) {
+		char why[64];
+		snprintf(why, sizeof(why), "no response in %d s",
+		    t->px->cfg->cloud.failover_timeout);
+		txn_failover(t, why, 1);
+		return;
+	}
 	if (now >= t->deadline) {
 		txn_timeout(t);
 		return;
@@ -212,6 +227,8 @@ txn_forward(struct txn *t)
 	}
 	t->state = TXN_TRYING;
 	t->deadline = proxy_now(t->px) + TIMER_B;
+	t->failover_at = t->ch != NULL ? proxy_now(t->px) +
+	    1000 * (uint64_t)t->px->cfg->cloud.failover_timeout : 0;
 	if (txn_dst_udp(t)) {
 		t->retx_iv = T1;
 		t->retx_at = proxy_now(t->px) + T1;
@@ -221,7 +238,10 @@ txn_forward(struct txn *t)
 		log_warn(t->callid, "cannot forward %s to %s:%u: %s",
 		    sip_object(t->req)->sip_request->rq_method_name, t->dst.host,
 		    t->dst.port, why ? why : "send failed");
-		txn_reply(t, 503, "Service Unavailable");
+		if (t->ch != NULL)
+			txn_failover(t, why ? why : "send failed", 0);
+		else
+			txn_reply(t, 503, "Service Unavailable");
 		return r;
 	}
 	log_debug(t->callid, "%s forwarded to %s:%u",
@@ -339,6 +359,91 @@ txn_refuse(struct txn *t, sip_t *sip, int status)
 		txn_reply(t, status, NULL);
 }
 
+/* A response on the branch of an attempt we abandoned after a timeout:
+ * that proxy woke up late.  Keep exactly one call: end this one. */
+static void
+txn_old_response(struct txn *t, sip_t *sip)
+{
+	int st = sip->sip_status->st_status;
+	struct txn_attempt *a = NULL;
+	const char *why;
+	uint64_t used;
+	msg_t *m = NULL;
+	char *buf;
+	size_t len;
+
+	for (int i = 0; i < t->nold; i++)
+		if (strcmp(t->old[i].branch, sip->sip_via->v_branch) == 0)
+			a = &t->old[i];
+	if (a == NULL || sip->sip_cseq->cs_method != sip_method_invite)
+		return;
+	if (st >= 200 && st < 300) {
+		log_warn(t->callid, "late 2xx from %s after failover: ending it",
+		    a->dst.host);
+		route_abort_2xx(t->px, a->req, sip, SIDE_CLOUD);
+		return;
+	}
+	m = sipmsg_hop_request(a->req, st >= 300 ? sip : NULL,
+	    st >= 300 ? sip_method_ack : sip_method_cancel);
+	if (m != NULL && (buf = sipmsg_print(m, &len)) != NULL) {
+		dest_send(t->px, &a->dst, buf, len, &used, &why);
+		free(buf);
+	}
+	if (m != NULL)
+		msg_destroy(m);
+}
+
+/*
+ * The proxy this new call went to failed it (no connection, TLS check
+ * failed, no response in failover_timeout, 503): mark it down and send
+ * the same INVITE to the next healthy one.  The PBX sees one call.
+ */
+static void
+txn_failover(struct txn *t, const char *why, int keep_old)
+{
+	struct proxy *px = t->px;
+	struct cloud_host *next;
+	struct sip_dest d;
+	char branch[64];
+
+	health_mark(t->ch, 0, why);
+	next = health_pick(px, t->tried);
+	if (next == NULL || t->nold >= CFG_MAX_HOSTS) {
+		log_warn(t->callid, "no other cloud proxy to try after %s: %s",
+		    t->ch->name, why);
+		txn_reply(t, 503, "Service Unavailable");
+		return;
+	}
+	log_warn(t->callid, "INVITE to %s failed (%s): trying %s", t->ch->name,
+	    why, next->name);
+	/* A proxy that only timed out may still answer: keep its branch
+	 * pointing here, with enough to end that call (txn_old_response). */
+	if (keep_old && (t->old[t->nold].req = msg_dup(t->req)) != NULL) {
+		struct txn_attempt *a = &t->old[t->nold++];
+		snprintf(a->branch, sizeof(a->branch), "%s", t->branch);
+		a->dst = t->dst;
+	} else {
+		strmap_del(&px->txn_by_branch, t->branch);
+	}
+	snprintf(branch, sizeof(branch), "z9hG4bKtt%s%llx", px->branch_salt,
+	    (unsigned long long)++px->branch_seq);
+	dest_cloud(&d, next->name, next->port);
+	if (route_retarget_cloud(px, t->req, next) < 0 ||
+	    route_replace_via(px, t->req, &d, branch) < 0 ||
+	    strmap_put(&px->txn_by_branch, branch, t) < 0) {
+		txn_reply(t, 503, "Service Unavailable");
+		return;
+	}
+	snprintf(t->branch, sizeof(t->branch), "%s", branch);
+	t->ch = next;
+	t->tried |= 1u << next->index;
+	t->dst = d;
+	t->dst_conn = 0;
+	free(t->req_buf);
+	t->req_buf = NULL;
+	txn_forward(t);
+}
+
 void
 txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 {
@@ -348,20 +453,37 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 	size_t len;
 	int refuse;
 
+	if (strcmp(sip->sip_via->v_branch, t->branch) != 0) {
+		txn_old_response(t, sip);	/* an attempt we gave up on */
+		goto done;
+	}
 	if (sip->sip_cseq->cs_method == sip_method_cancel) {
 		t->cancel_answered = 1;		/* hop-by-hop: ends here */
+		goto done;
+	}
+	if (status == 503 && t->ch != NULL && !t->fwd_1xx &&
+	    t->state < TXN_COMPLETED) {
+		txn_send_ack(t, sip);
+		txn_failover(t, "INVITE answered 503", 0);
 		goto done;
 	}
 	if (t->state >= TXN_COMPLETED) {
 		/* A retransmitted final: re-ACK a non-2xx, pass a 2xx on. */
 		if (status >= 300 && t->method == sip_method_invite && t->ack_buf)
 			txn_send_down(t, t->ack_buf, t->ack_len);
+		else if (status >= 300 && t->method == sip_method_invite)
+			txn_send_ack(t, sip);	/* final after we answered (487) */
 		else if (status >= 200 && status < 300 && t->method == sip_method_invite)
 			goto forward;
 		goto done;
 	}
 	if (status < 200) {
 		t->state = TXN_PROCEEDING;
+		t->failover_at = 0;	/* the proxy is alive and on it */
+		if (t->ch != NULL)
+			health_mark(t->ch, 1, "answered an INVITE");
+		if (status > 100)
+			t->fwd_1xx = 1;
 		if (t->method == sip_method_invite) {
 			t->retx_at = 0;
 			t->deadline = now + TIMER_C;
@@ -435,5 +557,8 @@ txn_conn_lost(struct txn *t)
 	/* Nothing came back on it: the request may never have arrived. */
 	if (t->state != TXN_TRYING)
 		return;
-	txn_reply(t, 503, "Service Unavailable");
+	if (t->ch != NULL)
+		txn_failover(t, "connection lost", 0);
+	else
+		txn_reply(t, 503, "Service Unavailable");
 }

@@ -46,6 +46,16 @@ struct txn {
 	size_t cancel_len;
 	int cancel_pending;		/* upstream cancelled before any 1xx */
 	int cancel_answered;
+	struct cloud_host *ch;		/* a new call's proxy: may fail over */
+	unsigned tried;			/* proxies tried, a bit per index */
+	uint64_t failover_at;		/* 0 = none */
+	int fwd_1xx;			/* a provisional went upstream */
+	struct txn_attempt {		/* attempts we gave up on */
+		char branch[64];
+		msg_t *req;
+		struct sip_dest dst;
+	} old[CFG_MAX_HOSTS];
+	int nold;
 	uint64_t retx_at;		/* 0 = none */
 	unsigned retx_iv;
 	uint64_t deadline;

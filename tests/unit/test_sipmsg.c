@@ -11,7 +11,9 @@ static const char invite[] =
     "INVITE sip:+1555;tgrp=T;trunk-context=c@lb01.voice.use1.pure.cloud:5061;transport=tls SIP/2.0\r\n"
     "Via: SIP/2.0/TLS sbc.example:5061;branch=z9hG4bKtt1;alias\r\n"
     "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-pbx;rport=5060;received=10.0.0.5\r\n"
+    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-third\r\n"
     "Route: <sip:lb01.voice.use1.pure.cloud:5061;transport=tls;lr>\r\n"
+    "Route: <sip:second.example;lr>\r\n"
     "From: <sip:1000@10.0.0.5>;tag=f1\r\n"
     "To: <sip:+1555@10.0.0.9>\r\n"
     "Call-ID: c1@10.0.0.5\r\n"
@@ -119,5 +121,46 @@ Test(sipmsg, dialog_bye_follows_record_route_reversed)
 	free(buf);
 	msg_destroy(bye);
 	msg_destroy(resp);
+	msg_destroy(req);
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+Test(sipmsg, response_keeps_via_order_once_each)
+{
+	msg_t *req = parse(invite, strlen(invite));
+	msg_t *resp = sipmsg_response(req, 1, 488, NULL);
+	size_t len;
+	char *buf = sipmsg_print(resp, &len);
+	char *pbx = strstr(buf, "z9hG4bK-pbx"), *third = strstr(buf, "z9hG4bK-third");
+
+	cr_assert_eq(count(buf, "Via:"), 2, "%s", buf);
+	cr_assert(pbx != NULL && third != NULL && pbx < third, "%s", buf);
+	free(buf);
+	msg_destroy(resp);
+	msg_destroy(req);
+}
+
+Test(sipmsg, cancel_copies_route_list_once_in_order)
+{
+	msg_t *req = parse(invite, strlen(invite));
+	msg_t *c = sipmsg_hop_request(req, NULL, sip_method_cancel);
+	size_t len;
+	char *buf = sipmsg_print(c, &len);
+	char *a = strstr(buf, "lb01.voice"), *b = strstr(buf, "second.example");
+
+	cr_assert_eq(count(buf, "Route:"), 2, "%s", buf);
+	cr_assert_eq(count(buf, "Via:"), 1, "%s", buf);
+	cr_assert(a != NULL && b != NULL && a < b, "%s", buf);
+	free(buf);
+	msg_destroy(c);
 	msg_destroy(req);
 }

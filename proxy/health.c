@@ -1,0 +1,148 @@
+/* health.c - OPTIONS pings to the cloud proxies and proxy selection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+
+#include "dest.h"
+#include "health.h"
+#include "log.h"
+#include "sipmsg.h"
+
+#define PING_TIMEOUT_MS	5000
+
+void
+health_mark(struct cloud_host *ch, int up, const char *why)
+{
+	if (ch->up == up)
+		return;
+	ch->up = up;
+	if (up)
+		log_info(NULL, "cloud %s:%u is up (%s)", ch->name, ch->port, why);
+	else
+		log_warn(NULL, "cloud %s:%u is down: %s", ch->name, ch->port, why);
+}
+
+struct cloud_host *
+health_pick(struct proxy *px, unsigned tried)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < px->nhosts; i++) {
+			struct cloud_host *ch = &px->hosts[(px->rr_next + (unsigned)i) %
+			    (unsigned)px->nhosts];
+			if ((tried & (1u << ch->index)) != 0 || (pass == 0 && !ch->up))
+				continue;
+			px->rr_next = (unsigned)ch->index + 1;
+			return ch;
+		}
+	}
+	return NULL;
+}
+
+static void
+health_ping(struct cloud_host *ch)
+{
+	struct proxy *px = ch->px;
+	char line[512], buf[2048];
+	struct sip_dest d;
+	const char *why;
+	uint64_t used;
+	int n;
+
+	/* Written out, not built: a fixed, tiny message we fully control. */
+	ch->ping_seq++;
+	snprintf(line, sizeof(line), "sip:%s:%u;transport=tls", ch->name, ch->port);
+	n = snprintf(buf, sizeof(buf),
+	    "OPTIONS %s SIP/2.0\r\n"
+	    "Via: SIP/2.0/TLS %s:%u;branch=z9hG4bKtt%sh%d-%u;alias\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:tlstrunk@%s>;tag=tt%s%d\r\n"
+	    "To: <%s>\r\n"
+	    "Call-ID: tlstrunk-ping-%s-%d@%s\r\n"
+	    "CSeq: %u OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    line, px->tls_name, px->tls_port, px->branch_salt, ch->index,
+	    ch->ping_seq, px->tls_name, px->branch_salt, ch->index, line,
+	    px->branch_salt, ch->index, px->tls_name, ch->ping_seq);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	dest_cloud(&d, ch->name, ch->port);
+	ch->ping_sent = proxy_now(px);
+	if (dest_send(px, &d, buf, (size_t)n, &used, &why) < 0) {
+		health_mark(ch, 0, why);
+		ch->ping_sent = 0;
+	}
+}
+
+static void
+health_on_timer(uv_timer_t *t)
+{
+	struct cloud_host *ch = t->data;
+	const struct config *cfg = ch->px->cfg;
+	uint64_t now = proxy_now(ch->px);
+
+	if (ch->ping_sent != 0 && now - ch->ping_sent >= PING_TIMEOUT_MS) {
+		health_mark(ch, 0, "no answer to OPTIONS");
+		ch->ping_sent = 0;
+	}
+	if (ch->ping_sent == 0)
+		health_ping(ch);
+	/* Come back for the timeout of this ping, then at the interval. */
+	uv_timer_start(t, health_on_timer, ch->ping_sent != 0 ? PING_TIMEOUT_MS :
+	    1000 * (uint64_t)(ch->up ? cfg->cloud.options_interval :
+	    cfg->cloud.options_interval_down), 0);
+}
+
+int
+health_response(struct proxy *px, sip_t const *sip)
+{
+	const char *b = sip->sip_via->v_branch;
+	size_t pl = strlen("z9hG4bKtt") + strlen(px->branch_salt);
+	struct cloud_host *ch;
+	unsigned idx, seq;
+	uint64_t now = proxy_now(px);
+	const struct config *cfg = px->cfg;
+	char why[64];
+
+	if (strncmp(b, "z9hG4bKtt", 9) != 0 || strlen(b) <= pl || b[pl] != 'h' ||
+	    sscanf(b + pl + 1, "%u-%u", &idx, &seq) != 2 || idx >= (unsigned)px->nhosts)
+		return 0;
+	ch = &px->hosts[idx];
+	if (seq != ch->ping_seq || ch->ping_sent == 0)
+		return 1;	/* late answer to an older ping */
+	ch->rtt_ms = now - ch->ping_sent;
+	ch->ping_sent = 0;
+	if (sip->sip_status->st_status == 503) {
+		health_mark(ch, 0, "OPTIONS answered 503");
+	} else {
+		snprintf(why, sizeof(why), "OPTIONS answered %d in %llu ms",
+		    sip->sip_status->st_status, (unsigned long long)ch->rtt_ms);
+		health_mark(ch, 1, why);
+	}
+	uv_timer_start(&ch->health, health_on_timer, 1000 * (uint64_t)(ch->up ?
+	    cfg->cloud.options_interval : cfg->cloud.options_interval_down), 0);
+	return 1;
+}
+
+void
+health_start(struct proxy *px)
+{
+	for (int i = 0; i < px->nhosts; i++) {
+		struct cloud_host *ch = &px->hosts[i];
+		/* Optimistic until shown otherwise; the first ping goes now and
+		 * opens the persistent connection before the first call. */
+		ch->up = 1;
+		uv_timer_init(px->loop, &ch->health);
+		ch->health.data = ch;
+		uv_timer_start(&ch->health, health_on_timer, 10, 0);
+	}
+}
+
+void
+health_stop(struct proxy *px)
+{
+	for (int i = 0; i < px->nhosts; i++)
+		if (!uv_is_closing((uv_handle_t *)&px->hosts[i].health))
+			uv_close((uv_handle_t *)&px->hosts[i].health, NULL);
+}

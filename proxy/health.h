@@ -1,0 +1,25 @@
+/*
+ * health.h - is each cloud proxy (lb01..lb04) taking calls?  SIP OPTIONS
+ * on its TLS connection every options_interval seconds (options_interval_
+ * down while it is down); a failed connection, a failed TLS check, no
+ * answer or a 503 marks it down until it answers again.
+ */
+#ifndef TLSTRUNK_HEALTH_H
+#define TLSTRUNK_HEALTH_H
+
+#include <sofia-sip/sip.h>
+
+#include "proxy.h"
+
+void health_start(struct proxy *px);
+void health_stop(struct proxy *px);
+/* Mark a proxy up or down, logging the change and why. */
+void health_mark(struct cloud_host *ch, int up, const char *why);
+/* A response to one of our pings (its branch says so): 1 when it was. */
+int health_response(struct proxy *px, sip_t const *sip);
+/* The healthy proxy for a new call, round robin, skipping those in
+ * `tried` (a bit per host index); NULL when none is left.  When every
+ * proxy is down, down ones are tried too: the cloud decides, not us. */
+struct cloud_host *health_pick(struct proxy *px, unsigned tried);
+
+#endif
