@@ -242,6 +242,8 @@ conn_on_timer(uv_timer_t *t)
 	uint64_t idle = (uint64_t)cfg->limits.idle_timeout * 1000;
 
 	if (c->state != CONN_UP) {
+		if (c->state == CONN_HANDSHAKE)
+			c->px->metrics.tls[MT_TIMEOUT]++;
 		conn_close(c, "%s timeout", c->state == CONN_HANDSHAKE ?
 		    "handshake" : "connect");
 		return;
@@ -265,6 +267,8 @@ conn_became_up(struct conn *c)
 
 	c->state = CONN_UP;
 	c->was_up = 1;
+	if (c->tls)
+		c->px->metrics.tls[MT_OK]++;
 	if (c->tls)
 		log_info(NULL, "tls conn #%llu %s %s up: %s %s", (unsigned long long)c->id,
 		    c->outbound ? "to" : "from", c->peer_str,
@@ -370,6 +374,7 @@ conn_tls_handshake(struct conn *c)
 	case SSL_ERROR_WANT_WRITE:
 		return;
 	default:
+		c->px->metrics.tls[c->note.text[0] ? MT_VERIFY : MT_HANDSHAKE]++;
 		if (c->note.text[0] != '\0') {
 			ERR_clear_error();
 			conn_close(c, "TLS handshake with %s: %s",

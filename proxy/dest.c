@@ -155,6 +155,7 @@ dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
 {
 	*used = 0;
 	*why = NULL;
+	metrics_sip(&px->metrics, d->side, 1, buf, len);
 	if (d->side == SIDE_PBX)
 		return dest_send_pbx(px, d, buf, len, used, why);
 	return dest_send_cloud(px, d, buf, len, used, why);

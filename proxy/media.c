@@ -112,6 +112,16 @@ media_call_end(struct media_call *mc, const char *why)
 	    (unsigned long long)p.pkts_in, (unsigned long long)p.pkts_out,
 	    (unsigned long long)c.pkts_in, (unsigned long long)c.pkts_out,
 	    (unsigned long long)(c.srtp_fail + p.srtp_fail));
+	for (int i = 0; i < 2; i++) {
+		struct relay_stats *st = i == SIDE_PBX ? &p : &c, *sum = &md->done[i];
+		sum->pkts_in += st->pkts_in;
+		sum->pkts_out += st->pkts_out;
+		sum->bytes_in += st->bytes_in;
+		sum->bytes_out += st->bytes_out;
+		sum->srtp_fail += st->srtp_fail;
+		sum->dropped_source += st->dropped_source;
+		sum->dropped_nokey += st->dropped_nokey;
+	}
 	relay_close(mc->rl);	/* the worker frees it */
 	mc->rl = NULL;
 	strmap_del(&md->calls, mc->callid);
@@ -575,6 +585,58 @@ media_init(struct media *md, struct proxy *px)
 	return 0;
 }
 
+/* Media counters for /metrics: ended calls plus the ones up now. */
+static void
+media_metrics(void *ctx, struct mbuf *b)
+{
+	struct media *md = ctx;
+	struct relay_stats t[2];
+	static const char *const leg[2] = { "pbx", "cloud" };
+
+	memcpy(t, md->done, sizeof(t));
+	for (size_t i = 0; i < md->calls.nbuckets; i++)
+		for (struct strmap_entry *e = md->calls.buckets[i]; e; e = e->next) {
+			struct media_call *mc = e->val;
+			for (int k = 0; k < 2; k++) {
+				struct relay_stats st;
+				relay_stats_read(mc->rl, k, &st);
+				t[k].pkts_in += st.pkts_in;
+				t[k].pkts_out += st.pkts_out;
+				t[k].bytes_in += st.bytes_in;
+				t[k].bytes_out += st.bytes_out;
+				t[k].srtp_fail += st.srtp_fail;
+				t[k].dropped_source += st.dropped_source;
+				t[k].dropped_nokey += st.dropped_nokey;
+			}
+		}
+	mbuf_printf(b, "# HELP tlstrunk_media_packets_total Media packets by leg and direction.\n"
+	    "# TYPE tlstrunk_media_packets_total counter\n");
+	for (int k = 0; k < 2; k++)
+		mbuf_printf(b, "tlstrunk_media_packets_total{leg=\"%s\",direction=\"in\"} %llu\n"
+		    "tlstrunk_media_packets_total{leg=\"%s\",direction=\"out\"} %llu\n",
+		    leg[k], (unsigned long long)t[k].pkts_in, leg[k],
+		    (unsigned long long)t[k].pkts_out);
+	mbuf_printf(b, "# HELP tlstrunk_media_bytes_total Media bytes by leg and direction.\n"
+	    "# TYPE tlstrunk_media_bytes_total counter\n");
+	for (int k = 0; k < 2; k++)
+		mbuf_printf(b, "tlstrunk_media_bytes_total{leg=\"%s\",direction=\"in\"} %llu\n"
+		    "tlstrunk_media_bytes_total{leg=\"%s\",direction=\"out\"} %llu\n",
+		    leg[k], (unsigned long long)t[k].bytes_in, leg[k],
+		    (unsigned long long)t[k].bytes_out);
+	mbuf_printf(b, "# HELP tlstrunk_srtp_failures_total SRTP/SRTCP packets dropped: auth or replay check failed.\n"
+	    "# TYPE tlstrunk_srtp_failures_total counter\n"
+	    "tlstrunk_srtp_failures_total %llu\n",
+	    (unsigned long long)(t[0].srtp_fail + t[1].srtp_fail));
+	mbuf_printf(b, "# HELP tlstrunk_media_dropped_total Media packets dropped before relaying.\n"
+	    "# TYPE tlstrunk_media_dropped_total counter\n"
+	    "tlstrunk_media_dropped_total{reason=\"source\"} %llu\n"
+	    "tlstrunk_media_dropped_total{reason=\"no_key\"} %llu\n",
+	    (unsigned long long)(t[0].dropped_source + t[1].dropped_source),
+	    (unsigned long long)(t[0].dropped_nokey + t[1].dropped_nokey));
+	mbuf_printf(b, "# HELP tlstrunk_media_calls Calls with a media relay.\n"
+	    "# TYPE tlstrunk_media_calls gauge\ntlstrunk_media_calls %d\n", md->ncalls);
+}
+
 void
 media_attach(struct media *md)
 {
@@ -582,6 +644,7 @@ media_attach(struct media *md)
 	md->px->hooks.on_request = media_on_request;
 	md->px->hooks.on_response = media_on_response;
 	md->px->hooks.on_shutdown = media_shutdown;
+	md->px->hooks.on_metrics = media_metrics;
 }
 
 static int

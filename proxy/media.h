@@ -12,6 +12,7 @@
 
 #include "media_worker.h"
 #include "port_pool.h"
+#include "relay.h"
 #include "proxy.h"
 #include "strmap.h"
 
@@ -26,6 +27,7 @@ struct media {
 	int suites[8];			/* sdes suite ids, preference order */
 	int nsuites;
 	int ncalls;
+	struct relay_stats done[2];	/* ended calls, by leg */
 };
 
 int media_init(struct media *md, struct proxy *px);

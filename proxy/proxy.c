@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <sofia-sip/sip_header.h>
 
+#include "admin.h"
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
@@ -29,10 +32,19 @@ proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src)
 {
 	sip_t *sip = sip_object(msg);
 
+	char line[48];
+
 	if (px->stopping || sip == NULL) {
 		msg_destroy(msg);
 		return;
 	}
+	if (sip->sip_request != NULL)
+		snprintf(line, sizeof(line), "%s ", sip->sip_request->rq_method_name);
+	else if (sip->sip_status != NULL)
+		snprintf(line, sizeof(line), "SIP/2.0 %03d", sip->sip_status->st_status);
+	else
+		line[0] = '\0';
+	metrics_sip(&px->metrics, src->side, 0, line, strlen(line));
 	if (sip->sip_request != NULL)
 		route_request(px, msg, sip, src);
 	else if (sip->sip_status != NULL)
@@ -158,6 +170,150 @@ proxy_listen(struct proxy *px)
 	return 0;
 }
 
+/* ---- drain, reload ---- */
+
+static void
+proxy_on_drain(uv_timer_t *t)
+{
+	struct proxy *px = t->data;
+	uint64_t waited = proxy_now(px) - px->drain_started;
+
+	int pending = 0;
+
+	/* A BYE ends its dialog when it passes; wait for its 200 too. */
+	for (struct txn *tx = px->txns; tx != NULL; tx = tx->next)
+		pending += tx->state < TXN_COMPLETED;
+	if (px->dialogs.count == 0 && pending == 0) {
+		log_info(NULL, "drain: no call left, exiting");
+		proxy_shutdown(px);
+	} else if (waited >= 1000 * (uint64_t)px->cfg->cloud.drain_timeout) {
+		log_warn(NULL, "drain: %zu call(s) still up after %d s, exiting",
+		    px->dialogs.count, px->cfg->cloud.drain_timeout);
+		proxy_shutdown(px);
+	}
+}
+
+/* SIGTERM: refuse new calls (503), let the others end, then exit 0. */
+void
+proxy_drain(struct proxy *px)
+{
+	px->draining = 1;
+	px->drain_started = proxy_now(px);
+	log_info(NULL, "SIGTERM: draining %zu call(s), at most %d s; new calls get 503",
+	    px->dialogs.count, px->cfg->cloud.drain_timeout);
+	uv_timer_start(&px->drain, proxy_on_drain, 0, 250);
+}
+
+static time_t
+proxy_cert_not_after(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	struct tm tm;
+	time_t t = 0;
+
+	if (x != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		t = timegm(&tm);
+	X509_free(x);
+	if (f != NULL)
+		fclose(f);
+	return t;
+}
+
+/* Our certificate's days left: a warning from 30, an error from 7. */
+static void
+proxy_cert_check(struct proxy *px)
+{
+	long days;
+
+	px->cert_not_after = proxy_cert_not_after(px->cfg->tls_server.cert_file);
+	days = (long)((px->cert_not_after - time(NULL)) / 86400);
+	if (days < 7)
+		log_error(NULL, "certificate %s expires in %ld day(s)",
+		    px->cfg->tls_server.cert_file, days);
+	else if (days < 30)
+		log_warn(NULL, "certificate %s expires in %ld days",
+		    px->cfg->tls_server.cert_file, days);
+}
+
+/*
+ * New TLS contexts from the files on disk, swapped in for new handshakes;
+ * connections up keep the context they started with (OpenSSL counts the
+ * references).  A broken file leaves the old contexts in force.
+ */
+void
+proxy_reload(struct proxy *px, const char *why)
+{
+	struct config *fresh = calloc(1, sizeof(*fresh));
+	SSL_CTX *client = NULL, *server = NULL;
+	char err[1024];
+
+	if (fresh == NULL)
+		return;
+	if (config_load(fresh, px->cfg->path, err, sizeof(err)) < 0 ||
+	    config_check_files(fresh, err, sizeof(err)) < 0 ||
+	    (client = tls_client_ctx_new(fresh, err, sizeof(err))) == NULL ||
+	    (server = tls_server_ctx_new(fresh, err, sizeof(err))) == NULL) {
+		log_error(NULL, "%s: reload refused, the running certificates stay: %s",
+		    why, err);
+		SSL_CTX_free(client);
+		free(fresh);
+		return;
+	}
+	SSL_CTX_free(px->tls_client);
+	SSL_CTX_free(px->tls_server);
+	px->tls_client = client;
+	px->tls_server = server;
+	proxy_cert_check(px);
+	log_info(NULL, "%s: TLS certificates, keys and CAs reloaded; other "
+	    "settings need a restart", why);
+	free(fresh);
+}
+
+/* Certificate files renewed in place (ACME): reload a second later, once
+ * the writer is done with both files. */
+static void
+proxy_on_cert_settled(uv_timer_t *t)
+{
+	proxy_reload(t->data, "certificate files changed");
+}
+
+static void
+proxy_on_cert_dir(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct proxy *px = h->data;
+	const struct config *cfg = px->cfg;
+	const char *files[2] = { cfg->tls_server.cert_file, cfg->tls_server.key_file };
+
+	if (status < 0 || name == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const char *base = strrchr(files[i], '/');
+		if (strcmp(base ? base + 1 : files[i], name) == 0) {
+			uv_timer_start(&px->cert_settle, proxy_on_cert_settled, 1000, 0);
+			return;
+		}
+	}
+}
+
+static void
+proxy_watch_certs(struct proxy *px)
+{
+	char dir[PATH_MAX];
+	const char *f = px->cfg->tls_server.cert_file, *slash = strrchr(f, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - f) : 1,
+	    slash ? f : ".");
+	if (dir[0] == '\0')
+		snprintf(dir, sizeof(dir), "/");
+	uv_timer_init(px->loop, &px->cert_settle);
+	px->cert_settle.data = px;
+	uv_fs_event_init(px->loop, &px->cert_watch);
+	px->cert_watch.data = px;
+	if (uv_fs_event_start(&px->cert_watch, proxy_on_cert_dir, dir, 0) < 0)
+		log_warn(NULL, "cannot watch %s for certificate renewals", dir);
+}
+
 /* ---- signals ---- */
 
 static void
@@ -166,7 +322,11 @@ proxy_on_signal(uv_signal_t *s, int signum)
 	struct proxy *px = s->data;
 
 	if (signum == SIGHUP) {
-		log_info(NULL, "SIGHUP: reload is not supported yet, ignored");
+		proxy_reload(px, "SIGHUP");
+		return;
+	}
+	if (signum == SIGTERM && !px->draining && !px->stopping) {
+		proxy_drain(px);
 		return;
 	}
 	log_info(NULL, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -225,7 +385,11 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 		px->nhosts++;
 	}
 	proxy_signals(px);
-	if ((r = proxy_listen(px)) < 0)
+	uv_timer_init(loop, &px->drain);
+	px->drain.data = px;
+	proxy_cert_check(px);
+	proxy_watch_certs(px);
+	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0)
 		return r;
 	health_start(px);
 	return 0;
@@ -259,6 +423,10 @@ proxy_shutdown(struct proxy *px)
 	for (int i = 0; i < px->nhosts; i++)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
 	health_stop(px);
+	admin_close(px);
+	proxy_close_handle((uv_handle_t *)&px->drain);
+	proxy_close_handle((uv_handle_t *)&px->cert_watch);
+	proxy_close_handle((uv_handle_t *)&px->cert_settle);
 	proxy_close_handle((uv_handle_t *)&px->sig_int);
 	proxy_close_handle((uv_handle_t *)&px->sig_term);
 	proxy_close_handle((uv_handle_t *)&px->sig_hup);

@@ -7,6 +7,7 @@
 #define TLSTRUNK_PROXY_H
 
 #include <stdint.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <uv.h>
 #include <openssl/ssl.h>
@@ -14,6 +15,7 @@
 #include <sofia-sip/sip.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "strmap.h"
 
 enum sip_side { SIDE_PBX = 0, SIDE_CLOUD = 1 };
@@ -56,6 +58,7 @@ struct proxy_hooks {
 	int (*on_request)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
 	int (*on_response)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
 	void (*on_shutdown)(void *ctx);
+	void (*on_metrics)(void *ctx, struct mbuf *out);
 };
 
 struct proxy {
@@ -92,7 +95,17 @@ struct proxy {
 	char tls_name[CFG_HOST_MAX];
 	uint16_t tls_port;
 
+	uv_tcp_t admin;
+	int have_admin;
+	struct metrics metrics;
+	time_t cert_not_after;		/* our certificate, for /metrics */
+	uv_fs_event_t cert_watch;	/* its directory, for renewals */
+	uv_timer_t cert_settle;
+
 	uv_signal_t sig_int, sig_term, sig_hup;
+	uv_timer_t drain;
+	int draining;			/* SIGTERM: no new calls */
+	uint64_t drain_started;
 	int stopping;
 	uint64_t log_403_at;		/* rate limit for refused sources */
 	unsigned log_403_suppressed;
@@ -102,6 +115,10 @@ int proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg);
 /* Close every handle; uv_run() then returns and proxy_free() releases. */
 void proxy_shutdown(struct proxy *px);
 void proxy_free(struct proxy *px);
+/* SIGTERM: 503 to new calls, exit when the last one ends (drain_timeout). */
+void proxy_drain(struct proxy *px);
+/* SIGHUP / certificate files changed: new TLS contexts for new handshakes. */
+void proxy_reload(struct proxy *px, const char *why);
 
 /* Entry points for the transports. Both take ownership of msg. */
 void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);

@@ -62,6 +62,7 @@ route_send_upstream(struct proxy *px, const struct sip_src *src,
 	uint64_t used;
 	sip_t *sip;
 
+	metrics_sip(&px->metrics, src->side, 1, buf, len);
 	if (src->tp == TP_UDP)
 		return udp_send(px, (const struct sockaddr *)&src->addr, buf, len);
 	if ((c = conn_find_id(px, src->conn_id)) != NULL)
@@ -353,6 +354,7 @@ route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
 	    config_pbx_allowed(px->cfg, (const struct sockaddr *)&src->addr))
 		return 1;
 	/* Toll fraud probes come in floods: one line per second at most. */
+	px->metrics.refused_sources++;
 	now = proxy_now(px);
 	if (now - px->log_403_at >= 1000) {
 		log_warn(sipmsg_callid(sip_object(msg)),
@@ -446,6 +448,11 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	int r, want_rr = 0;
 
 	route_pop_ours(px, msg, sip, &ttc);
+	if (px->draining && !in_dialog && m == sip_method_invite) {
+		log_info(cid, "INVITE refused: draining for shutdown");
+		route_reply(px, msg, src, 503, "Service Unavailable");
+		goto done;
+	}
 	if (!in_dialog && sip->sip_route == NULL) {
 		if (m == sip_method_options && (src->side == SIDE_CLOUD ||
 		    sip->sip_request->rq_url->url_user == NULL)) {

@@ -269,6 +269,9 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 	t->resp_status = status;
 	if (status < 200)
 		return;
+	if (t->method == sip_method_invite && txn_initial(t))
+		t->px->metrics.calls[t->src.side][status < 300 ? MR_ANSWERED :
+		    status == 487 ? MR_CANCELLED : MR_FAILED]++;
 	if (status >= 300 && t->method == sip_method_invite && txn_initial(t)) {
 		char why[32];
 		snprintf(why, sizeof(why), "INVITE answered %d", status);

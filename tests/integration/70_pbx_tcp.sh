@@ -28,7 +28,7 @@ msg_block() {
 test_init
 start_kamailio
 start_tlstrunk
-sipp_start cloud-uas cloud_uas.xml "$UAS_IP" "$UAS_PORT" -m 1
+sipp_start cloud-uas cloud_uas_ringing.xml "$UAS_IP" "$UAS_PORT" -m 1
 UAS_PID=$SIPP_PID
 
 rc=0
