@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "doctor.h"
 #include "log.h"
 #include "media.h"
 #include "proxy.h"
@@ -89,14 +90,13 @@ main(int argc, char **argv)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return 1;
 	if (config_load(cfg, file, err, sizeof(err)) < 0 ||
-	    config_check_files(cfg, err, sizeof(err)) < 0) {
+	    (!doctor && config_check_files(cfg, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		free(cfg);
 		return 1;
 	}
 	if (doctor) {
-		fprintf(stderr, "doctor: not implemented yet\n");
-		rc = 2;
+		rc = doctor_run(cfg, stdout);
 	} else if (check) {
 		printf("%s: configuration ok\n", file);
 		rc = 0;
