@@ -16,6 +16,8 @@
 #include <sofia-sip/sip_header.h>
 
 #include "conn.h"
+#include "hep.h"
+#include "sipmsg.h"
 #include "log.h"
 #include "netaddr.h"
 
@@ -197,6 +199,9 @@ conn_write_msg(struct conn *c, const char *buf, size_t len)
 	int r;
 
 	c->last_io = proxy_now(c->px);
+	if (len > 4)	/* not a keepalive */
+		hep_capture(c->px, (struct sockaddr *)&c->local,
+		    (struct sockaddr *)&c->peer, IPPROTO_TCP, buf, len);
 	if (!c->tls)
 		return conn_write_raw(c, buf, len);
 	/* One SSL_write: one record for messages up to 16 KiB. */
@@ -291,6 +296,20 @@ conn_became_up(struct conn *c)
 
 /* ---- reading: TLS, then framing ---- */
 
+/* A HEP copy of a message received on a stream (printed again: the
+ * framer does not keep the original bytes). */
+static void
+conn_hep_in(struct conn *c, msg_t *m)
+{
+	size_t len;
+	char *buf = sipmsg_print(m, &len);
+
+	if (buf != NULL)
+		hep_capture(c->px, (struct sockaddr *)&c->peer,
+		    (struct sockaddr *)&c->local, IPPROTO_TCP, buf, len);
+	free(buf);
+}
+
 /* Feed plaintext into the SIP framer; deliver complete messages. */
 static void
 conn_frame(struct conn *c, const char *data, size_t len)
@@ -348,6 +367,8 @@ conn_frame(struct conn *c, const char *data, size_t len)
 			c->rx = next;
 			if (next != NULL)
 				msg_maxsize(next, maxsize);
+			if (c->px->have_hep)
+				conn_hep_in(c, m);
 			proxy_recv(c->px, m, &src);
 			if (c->state != CONN_UP)
 				return;
@@ -452,9 +473,11 @@ conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 void
 conn_start(struct conn *c)
 {
-	int r;
+	int r, len;
 
 	uv_tcp_nodelay(&c->tcp, 1);
+	len = sizeof(c->local);
+	uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->local, &len);
 	r = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
 	if (r < 0) {
 		conn_close(c, "read: %s", uv_strerror(r));

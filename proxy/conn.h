@@ -47,6 +47,7 @@ struct conn {
 	uint16_t port;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
+	struct sockaddr_storage local;	/* our end, for HEP copies */
 	char peer_str[64];
 	msg_t *rx;			/* message being framed */
 	struct conn_pending *pending, **pending_tail;

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_protos.h>
@@ -214,6 +216,34 @@ media_call_new(struct media *md, const char *callid)
 
 /* ---- keys ---- */
 
+/* [trace] srtp_keylog: one line per key installed, for decrypting a
+ * capture of the cloud leg.  Off by default; loud when on. */
+static void
+media_keylog(struct media_call *mc, const char *dir, const struct sdes_crypto *c)
+{
+	const struct config *cfg = mc->md->px->cfg;
+	static FILE *f;
+	char val[SDES_FORMAT_MAX];
+
+	if (cfg->trace.srtp_keylog[0] == '\0')
+		return;
+	if (f == NULL) {
+		if ((f = fopen(cfg->trace.srtp_keylog, "a")) == NULL) {
+			log_error(NULL, "srtp_keylog %s: cannot open", cfg->trace.srtp_keylog);
+			return;
+		}
+		log_warn(NULL, "SRTP KEY LOGGING IS ON (%s): anyone who reads this "
+		    "file can decrypt the media; turn it off after debugging",
+		    cfg->trace.srtp_keylog);
+	}
+	if (sdes_crypto_format(c, val, sizeof(val)) < 0)
+		return;
+	fprintf(f, "%lld %s %s cloud-port=%d a=crypto:%s\n", (long long)time(NULL),
+	    mc->callid, dir, mc->cloud_port, val);
+	fflush(f);
+	OPENSSL_cleanse(val, sizeof(val));
+}
+
 static int
 media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
 {
@@ -221,6 +251,7 @@ media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
 		return 0;
 	if (sdes_suite_get(c->suite) == NULL || relay_set_key(mc->rl, 1, c) < 0)
 		return -EINVAL;
+	media_keylog(mc, "tx", c);
 	mc->tx_key = *c;
 	mc->have_tx = 1;
 	return 0;
@@ -233,6 +264,7 @@ media_install_rx(struct media_call *mc, const struct sdes_crypto *c)
 		return 0;
 	if (sdes_suite_get(c->suite) == NULL || relay_set_key(mc->rl, 0, c) < 0)
 		return -EINVAL;
+	media_keylog(mc, "rx", c);
 	mc->rx_key = *c;
 	mc->have_rx = 1;
 	return 0;

@@ -13,6 +13,7 @@
 #include "dest.h"
 #include "dialog.h"
 #include "health.h"
+#include "hep.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proxy.h"
@@ -389,7 +390,8 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	px->drain.data = px;
 	proxy_cert_check(px);
 	proxy_watch_certs(px);
-	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0)
+	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0 ||
+	    (r = hep_open(px)) < 0)
 		return r;
 	health_start(px);
 	return 0;
@@ -424,6 +426,7 @@ proxy_shutdown(struct proxy *px)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
 	health_stop(px);
 	admin_close(px);
+	hep_close(px);
 	proxy_close_handle((uv_handle_t *)&px->drain);
 	proxy_close_handle((uv_handle_t *)&px->cert_watch);
 	proxy_close_handle((uv_handle_t *)&px->cert_settle);

@@ -97,6 +97,8 @@ struct proxy {
 
 	uv_tcp_t admin;
 	int have_admin;
+	uv_udp_t hep;			/* HEP v3 copies, [trace] */
+	int have_hep;
 	struct metrics metrics;
 	time_t cert_not_after;		/* our certificate, for /metrics */
 	uv_fs_event_t cert_watch;	/* its directory, for renewals */

@@ -31,6 +31,37 @@ tls_verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+/* NSS key log (SSLKEYLOGFILE format) so Wireshark can read the TLS leg.
+ * Off unless [trace] tls_keylog names a file; loud when on. */
+static FILE *tls_keylog_file;
+
+static void
+tls_keylog_cb(const SSL *ssl, const char *line)
+{
+	if (tls_keylog_file != NULL) {
+		fprintf(tls_keylog_file, "%s\n", line);
+		fflush(tls_keylog_file);
+	}
+}
+
+static void
+tls_keylog_attach(SSL_CTX *ctx, const struct config *cfg)
+{
+	if (cfg->trace.tls_keylog[0] == '\0')
+		return;
+	if (tls_keylog_file == NULL) {
+		tls_keylog_file = fopen(cfg->trace.tls_keylog, "a");
+		if (tls_keylog_file == NULL) {
+			log_error(NULL, "tls_keylog %s: cannot open", cfg->trace.tls_keylog);
+			return;
+		}
+		log_warn(NULL, "TLS KEY LOGGING IS ON (%s): anyone who reads this file "
+		    "can decrypt the SIP traffic; turn it off after debugging",
+		    cfg->trace.tls_keylog);
+	}
+	SSL_CTX_set_keylog_callback(ctx, tls_keylog_cb);
+}
+
 void
 tls_last_error(char *buf, size_t len)
 {
@@ -126,6 +157,7 @@ tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 8);
+	tls_keylog_attach(ctx, cfg);
 	/* The client presents our chain too, for peers that ask (mutual). */
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_server.cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_server.key_file, SSL_FILETYPE_PEM) != 1) {
@@ -160,6 +192,7 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	tls_keylog_attach(ctx, cfg);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (cfg->tls_server.mutual) {
 		STACK_OF(X509_NAME) *names;

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "netaddr.h"
+#include "hep.h"
 #include "udp.h"
 
 static void
@@ -42,6 +43,8 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 		    n, netaddr_ntop(from, a, sizeof(a)));
 		return;
 	}
+	hep_capture(px, from, (const struct sockaddr *)&px->cfg->pbx.listen.ss,
+	    IPPROTO_UDP, buf->base, (size_t)n);
 	memset(&src, 0, sizeof(src));
 	src.side = SIDE_PBX;
 	src.tp = TP_UDP;
@@ -102,6 +105,8 @@ udp_send(struct proxy *px, const struct sockaddr *to, const char *buf,
 
 	if (!px->have_udp)
 		return -ENOTCONN;
+	hep_capture(px, (const struct sockaddr *)&px->cfg->pbx.listen.ss, to,
+	    IPPROTO_UDP, buf, len);
 	r = uv_udp_try_send(&px->pbx_udp, &b, 1, to);
 	if (r >= 0)
 		return 0;
