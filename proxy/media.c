@@ -164,7 +164,7 @@ media_call_new(struct media *md, const char *callid)
 	const struct config *cfg = md->px->cfg;
 	struct media_call *mc = calloc(1, sizeof(*mc));
 	uint64_t iv;
-	int r;
+	int r = -ENOMEM;
 
 	if (mc == NULL)
 		return NULL;

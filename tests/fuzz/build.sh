@@ -2,32 +2,61 @@
 # build.sh - build the libFuzzer targets (clang 14, Debian 12:
 # apt-get install clang libclang-rt-14-dev).
 #
-#   tests/fuzz/build.sh            build into $OUT (default /tmp/fuzz)
+#   tests/fuzz/build.sh            build every target into $OUT (default /tmp/fuzz)
 #   tests/fuzz/build.sh SECONDS    build, then fuzz sdp_rewrite that long
+#                                  (tests/fuzz/run.sh runs them all)
 #
-# sofia-sip is the system library, not instrumented: libFuzzer's
-# coverage and ASan see our code and the libc calls sofia-sip makes.
+# Targets: fuzz_sdp_rewrite, fuzz_config, fuzz_sip, fuzz_stream.  The
+# product sources are compiled here, with -fsanitize=fuzzer-no-link,
+# into $OUT/obj/libcore.a (not CMake's tlstrunk_core: it is built
+# without coverage).  sofia-sip, OpenSSL, libuv are the system
+# libraries, not instrumented: libFuzzer's coverage and ASan see our
+# code and the libc calls those libraries make.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 OUT=${OUT:-/tmp/fuzz}
 CC=${CC:-clang}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-    -fno-omit-frame-pointer"
+    $SAN -fno-omit-frame-pointer -DTLSTRUNK_VERSION=\"fuzz\""
+PKGS="sofia-sip-ua libuv openssl libsrtp2 inih"
+INC="-I$root/common -I$root/config -I$root/proxy -I$here $(pkg-config --cflags $PKGS)"
+LIBS="$(pkg-config --libs $PKGS) -ldl -lpthread"
 
-mkdir -p "$OUT"
-# shellcheck disable=SC2086,SC2046
-$CC $CFLAGS -I"$root/proxy" $(pkg-config --cflags sofia-sip-ua) \
-    "$here/fuzz_sdp_rewrite.c" "$root/proxy/sdp_rewrite.c" \
-    $(pkg-config --libs sofia-sip-ua) -o "$OUT/fuzz_sdp_rewrite"
-echo "built $OUT/fuzz_sdp_rewrite"
+mkdir -p "$OUT/obj"
+obj=$OUT/obj
+
+# The product's sources (main.c aside), each into an object; then the
+# archive.  The linker takes from an archive only what a target needs.
+# shellcheck disable=SC2086
+for f in "$root"/common/*.c "$root"/config/*.c "$root"/proxy/*.c; do
+	case $f in */proxy/main.c) continue ;; esac
+	echo "$f"
+done | CFLAGS="$CFLAGS" INC="$INC" CC="$CC" OBJ="$obj" \
+    xargs -P "$JOBS" -I{} sh -c '
+	o=$OBJ/$(basename "{}" .c).o
+	$CC $CFLAGS -fsanitize=fuzzer-no-link $INC -c "{}" -o "$o" || exit 255'
+rm -f "$obj/libcore.a"
+ar rcs "$obj/libcore.a" "$obj"/*.o
+
+# target NAME SOURCES...: link one target.
+target() {
+	name=$1; shift
+	# shellcheck disable=SC2086
+	$CC $CFLAGS -fsanitize=fuzzer $INC "$@" "$obj/libcore.a" $LIBS \
+	    -o "$OUT/$name"
+	echo "built $OUT/$name"
+}
+
+target fuzz_sdp_rewrite "$here/fuzz_sdp_rewrite.c"
+# fuzz_common.c shares some costly objects between inputs: see there.
+WRAP=-Wl,--wrap=tls_client_ctx_new,--wrap=tls_server_ctx_new,--wrap=media_workers_start,--wrap=media_workers_stop
+target fuzz_config "$here/fuzz_config.c" "$here/fuzz_common.c" $WRAP
+target fuzz_sip "$here/fuzz_sip.c" "$here/fuzz_common.c" $WRAP
+target fuzz_stream "$here/fuzz_stream.c" "$here/fuzz_common.c" $WRAP
 
 [ $# -eq 0 ] && exit 0
-# Fuzz on a copy, so the seeds in the tree stay as they are.
-mkdir -p "$OUT/corpus-sdp" "$OUT/artifacts"
-cp "$here"/corpus/sdp/* "$OUT/corpus-sdp/"
-exec "$OUT/fuzz_sdp_rewrite" -max_total_time="$1" -max_len=8192 \
-    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$OUT/artifacts/" "$OUT/corpus-sdp"
+exec "$here/run.sh" "$1" sdp_rewrite
