@@ -448,6 +448,11 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	int r, want_rr = 0;
 
 	route_pop_ours(px, msg, sip, &ttc);
+	/* The ACK of a final response we made ourselves (403, 483, 488...)
+	 * names us as its target: it ends here, quietly. */
+	if (m == sip_method_ack && route_url_ours(px, sip->sip_route ?
+	    sip->sip_route->r_url : sip->sip_request->rq_url) >= 0)
+		goto done;
 	if (px->draining && !in_dialog && m == sip_method_invite) {
 		log_info(cid, "INVITE refused: draining for shutdown");
 		route_reply(px, msg, src, 503, "Service Unavailable");
@@ -491,11 +496,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	if (m == sip_method_ack) {
-		/* The ACK of a final response we made ourselves (403, 483...)
-		 * names us as its target: it ends here. */
-		if (route_url_ours(px, sip->sip_route ? sip->sip_route->r_url :
-		    sip->sip_request->rq_url) < 0)
-			route_stateless(px, msg, sip, &d);
+		route_stateless(px, msg, sip, &d);
 		goto done;
 	}
 	if ((t = txn_new(px, skey, src, sip)) == NULL)
