@@ -1034,6 +1034,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ "limits", "idle_timeout", .set = set_int,
 	    .off = offsetof(struct config, limits.idle_timeout),
 	    .min = 1, .max = CFG_SECONDS_MAX },
+	{ "limits", "message_timeout", .set = set_int,
+	    .off = offsetof(struct config, limits.message_timeout),
+	    .min = 1, .max = 300 },
+	{ "limits", "max_headers", .set = set_int,
+	    .off = offsetof(struct config, limits.max_headers),
+	    .min = 16, .max = 10000 },
+	{ "limits", "max_calls_per_source", .set = set_int,
+	    .off = offsetof(struct config, limits.max_calls_per_source),
+	    .min = 1, .max = 1000000 },
 
 	{ "trace", "hep_collector", .set = set_hep_collector },
 	{ "trace", "hep_id", .set = set_int,
@@ -1124,6 +1133,9 @@ config_defaults(struct config *cfg)
 	cfg->limits.max_cps_per_source = 50;
 	cfg->limits.handshake_timeout = 10;
 	cfg->limits.idle_timeout = 300;
+	cfg->limits.message_timeout = 10;
+	cfg->limits.max_headers = 128;
+	cfg->limits.max_calls_per_source = 1000;
 
 	cfg->trace.hep_id = 2001;
 }

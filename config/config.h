@@ -117,6 +117,9 @@ struct config {
 		int max_cps_per_source;		/* 50 */
 		int handshake_timeout;		/* 10 */
 		int idle_timeout;		/* 300 */
+		int message_timeout;		/* 10: a message must be whole by then */
+		int max_headers;		/* 128 header fields per message */
+		int max_calls_per_source;	/* 1000 concurrent calls per source IP */
 	} limits;
 
 	struct {

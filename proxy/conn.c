@@ -257,12 +257,24 @@ conn_on_timer(uv_timer_t *t)
 		conn_close(c, "idle for %d s", cfg->limits.idle_timeout);
 		return;
 	}
+	if (c->rx_started != 0 &&
+	    now - c->rx_started >= 1000 * (uint64_t)cfg->limits.message_timeout) {
+		conn_close(c, "message still incomplete after %d s",
+		    cfg->limits.message_timeout);
+		return;
+	}
 	/* RFC 5626 double-CRLF ping on our own idle connections. */
 	if (c->outbound && now - c->last_io >= ka)
 		conn_write_msg(c, "\r\n\r\n", 4);
-	if (c->state == CONN_UP)
-		uv_timer_start(&c->timer, conn_on_timer, c->outbound ? ka : 1000 *
-		    (uint64_t)(cfg->limits.idle_timeout < 30 ? cfg->limits.idle_timeout : 30), 0);
+	if (c->state == CONN_UP) {
+		/* Often enough for the shortest of the deadlines we watch. */
+		uint64_t iv = c->outbound ? ka : 30000;
+		if (!c->outbound && idle < iv)
+			iv = idle;
+		if (1000 * (uint64_t)cfg->limits.message_timeout / 2 < iv)
+			iv = 1000 * (uint64_t)cfg->limits.message_timeout / 2;
+		uv_timer_start(&c->timer, conn_on_timer, iv ? iv : 1, 0);
+	}
 }
 
 static void
@@ -347,7 +359,11 @@ conn_frame(struct conn *c, const char *data, size_t len)
 			msg_maxsize(c->rx, maxsize);
 		}
 		size_t take = len;
-		void *b = msg_buf_alloc(c->rx, take);
+		void *b;
+
+		if (c->rx_started == 0)
+			c->rx_started = proxy_now(c->px);
+		b = msg_buf_alloc(c->rx, take);
 		if (b == NULL) {
 			conn_close(c, "message larger than %zu bytes", maxsize);
 			return;
@@ -365,6 +381,9 @@ conn_frame(struct conn *c, const char *data, size_t len)
 			}
 			next = msg_next(m);
 			c->rx = next;
+			/* The slowloris clock restarts with whatever follows. */
+			c->rx_started = next != NULL && msg_buf_committed(next) > 0 ?
+			    proxy_now(c->px) : 0;
 			if (next != NULL)
 				msg_maxsize(next, maxsize);
 			if (c->px->have_hep)

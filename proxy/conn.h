@@ -52,6 +52,7 @@ struct conn {
 	msg_t *rx;			/* message being framed */
 	struct conn_pending *pending, **pending_tail;
 	size_t crlf_run;		/* CRLFs seen between messages */
+	uint64_t rx_started;		/* ms the unfinished message began, 0 none */
 	uint64_t last_io;
 	struct cloud_host *host;	/* the cloud host this serves, if any */
 	struct tls_verify_note note;	/* first certificate failure */

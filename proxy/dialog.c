@@ -14,6 +14,7 @@
 #include <sofia-sip/su_alloc.h>
 
 #include "dialog.h"
+#include "admission.h"
 #include "log.h"
 #include "route.h"
 #include "sipmsg.h"
@@ -74,7 +75,8 @@ dialog_url(url_t const *u)
 }
 
 void
-dialog_open(struct proxy *px, sip_t const *invite, int from_side)
+dialog_open(struct proxy *px, sip_t const *invite, int from_side,
+    const struct sockaddr *src)
 {
 	const char *cid = sipmsg_callid(invite);
 	struct dialog *dg;
@@ -90,8 +92,12 @@ dialog_open(struct proxy *px, sip_t const *invite, int from_side)
 		dg->caller_target = dialog_url(invite->sip_contact->m_url);
 	dg->cseq[from_side] = invite->sip_cseq->cs_seq;
 	dg->started = proxy_now(px);
-	if (dg->callid == NULL || strmap_put(&px->dialogs, dg->callid, dg) < 0)
+	admission_ip(src, dg->src_ip, sizeof(dg->src_ip));
+	if (dg->callid == NULL || strmap_put(&px->dialogs, dg->callid, dg) < 0) {
 		dialog_free(dg);
+		return;
+	}
+	admission_call_start(px, dg->src_ip);
 }
 
 /* Join the Record-Route entries [from, to) as one Route value, in the
@@ -170,6 +176,7 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 
 	if (dg == NULL)
 		return;
+	admission_call_end(px, dg->src_ip);
 	log_info(callid, "call from %s ended (%s) after %llu ms",
 	    side_name[dg->caller_side], why,
 	    (unsigned long long)(proxy_now(px) - dg->started));

@@ -23,13 +23,15 @@ struct dialog {
 	char *route_to_callee;
 	uint32_t cseq[2];		/* highest CSeq seen from each side */
 	uint64_t started;		/* loop ms */
+	char src_ip[64];		/* the caller's hop, for per-source limits */
 };
 
 int dialog_table_init(struct proxy *px);
 void dialog_table_free(struct proxy *px);
 
 /* An initial INVITE (as received) goes from from_side to the other. */
-void dialog_open(struct proxy *px, sip_t const *invite, int from_side);
+void dialog_open(struct proxy *px, sip_t const *invite, int from_side,
+    const struct sockaddr *src);
 /* The 2xx answering it, as received from the callee. */
 void dialog_confirm(struct proxy *px, sip_t const *resp);
 /* A request inside the dialog from from_side (CSeq tracking). */

@@ -105,4 +105,7 @@ metrics_print(const struct metrics *m, struct mbuf *b)
 	    "# TYPE tlstrunk_refused_sources_total counter\n"
 	    "tlstrunk_refused_sources_total %llu\n",
 	    (unsigned long long)m->refused_sources);
+	mbuf_printf(b, "# HELP tlstrunk_calls_refused_total New calls refused by a limit (503).\n"
+	    "# TYPE tlstrunk_calls_refused_total counter\n"
+	    "tlstrunk_calls_refused_total %llu\n", (unsigned long long)m->calls_refused);
 }

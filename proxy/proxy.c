@@ -14,6 +14,7 @@
 #include "dialog.h"
 #include "health.h"
 #include "hep.h"
+#include "admission.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proxy.h"
@@ -368,7 +369,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	px->tls_port = cfg->tls_server.listen.port;
 	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
 	    strmap_init(&px->txn_by_branch, 1024) < 0 ||
-	    dialog_table_init(px) < 0)
+	    dialog_table_init(px) < 0 || admission_init(px) < 0)
 		return -ENOMEM;
 	if ((px->tls_client = tls_client_ctx_new(cfg, err, sizeof(err))) == NULL ||
 	    (px->tls_server = tls_server_ctx_new(cfg, err, sizeof(err))) == NULL) {
@@ -441,6 +442,7 @@ proxy_free(struct proxy *px)
 	strmap_free(&px->txn_by_skey);
 	strmap_free(&px->txn_by_branch);
 	dialog_table_free(px);
+	admission_free(px);
 	SSL_CTX_free(px->tls_client);
 	SSL_CTX_free(px->tls_server);
 }

@@ -86,6 +86,7 @@ struct proxy {
 	struct strmap txn_by_skey;	/* server key -> txn */
 	struct strmap txn_by_branch;	/* our branch -> txn */
 	struct strmap dialogs;		/* Call-ID -> struct dialog */
+	struct strmap sources;		/* source IP -> limits */
 	uint64_t branch_seq;
 	char branch_salt[17];
 
@@ -109,8 +110,6 @@ struct proxy {
 	int draining;			/* SIGTERM: no new calls */
 	uint64_t drain_started;
 	int stopping;
-	uint64_t log_403_at;		/* rate limit for refused sources */
-	unsigned log_403_suppressed;
 };
 
 int proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg);

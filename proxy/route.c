@@ -20,6 +20,7 @@
 #include "dest.h"
 #include "dialog.h"
 #include "health.h"
+#include "admission.h"
 #include "log.h"
 #include "netaddr.h"
 #include "route.h"
@@ -348,23 +349,17 @@ static int
 route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
 {
 	char a[64];
-	uint64_t now;
+	unsigned n = 0;
 
 	if (src->side != SIDE_PBX ||
 	    config_pbx_allowed(px->cfg, (const struct sockaddr *)&src->addr))
 		return 1;
-	/* Toll fraud probes come in floods: one line per second at most. */
+	/* Toll fraud probes come in floods: a line per source per minute. */
 	px->metrics.refused_sources++;
-	now = proxy_now(px);
-	if (now - px->log_403_at >= 1000) {
+	if (admission_log_due(px, (const struct sockaddr *)&src->addr, &n))
 		log_warn(sipmsg_callid(sip_object(msg)),
-		    "refused request from %s: not in [pbx] allow (%u more suppressed)",
-		    dest_src_str(src, a, sizeof(a)), px->log_403_suppressed);
-		px->log_403_at = now;
-		px->log_403_suppressed = 0;
-	} else {
-		px->log_403_suppressed++;
-	}
+		    "refused request from %s: not in [pbx] allow (%u more from it "
+		    "in the last minute not logged)", dest_src_str(src, a, sizeof(a)), n);
 	return 0;
 }
 
@@ -444,6 +439,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	struct sip_dest d;
 	struct cloud_host *ch = NULL;
 	struct txn *t;
+	const char *why;
 	uint64_t ttc;
 	int r, want_rr = 0;
 
@@ -456,6 +452,16 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (px->draining && !in_dialog && m == sip_method_invite) {
 		log_info(cid, "INVITE refused: draining for shutdown");
 		route_reply(px, msg, src, 503, "Service Unavailable");
+		goto done;
+	}
+	if (!in_dialog && m == sip_method_invite && (r = admission_call_check(px,
+	    (const struct sockaddr *)&src->addr, &why)) != 0) {
+		unsigned n = 0;
+		if (admission_log_due(px, (const struct sockaddr *)&src->addr, &n))
+			log_warn(cid, "INVITE from %s refused: %s (%u more refusals "
+			    "from it not logged)", side_name[src->side], why, n);
+		px->metrics.calls_refused++;
+		route_reply(px, msg, src, r, NULL);
 		goto done;
 	}
 	if (!in_dialog && sip->sip_route == NULL) {
@@ -518,7 +524,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		t->tried = 1u << ch->index;
 	}
 	if (!in_dialog && m == sip_method_invite)
-		dialog_open(px, sip, src->side);
+		dialog_open(px, sip, src->side, (const struct sockaddr *)&src->addr);
 	else if (in_dialog)
 		dialog_request(px, sip, src->side);
 	if (in_dialog && m == sip_method_bye)
@@ -557,6 +563,12 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		if (sip->sip_via != NULL && sip->sip_from && sip->sip_to &&
 		    sip->sip_call_id && sip->sip_cseq)
 			route_reply(px, msg, src, 400, bad ? bad : "Bad Request");
+		goto done;
+	}
+	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {
+		log_warn(cid, "request from %s with more than %d header fields refused",
+		    side_name[src->side], px->cfg->limits.max_headers);
+		route_reply(px, msg, src, 400, "Too Many Header Fields");
 		goto done;
 	}
 	if (src->tp != TP_TLS)
@@ -601,6 +613,11 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	char *buf;
 	size_t len;
 
+	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {
+		log_warn(cid, "response from %s with more than %d header fields dropped",
+		    side_name[src->side], px->cfg->limits.max_headers);
+		goto done;
+	}
 	if ((bad = sipmsg_check(msg, sip)) != NULL || sip->sip_via->v_branch == NULL) {
 		log_warn(cid, "bad response from %s dropped: %s",
 		    side_name[src->side], bad ? bad : "no branch");

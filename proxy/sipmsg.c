@@ -59,6 +59,17 @@ sipmsg_check(msg_t *msg, sip_t const *sip)
 	return NULL;
 }
 
+int
+sipmsg_header_count(msg_t *msg)
+{
+	msg_header_t **head = msg_chain_head(msg);
+	int n = 0;
+
+	for (msg_header_t *h = head ? *head : NULL; h != NULL; h = h->sh_succ)
+		n++;
+	return n;
+}
+
 const char *
 sipmsg_callid(sip_t const *sip)
 {

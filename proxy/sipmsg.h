@@ -27,6 +27,9 @@ msg_t *sipmsg_hop_request(msg_t *invite, sip_t const *resp, sip_method_t m);
  * Record-Route reversed.  NULL when resp has no Contact. */
 msg_t *sipmsg_dialog_request(msg_t *invite, sip_t const *resp, sip_method_t m);
 
+/* Header fields in msg (start line and separator included). */
+int sipmsg_header_count(msg_t *msg);
+
 /* Call-ID for log lines ("-" when missing). */
 const char *sipmsg_callid(sip_t const *sip);
 
