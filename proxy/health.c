@@ -126,6 +126,20 @@ health_response(struct proxy *px, sip_t const *sip)
 }
 
 void
+health_conn_failed(struct cloud_host *ch, const char *why)
+{
+	const struct config *cfg = ch->px->cfg;
+
+	health_mark(ch, 0, why);
+	if (ch->ping_sent == 0 || ch->px->stopping)
+		return;
+	/* The ping died with its connection: no use waiting for an answer. */
+	ch->ping_sent = 0;
+	uv_timer_start(&ch->health, health_on_timer,
+	    1000 * (uint64_t)cfg->cloud.options_interval_down, 0);
+}
+
+void
 health_start(struct proxy *px)
 {
 	for (int i = 0; i < px->nhosts; i++) {

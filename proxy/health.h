@@ -15,6 +15,9 @@ void health_start(struct proxy *px);
 void health_stop(struct proxy *px);
 /* Mark a proxy up or down, logging the change and why. */
 void health_mark(struct cloud_host *ch, int up, const char *why);
+/* The connection to ch failed before it came up: down now, and the next
+ * ping at options_interval_down rather than after a ping timeout. */
+void health_conn_failed(struct cloud_host *ch, const char *why);
 /* A response to one of our pings (its branch says so): 1 when it was. */
 int health_response(struct proxy *px, sip_t const *sip);
 /* The healthy proxy for a new call, round robin, skipping those in
