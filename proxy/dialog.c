@@ -132,7 +132,7 @@ dialog_route(sip_record_route_t const **rr, int from, int to, int reverse)
 }
 
 void
-dialog_confirm(struct proxy *px, sip_t const *resp)
+dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy)
 {
 	struct dialog *dg = strmap_get(&px->dialogs, sipmsg_callid(resp));
 	sip_record_route_t const *rr[64];
@@ -141,6 +141,8 @@ dialog_confirm(struct proxy *px, sip_t const *resp)
 	if (dg == NULL || dg->confirmed)
 		return;
 	dg->confirmed = 1;
+	dg->status = resp->sip_status->st_status;
+	snprintf(dg->proxy, sizeof(dg->proxy), "%s", proxy);
 	dg->callee = dialog_hdr((sip_header_t const *)resp->sip_to);
 	if (resp->sip_contact != NULL)
 		dg->callee_target = dialog_url(resp->sip_contact->m_url);
@@ -177,10 +179,36 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 	if (dg == NULL)
 		return;
 	admission_call_end(px, dg->src_ip);
-	log_info(callid, "call from %s ended (%s) after %llu ms",
-	    side_name[dg->caller_side], why,
-	    (unsigned long long)(proxy_now(px) - dg->started));
+	/* One summary line per call, for whoever reads the log afterwards. */
+	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums status=%d "
+	    "end=\"%s\" media pbx in/out=%llu/%llu cloud in/out=%llu/%llu "
+	    "srtp_failures=%llu", side_name[dg->caller_side],
+	    side_name[!dg->caller_side], dg->proxy[0] ? dg->proxy : "-",
+	    (unsigned long long)(proxy_now(px) - dg->started), dg->status, why,
+	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
+	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
+	    (unsigned long long)dg->media[4]);
 	dialog_free(dg);
+}
+
+void
+dialog_status(struct proxy *px, const char *callid, int status)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+
+	if (dg != NULL)
+		dg->status = status;
+}
+
+void
+dialog_media(struct proxy *px, const char *callid, const uint64_t m[5])
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+
+	if (dg == NULL)
+		return;
+	memcpy(dg->media, m, sizeof(dg->media));
+	dg->have_media = 1;
 }
 
 /* One BYE, speaking for the party on !to_side toward the one on to_side. */

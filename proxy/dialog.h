@@ -24,6 +24,11 @@ struct dialog {
 	uint32_t cseq[2];		/* highest CSeq seen from each side */
 	uint64_t started;		/* loop ms */
 	char src_ip[64];		/* the caller's hop, for per-source limits */
+	char proxy[CFG_HOST_MAX];	/* the cloud proxy the call used */
+	int status;			/* final status of the INVITE, 0 none */
+	int have_media;
+	uint64_t media[5];		/* pbx in, pbx out, cloud in, cloud out,
+					   SRTP failures */
 };
 
 int dialog_table_init(struct proxy *px);
@@ -33,7 +38,11 @@ void dialog_table_free(struct proxy *px);
 void dialog_open(struct proxy *px, sip_t const *invite, int from_side,
     const struct sockaddr *src);
 /* The 2xx answering it, as received from the callee. */
-void dialog_confirm(struct proxy *px, sip_t const *resp);
+void dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy);
+/* The INVITE's final status when it failed. */
+void dialog_status(struct proxy *px, const char *callid, int status);
+/* The media bridge's counters, for the call's summary line. */
+void dialog_media(struct proxy *px, const char *callid, const uint64_t m[5]);
 /* A request inside the dialog from from_side (CSeq tracking). */
 void dialog_request(struct proxy *px, sip_t const *req, int from_side);
 /* The dialog ended by itself (BYE, failed INVITE): forget it. */

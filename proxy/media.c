@@ -109,6 +109,11 @@ media_call_end(struct media_call *mc, const char *why)
 
 	relay_stats_read(mc->rl, SIDE_PBX, &p);
 	relay_stats_read(mc->rl, SIDE_CLOUD, &c);
+	{
+		uint64_t m[5] = { p.pkts_in, p.pkts_out, c.pkts_in, c.pkts_out,
+		    p.srtp_fail + c.srtp_fail };
+		proxy_call_media(md->px, mc->callid, m);
+	}
 	log_info(mc->callid, "media: call ended (%s): pbx in %llu out %llu, "
 	    "cloud in %llu out %llu, srtp failures %llu", why,
 	    (unsigned long long)p.pkts_in, (unsigned long long)p.pkts_out,
@@ -152,9 +157,14 @@ media_on_timer(uv_timer_t *t)
 	relay_stats_read(mc->rl, SIDE_CLOUD, &c);
 	last = p.last_rx > c.last_rx ? p.last_rx : c.last_rx;
 	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
+		struct proxy *px = mc->md->px;
+		char callid[sizeof(mc->callid)];
+
 		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
-		proxy_call_end(mc->md->px, mc->callid, "media timeout");
+		/* Media first: its counters go into the call's summary line. */
+		snprintf(callid, sizeof(callid), "%s", mc->callid);
 		media_call_end(mc, "media timeout");
+		proxy_call_end(px, callid, "media timeout");
 	}
 }
 

@@ -62,6 +62,12 @@ proxy_call_end(struct proxy *px, const char *callid, const char *why)
 }
 
 void
+proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5])
+{
+	dialog_media(px, callid, m);
+}
+
+void
 proxy_conn_closed(struct proxy *px, struct conn *c)
 {
 	struct txn *t, *next;

@@ -128,6 +128,10 @@ void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
 /* End a call on both legs (media timeout...): 0, or -1 when unknown. */
 int proxy_call_end(struct proxy *px, const char *callid, const char *why);
 
+/* The media counters of a call, for its summary line: pbx in, pbx out,
+ * cloud in, cloud out, SRTP failures. */
+void proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5]);
+
 /* Milliseconds on the loop clock. */
 uint64_t proxy_now(const struct proxy *px);
 

@@ -274,6 +274,7 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 		    status == 487 ? MR_CANCELLED : MR_FAILED]++;
 	if (status >= 300 && t->method == sip_method_invite && txn_initial(t)) {
 		char why[32];
+		dialog_status(t->px, t->callid, status);
 		snprintf(why, sizeof(why), "INVITE answered %d", status);
 		dialog_forget(t->px, t->callid, why);
 	}
@@ -502,7 +503,11 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 		if (t->method == sip_method_invite && status >= 300)
 			txn_send_ack(t, sip);
 		if (t->method == sip_method_invite && txn_initial(t) && status < 300)
-			dialog_confirm(t->px, sip);
+		{
+			char from[64];
+			dialog_confirm(t->px, sip, t->dst.side == SIDE_CLOUD ?
+			    t->dst.host : dest_src_str(&t->src, from, sizeof(from)));
+		}
 		log_info(t->callid, "%s answered %d by %s",
 		    sip_object(t->req)->sip_request->rq_method_name, status,
 		    t->dst.host);

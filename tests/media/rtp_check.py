@@ -252,7 +252,7 @@ def main(argv):
     for name in ("cloud", "pbx"):
         legs[name] = {
             "rtp_in": 0, "rtp_out": 0,     # toward / from the endpoint
-            "rtcp": 0, "plain_rtcp": 0, "pinhole": 0, "other": 0, "g711": 0,
+            "rtcp": 0, "plain_rtcp": 0, "peer_plain_rtcp": 0, "pinhole": 0, "other": 0, "g711": 0,
             "tone_like": 0, "g711_in": 0, "tone_in": 0, "leaked": 0, "bypass": 0, "lengths": {},
             "pts": {}, "peers": set(), "first": None, "last": None,
         }
@@ -292,8 +292,12 @@ def main(argv):
                 # baresip's NAT-pinhole RTCP APP packet, sent in clear at
                 # every stream start by the endpoint itself (not audio).
                 leg["pinhole"] += 1
-            elif plain_rtcp(pl):
+            elif plain_rtcp(pl) and inbound:
                 leg["plain_rtcp"] += 1
+            elif plain_rtcp(pl):
+                # The endpoint's own clear RTCP toward tlstrunk (baresip
+                # sends an RTCP BYE in clear when it hangs up): not ours.
+                leg["peer_plain_rtcp"] += 1
             continue
         leg["rtp_in" if inbound else "rtp_out"] += 1
         r = rtp_payload(pl)
@@ -363,7 +367,7 @@ def main(argv):
         problems.append("%d cloud-leg RTP payloads repeat a PBX-leg payload "
                         "(plain audio relayed as is)" % c["leaked"])
     if c["plain_rtcp"]:
-        problems.append("%d cloud-leg RTCP packets are plain RTCP, not SRTCP"
+        problems.append("%d cloud-leg RTCP packets toward the endpoint are plain RTCP, not SRTCP"
                         % c["plain_rtcp"])
     if relay and c["bypass"]:
         problems.append("%d cloud-leg packets have a far end outside the relay "
