@@ -57,6 +57,7 @@ struct conn {
 	struct cloud_host *host;	/* the cloud host this serves, if any */
 	struct tls_verify_note note;	/* first certificate failure */
 	int was_up;			/* reached CONN_UP once */
+	char why[160];			/* why it closed, for those who ask */
 };
 
 /* Outbound: to name:port (resolved via [cloud] resolve, then DNS) or to an

@@ -188,7 +188,7 @@ dest_cloud_conn_lost(struct proxy *px, struct conn *c)
 	ch->conn = NULL;
 	c->host = NULL;
 	if (!c->was_up)
-		health_conn_failed(ch, c->tls ? "TLS connection failed" : "connection failed");
+		health_conn_failed(ch, c->why[0] ? c->why : "connection failed");
 	if (c->was_up)
 		ch->backoff_ms = BACKOFF_MIN_MS;
 	else if (ch->backoff_ms < BACKOFF_MAX_MS)

@@ -562,11 +562,17 @@ txn_upstream_cancel(struct txn *t)
 void
 txn_conn_lost(struct txn *t)
 {
-	/* Nothing came back on it: the request may never have arrived. */
-	if (t->state != TXN_TRYING)
-		return;
-	if (t->ch != NULL)
-		txn_failover(t, "connection lost", 0);
-	else
+	/* Nothing but (at most) a 100 came back on it: the call is still ours
+	 * to place elsewhere.  After a ringing the PBX has seen, answer it
+	 * now rather than at Timer C. */
+	if (t->state == TXN_TRYING || (t->state == TXN_PROCEEDING && !t->fwd_1xx)) {
+		if (t->ch != NULL)
+			txn_failover(t, "connection lost", t->state == TXN_PROCEEDING);
+		else
+			txn_reply(t, 503, "Service Unavailable");
+	} else if (t->state == TXN_PROCEEDING && t->method == sip_method_invite) {
+		log_warn(t->callid, "connection to %s lost while the call rang",
+		    t->dst.host);
 		txn_reply(t, 503, "Service Unavailable");
+	}
 }
