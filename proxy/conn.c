@@ -32,10 +32,10 @@ conn_kind(const struct conn *c)
 	return c->tls ? "tls" : "tcp";
 }
 
+/* The last of the handles and requests holding c lets it go. */
 static void
-conn_handle_closed(uv_handle_t *h)
+conn_unref(struct conn *c)
 {
-	struct conn *c = h->data;
 	struct conn_pending *p, *next;
 
 	if (--c->handles > 0)
@@ -48,6 +48,12 @@ conn_handle_closed(uv_handle_t *h)
 		msg_destroy(c->rx);
 	SSL_free(c->ssl);	/* frees both BIOs */
 	free(c);
+}
+
+static void
+conn_handle_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
 }
 
 static struct conn *
@@ -561,18 +567,19 @@ conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct conn *c = req->data;
 
+	/* The lookup held a reference: libuv calls back even when cancelled,
+	 * and a running lookup cannot be cancelled at all. */
 	c->resolving = 0;
 	if (c->state == CONN_CLOSING) {
 		uv_freeaddrinfo(res);
-		return;
-	}
-	if (status < 0 || res == NULL) {
+	} else if (status < 0 || res == NULL) {
 		uv_freeaddrinfo(res);
 		conn_close(c, "cannot resolve %s: %s", c->name, uv_strerror(status));
-		return;
+	} else {
+		conn_do_connect(c, res->ai_addr);
+		uv_freeaddrinfo(res);
 	}
-	conn_do_connect(c, res->ai_addr);
-	uv_freeaddrinfo(res);
+	conn_unref(c);
 }
 
 struct conn *
@@ -616,9 +623,11 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	c->gai.data = c;
 	c->resolving = 1;
+	c->handles++;
 	if (uv_getaddrinfo(px->loop, &c->gai, conn_on_resolved, name, portstr,
 	    &hints) < 0) {
 		c->resolving = 0;
+		c->handles--;
 		conn_close(c, "cannot resolve %s", name);
 	}
 	return c;

@@ -84,7 +84,8 @@ route_reply(struct proxy *px, msg_t *req, const struct sip_src *src,
 	char *buf;
 	size_t len;
 
-	if (sip_object(req)->sip_request->rq_method == sip_method_ack)
+	if (sip_object(req)->sip_request == NULL ||
+	    sip_object(req)->sip_request->rq_method == sip_method_ack)
 		return;		/* never answer an ACK */
 	if ((resp = sipmsg_response(req, 0, status, phrase)) == NULL)
 		return;

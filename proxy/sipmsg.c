@@ -97,6 +97,13 @@ sipmsg_response(msg_t *req, int skip_vias, int status, const char *phrase)
 	sip_t *sip;
 	su_home_t *home;
 
+	/* Nothing to answer with: the caller drops the request instead. */
+	if (rq == NULL || rq->sip_via == NULL || rq->sip_from == NULL ||
+	    rq->sip_to == NULL || rq->sip_call_id == NULL || rq->sip_cseq == NULL) {
+		if (msg != NULL)
+			msg_destroy(msg);
+		return NULL;
+	}
 	if (msg == NULL)
 		return NULL;
 	home = msg_home(msg);

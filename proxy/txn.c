@@ -131,6 +131,9 @@ txn_arm(struct txn *t)
 
 	if (t->retx_at != 0 && t->retx_at < next)
 		next = t->retx_at;
+	/* Failover is for a request nothing has answered yet. */
+	if (t->state != TXN_TRYING)
+		t->failover_at = 0;
 	if (t->failover_at != 0 && t->failover_at < next)
 		next = t->failover_at;
 	uv_timer_start(&t->timer, txn_on_timer, next > now ? next - now : 0, 0);
@@ -515,6 +518,12 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 forward:
 	/* Our Via is on top; the rest of the response goes upstream as is. */
 	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
+	if (sip->sip_via == NULL) {
+		/* RFC 3261 16.7 step 3: a response with no Via left is ours
+		 * to consume, not to forward. */
+		log_warn(t->callid, "response %d with only our Via dropped", status);
+		goto done;
+	}
 	if (t->px->hooks.on_response != NULL && (refuse = t->px->hooks.on_response(
 	    t->px->hooks.ctx, msg, sip, t->dst.side)) != 0) {
 		txn_refuse(t, sip, refuse);

@@ -5,13 +5,15 @@
 #   3. ctest in both trees
 #   4. every tests/integration/*.sh against both binaries (ASan/UBSan armed
 #      for the second)
-#   5. a summary; exit status non-zero on any failure.
+#   5. every libFuzzer target briefly (tests/fuzz/run.sh, FUZZ_SECONDS each)
+#   6. a summary; exit status non-zero on any failure.
 #
 # Options (environment):
 #   SKIP_DEPS=1        do not look at packages
 #   SKIP_ASAN=1        plain tree only (quicker local runs)
 #   ONLY=PATTERN       run only integration tests whose name matches PATTERN
 #   JOBS=N             build parallelism (default: nproc)
+#   FUZZ_SECONDS=N     seconds per fuzz target (default 30; 0 skips fuzzing)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,6 +135,55 @@ if [ -z "${SKIP_ASAN:-}" ]; then
 		record fail "build build-asan/"
 	fi
 	unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# --- fuzzing (tests/fuzz) ------------------------------------------------------------
+# Every libFuzzer target for FUZZ_SECONDS seconds (default 30; 0 = skip the
+# step), from its seed corpus: tests/fuzz/run.sh.  Needs clang 14 with the
+# libFuzzer runtime (clang, libclang-rt-14-dev); skipped, with a message,
+# when they cannot be had.  The long runs are tests/fuzz/run.sh SECONDS.
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+# fuzz_toolchain: true when clang can link a libFuzzer target here.
+fuzz_toolchain() {
+	local d rc=0
+	command -v clang >/dev/null 2>&1 || return 1
+	d=$(mktemp -d)
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+	    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return 0; }' >"$d/t.c"
+	clang -fsanitize=fuzzer,address,undefined "$d/t.c" -o "$d/t" >/dev/null 2>&1 || rc=1
+	rm -rf "$d"
+	return "$rc"
+}
+
+if [ "$FUZZ_SECONDS" != 0 ]; then
+	say "fuzz: every target for $FUZZ_SECONDS s"
+	if ! fuzz_toolchain && [ -z "${SKIP_DEPS:-}" ] && [ "$(id -u)" = 0 ]; then
+		echo "installing clang libclang-rt-14-dev"
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		    clang libclang-rt-14-dev || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev; }; } \
+		    >"$LOGDIR/apt-fuzz.log" 2>&1 || true
+	fi
+	if fuzz_toolchain; then
+		rc=0
+		OUT=$LOGDIR/fuzz JOBS=$JOBS "$REPO/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1 || rc=$?
+		# One result per target, from run.sh's summary.
+		while IFS= read -r line; do
+			case $line in
+			*": FINDING"*|*": NOT RUN"*) record fail "fuzz $line" ;;
+			?*) record pass "fuzz $line" ;;
+			esac
+		done < <(sed -n '/^=== fuzz summary/,$p' "$LOGDIR/fuzz.log" | tail -n +2)
+		if [ "$rc" != 0 ]; then
+			grep -q '^=== fuzz summary' "$LOGDIR/fuzz.log" || record fail "fuzz: tests/fuzz/run.sh exit $rc"
+			tail -n 60 "$LOGDIR/fuzz.log"
+		else
+			sed -n '/^=== fuzz summary/,$p' "$LOGDIR/fuzz.log"
+		fi
+	else
+		echo "fuzz: SKIPPED: clang cannot link a libFuzzer target (apt-get install clang libclang-rt-14-dev)"
+	fi
 fi
 
 summary

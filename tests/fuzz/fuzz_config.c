@@ -1,0 +1,147 @@
+/*
+ * fuzz_config.c - libFuzzer target: the configuration loader.  The input
+ * is written to a file and read with config_load(); what loads must keep
+ * the promises of config.h, an error must name the file; a configuration
+ * that loads and names only regular files (the seeds name the fuzz PKI,
+ * FZ_PKI_DIR) also goes through config_check_files() and the two TLS
+ * contexts proxy_init() would make from it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "fuzz_common.h"
+#include "log.h"
+#include "tls.h"
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "check failed: %s (line %d)\n", #c,	\
+		    __LINE__);						\
+		abort();						\
+	}								\
+} while (0)
+
+static struct config *cfg;
+static char path[256];
+static char err[2048];
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *lvl = getenv("FUZZ_LOG");
+
+	log_init(lvl != NULL && log_level_parse(lvl) >= 0 ?
+	    (enum log_level)log_level_parse(lvl) : LOG_ERROR, 0);
+	fz_pki();
+	snprintf(path, sizeof(path), "%s/fuzz.ini", fz_tmpdir());
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		fz_die("out of memory");
+	return 0;
+}
+
+/*
+ * "" or a regular file; "" or a directory.  Only under the fuzz PKI or
+ * /etc/ssl: elsewhere a device, proc or fifo file could block or never
+ * end (a real finding for nobody).
+ */
+static int
+file_ok(const char *p, int dir)
+{
+	struct stat st;
+
+	if (p[0] == '\0')
+		return 1;
+	if ((strncmp(p, FZ_PKI_DIR "/", sizeof(FZ_PKI_DIR)) != 0 &&
+	    strncmp(p, "/etc/ssl/", 9) != 0) || strstr(p, "/.") != NULL)
+		return 0;
+	if (stat(p, &st) < 0)
+		return 1;	/* missing: the check reports it, fast */
+	return dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) &&
+	    st.st_size < (1 << 20);
+}
+
+static int
+files_ok(const struct config *c)
+{
+	return file_ok(c->tls_server.cert_file, 0) &&
+	    file_ok(c->tls_server.key_file, 0) &&
+	    file_ok(c->tls_server.client_ca_file, 0) &&
+	    file_ok(c->cloud.ca_file, 0) && file_ok(c->cloud.crl_file, 0) &&
+	    file_ok(c->cloud.ca_path, 1);
+}
+
+static void
+check_error(void)
+{
+	CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+	/* "FILE:LINE: ..." */
+	CHECK(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':');
+}
+
+static void
+check_loaded(const struct config *c)
+{
+	struct sockaddr_in sin;
+
+	CHECK(c->cloud.nhosts >= 1 && c->cloud.nhosts <= CFG_MAX_HOSTS);
+	for (int i = 0; i < c->cloud.nhosts; i++)
+		CHECK(c->cloud.hosts[i][0] != '\0');
+	CHECK(c->pbx.nallow >= 1 && c->pbx.nallow <= CFG_MAX_ALLOW);
+	CHECK(c->pbx.advertised_address[0] != '\0');
+	CHECK(c->media.public_address[0] != '\0');
+	CHECK(c->media.port_min < c->media.port_max);
+	CHECK(c->cloud.tls_min_version <= c->cloud.tls_max_version);
+	CHECK(c->cloud.nresolve >= 0 && c->cloud.nresolve <= CFG_MAX_RESOLVE);
+	CHECK(c->media.nsrtp_suites >= 1 && c->media.nsrtp_suites <= CFG_MAX_SUITES);
+	CHECK(c->limits.max_message_size > 0);
+	CHECK(c->tls_server.advertised_name[0] != '\0');
+	CHECK(c->cloud.tgrp[0] != '\0' && c->cloud.trunk_context[0] != '\0');
+	CHECK(c->tls_server.cert_file[0] != '\0' && c->tls_server.key_file[0] != '\0');
+	CHECK(!c->tls_server.mutual || c->tls_server.client_ca_file[0] != '\0');
+	/* Strings stay terminated inside their fields. */
+	CHECK(memchr(c->cloud.ciphers, '\0', sizeof(c->cloud.ciphers)) != NULL);
+	CHECK(memchr(c->cloud.groups, '\0', sizeof(c->cloud.groups)) != NULL);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	(void)config_pbx_allowed(c, (struct sockaddr *)&sin);
+	CHECK(config_key_line(c, "cloud", "ciphers") >= 0);
+	CHECK(config_key_line(c, "nosuch", "key") == -1);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	SSL_CTX *ctx;
+
+	if (fz_write_file(path, data, size) < 0)
+		fz_die("cannot write %s", path);
+	memset(err, 0, sizeof(err));
+	if (config_load(cfg, path, err, sizeof(err)) < 0) {
+		check_error();
+		return 0;
+	}
+	check_loaded(cfg);
+	if (!files_ok(cfg))
+		return 0;
+	memset(err, 0, sizeof(err));
+	if (config_check_files(cfg, err, sizeof(err)) < 0) {
+		check_error();
+		return 0;
+	}
+	/* What proxy_init() makes of it. */
+	if ((ctx = tls_client_ctx_new(cfg, err, sizeof(err))) != NULL)
+		SSL_CTX_free(ctx);
+	if ((ctx = tls_server_ctx_new(cfg, err, sizeof(err))) != NULL)
+		SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return 0;
+}
