@@ -804,7 +804,7 @@ Test(config, example_file_names_every_key)
 	for (int up = 0; up < 3 && (slash = strrchr(example, '/')) != NULL;
 	    up++)
 		*slash = '\0';
-	strncat(example, "/config/tlstrunk.example.ini",
+	strncat(example, "/config/tlstrunk.ini.example",
 	    sizeof(example) - strlen(example) - 1);
 	if (access(example, R_OK) != 0)
 		cr_skip_test("%s not found", example);
