@@ -28,4 +28,7 @@ bye=$(cloud_rx | grep ' method=BYE ' || true)
 [ -n "$bye" ] || fail "the cloud saw no BYE"
 [ "$(field "$bye" proto)" = tls ] || fail "the BYE reached the cloud over $(field "$bye" proto), expected tls"
 grep -q 'media: no packets for 2 s' "$WORK/tlstrunk.log" || fail "tlstrunk did not log the media timeout"
+# One summary line for the call: direction, proxy, status, how it ended.
+grep -Eq 'call summary: pbx->cloud proxy=lb01\.voice\.use1\.pure\.cloud duration=[0-9]+ms status=200 end="media timeout" media pbx in/out=0/0 cloud in/out=0/0 srtp_failures=0' \
+	"$WORK/tlstrunk.log" || fail "no call summary line with proxy, status 200 and end=\"media timeout\""
 pass "no media for 2 s: tlstrunk ended the call with a BYE to the PBX and one to the cloud (over TLS), both answered 200"

@@ -53,6 +53,18 @@ rtp_assert_srtp --cloud "$BS_MEDIA_IP:$BS_CLOUD_RTP" --pbx "$BS_MEDIA_IP:$BS_PBX
 n=$(bs_srtp_errors cloud)
 [ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk"
 
+# tlstrunk's one summary line for the call carries the media it relayed.
+wait_grep "$TLSTRUNK_LOG" 'call summary: pbx->cloud ' 5 || fail "no call summary line"
+sum=$(grep 'call summary: pbx->cloud ' "$TLSTRUNK_LOG" | tail -1)
+re='status=200 end="BYE from [a-z]+" media pbx in/out=([0-9]+)/([0-9]+) cloud in/out=([0-9]+)/([0-9]+) srtp_failures=0'
+if [[ $sum =~ $re ]]; then
+	for v in "${BASH_REMATCH[@]:1}"; do
+		[ "$v" -ge 100 ] || fail "call summary counts too few media packets: ${sum#*call summary: }"
+	done
+else
+	fail "call summary line without status 200 / media counts / zero SRTP failures: ${sum#*call summary: }"
+fi
+
 suite=$(grep -aom1 'SRTP is Enabled (cryptosuite=[^)]*)' "${BS_LOG[cloud]}" || true)
 media_cleanup
 pass "PBX->cloud call: 440 Hz and 1000 Hz heard both ways, cloud leg SRTP only ($suite)"
