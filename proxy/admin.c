@@ -143,6 +143,11 @@ admin_metrics(struct admin_conn *ac)
 	    "# TYPE tlstrunk_certificate_expiry_seconds gauge\n"
 	    "tlstrunk_certificate_expiry_seconds{cert=\"tls_server\"} %lld\n",
 	    (long long)(px->cert_not_after - time(NULL)));
+	for (int i = 0; i < px->nhosts; i++)
+		if (px->hosts[i].cert_not_after != 0)
+			mbuf_printf(&b, "tlstrunk_certificate_expiry_seconds{cert=\"cloud:%s\"} %lld\n",
+			    px->hosts[i].name,
+			    (long long)(px->hosts[i].cert_not_after - time(NULL)));
 	mbuf_printf(&b, "# HELP tlstrunk_draining 1 while SIGTERM drains calls.\n"
 	    "# TYPE tlstrunk_draining gauge\ntlstrunk_draining %d\n", px->draining);
 	if (px->hooks.on_metrics != NULL)

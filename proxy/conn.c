@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <time.h>
+#include <openssl/x509.h>
 #include <openssl/err.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_buffer.h>
@@ -284,6 +286,30 @@ conn_on_timer(uv_timer_t *t)
 	}
 }
 
+/* The cloud proxy's certificate: days to notAfter, warned from 30 days,
+ * an error from 7 (rotation is the cloud's job, but we see it first). */
+static void
+conn_peer_expiry(struct conn *c)
+{
+	X509 *x = SSL_get1_peer_certificate(c->ssl);
+	struct tm tm;
+	long days;
+
+	if (x == NULL)
+		return;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+		c->host->cert_not_after = timegm(&tm);
+		days = (long)((c->host->cert_not_after - time(NULL)) / 86400);
+		if (days < 7)
+			log_error(NULL, "cloud %s: its certificate expires in %ld day(s)",
+			    c->name, days);
+		else if (days < 30)
+			log_warn(NULL, "cloud %s: its certificate expires in %ld days",
+			    c->name, days);
+	}
+	X509_free(x);
+}
+
 static void
 conn_became_up(struct conn *c)
 {
@@ -293,6 +319,8 @@ conn_became_up(struct conn *c)
 	c->was_up = 1;
 	if (c->tls)
 		c->px->metrics.tls[MT_OK]++;
+	if (c->tls && c->outbound && c->host != NULL)
+		conn_peer_expiry(c);
 	if (c->tls)
 		log_info(NULL, "tls conn #%llu %s %s up: %s %s", (unsigned long long)c->id,
 		    c->outbound ? "to" : "from", c->peer_str,

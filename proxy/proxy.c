@@ -244,6 +244,12 @@ proxy_cert_check(struct proxy *px)
 		    px->cfg->tls_server.cert_file, days);
 }
 
+static void
+proxy_on_daily(uv_timer_t *t)
+{
+	proxy_cert_check(t->data);
+}
+
 /*
  * New TLS contexts from the files on disk, swapped in for new handshakes;
  * connections up keep the context they started with (OpenSSL counts the
@@ -396,6 +402,9 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	uv_timer_init(loop, &px->drain);
 	px->drain.data = px;
 	proxy_cert_check(px);
+	uv_timer_init(loop, &px->cert_daily);
+	px->cert_daily.data = px;
+	uv_timer_start(&px->cert_daily, proxy_on_daily, 86400000, 86400000);
 	proxy_watch_certs(px);
 	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0 ||
 	    (r = hep_open(px)) < 0)
@@ -437,6 +446,7 @@ proxy_shutdown(struct proxy *px)
 	proxy_close_handle((uv_handle_t *)&px->drain);
 	proxy_close_handle((uv_handle_t *)&px->cert_watch);
 	proxy_close_handle((uv_handle_t *)&px->cert_settle);
+	proxy_close_handle((uv_handle_t *)&px->cert_daily);
 	proxy_close_handle((uv_handle_t *)&px->sig_int);
 	proxy_close_handle((uv_handle_t *)&px->sig_term);
 	proxy_close_handle((uv_handle_t *)&px->sig_hup);

@@ -44,6 +44,7 @@ struct cloud_host {
 	int index;			/* in px->hosts */
 	int up;				/* answers: takes new calls */
 	uint64_t rtt_ms;		/* last OPTIONS round trip */
+	time_t cert_not_after;		/* its certificate, 0 until seen */
 	uint64_t ping_sent;		/* ms the pending OPTIONS left, 0 none */
 	uint32_t ping_seq;
 	uv_timer_t health;
@@ -104,6 +105,7 @@ struct proxy {
 	time_t cert_not_after;		/* our certificate, for /metrics */
 	uv_fs_event_t cert_watch;	/* its directory, for renewals */
 	uv_timer_t cert_settle;
+	uv_timer_t cert_daily;		/* expiry checks once a day */
 
 	uv_signal_t sig_int, sig_term, sig_hup;
 	uv_timer_t drain;
