@@ -11,14 +11,168 @@
 #include "media.h"
 #include "proxy.h"
 
+/*
+ * Every configuration key, for --help.  tests/integration/88_packaging.sh
+ * fails when a key of config/config.c's cfg_keys[] is missing here (or
+ * here but not there), or when a default below differs from the one in
+ * config/tlstrunk.ini.example, which tests/unit/test_docs.c checks against
+ * the built-in defaults.  README.md's "Configuration keys" block is this
+ * output, checked by the same test.
+ */
+static const struct help_key {
+	const char *section, *key, *def, *meaning;
+} help_keys[] = {
+	{ "general", "log_level", "info", "error, warn, info or debug" },
+	{ "general", "log_format", "text",
+	    "text, or json (one JSON object per line)" },
+	{ "general", "admin_listen", "127.0.0.1:9090",
+	    "HTTP GET /healthz and /metrics (Prometheus); empty = off" },
+
+	{ "pbx", "listen", "0.0.0.0:5060",
+	    "plaintext SIP from and to the PBX, on every transport listed" },
+	{ "pbx", "transports", "udp,tcp", "udp, tcp or both" },
+	{ "pbx", "address", "(required)",
+	    "the PBX's IP:port for calls from the cloud; ;transport=tcp or udp (default)" },
+	{ "pbx", "allow", "(required)",
+	    "CIDR list of the source networks allowed to send SIP (others: 403)" },
+	{ "pbx", "advertised_address", "",
+	    "address in Via/Record-Route toward the PBX; empty: listen or interface address" },
+
+	{ "cloud", "region", "",
+	    "BYOC region (use1 ... aps1): proxies lb01..lb04; required unless hosts is set" },
+	{ "cloud", "hosts", "",
+	    "explicit proxy host names (not IP addresses); wins over region" },
+	{ "cloud", "port", "5061", "TLS port of the cloud proxies" },
+	{ "cloud", "tgrp", "(required)",
+	    "trunk group label of the BYOC trunk (RFC 4904), in the Request-URI" },
+	{ "cloud", "trunk_context", "(required)",
+	    "trunk group namespace of the BYOC trunk (RFC 4904), in the Request-URI" },
+	{ "cloud", "ca_file", "",
+	    "PEM roots toward the cloud; with ca_path empty: the DigiCert EV, G2, G3 roots" },
+	{ "cloud", "ca_path", "", "hashed directory of roots toward the cloud" },
+	{ "cloud", "crl_file", "", "PEM CRL checked on every handshake; empty = none" },
+	{ "cloud", "tls_min_version", "1.2", "1.2 or 1.3" },
+	{ "cloud", "tls_max_version", "1.2", "1.2 or 1.3 (the cloud speaks 1.2)" },
+	{ "cloud", "ciphers",
+	    "ECDHE-RSA-AES256-GCM-SHA384,ECDHE-RSA-AES128-GCM-SHA256,"
+	    "ECDHE-RSA-AES256-SHA384,ECDHE-RSA-AES256-SHA,AES256-GCM-SHA384,"
+	    "AES128-GCM-SHA256,AES256-SHA256,AES256-SHA",
+	    "TLS 1.2 suites (OpenSSL names), preferred first; weak suites are refused" },
+	{ "cloud", "groups", "secp384r1", "ECDHE groups offered" },
+	{ "cloud", "resolve", "",
+	    "name=ip pairs: connect to ip, verify the certificate against name" },
+	{ "cloud", "keepalive_interval", "30",
+	    "seconds of silence before a double-CRLF keep-alive on our TLS connections" },
+	{ "cloud", "balance", "round-robin",
+	    "round-robin or call-id-hash: how new calls are spread over the proxies" },
+	{ "cloud", "options_interval", "30",
+	    "seconds between OPTIONS probes of a proxy that is up" },
+	{ "cloud", "options_interval_down", "10",
+	    "seconds between OPTIONS probes of a proxy that is down" },
+	{ "cloud", "failover_timeout", "4",
+	    "seconds without a provisional response before the next proxy is tried" },
+	{ "cloud", "drain_timeout", "30",
+	    "seconds SIGTERM waits for active calls (new calls get 503)" },
+
+	{ "tls_server", "listen", "0.0.0.0:5061", "TLS listener for calls from the cloud" },
+	{ "tls_server", "cert_file", "(required)",
+	    "PEM end-entity certificate followed by every intermediate" },
+	{ "tls_server", "key_file", "(required)", "PEM private key of cert_file (not encrypted)" },
+	{ "tls_server", "advertised_name", "(required)",
+	    "the FQDN configured on the cloud trunk; must be in the certificate" },
+	{ "tls_server", "mutual", "off", "on or off: require a client certificate" },
+	{ "tls_server", "client_ca_file", "",
+	    "PEM CAs for client certificates; required when mutual is on" },
+
+	{ "media", "pbx_address", "",
+	    "address of the relay sockets facing the PBX; empty: the [pbx] listen host" },
+	{ "media", "public_address", "",
+	    "relay address put in the SDP toward the cloud; required if tls listen is 0.0.0.0" },
+	{ "media", "port_min", "20000", "lowest relay port (even)" },
+	{ "media", "port_max", "29999", "highest relay port" },
+	{ "media", "srtp_suites", "AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32",
+	    "SDES suites offered to the cloud, preferred first" },
+	{ "media", "timeout", "60", "seconds without media before a call is ended" },
+
+	{ "limits", "max_message_size", "65536", "largest SIP message accepted, in bytes" },
+	{ "limits", "max_connections", "1024", "open TCP/TLS connections in all" },
+	{ "limits", "max_connections_per_source", "64",
+	    "open TCP/TLS connections from one source address" },
+	{ "limits", "max_calls", "2000", "concurrent calls in all (beyond: 503)" },
+	{ "limits", "max_cps_per_source", "50",
+	    "new calls per second from one source address (beyond: 503)" },
+	{ "limits", "handshake_timeout", "10", "seconds a TLS handshake may take" },
+	{ "limits", "idle_timeout", "300",
+	    "seconds a connection a peer opened may stay without traffic" },
+	{ "limits", "message_timeout", "10",
+	    "seconds within which a started SIP message must be complete" },
+	{ "limits", "max_headers", "128", "header fields allowed in one SIP message" },
+	{ "limits", "max_calls_per_source", "1000",
+	    "concurrent calls from one source address (beyond: 503)" },
+
+	{ "trace", "hep_collector", "",
+	    "host:port of a HEP v3 collector (Homer, sngrep); empty = off" },
+	{ "trace", "hep_id", "2001", "HEP capture agent id" },
+	{ "trace", "tls_keylog", "",
+	    "NSS key log file of the TLS leg (Wireshark); empty = off, warned when on" },
+	{ "trace", "srtp_keylog", "",
+	    "key log file of the SRTP keys; empty = off, warned when on" },
+};
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tlstrunk -c FILE        run in the foreground, log to stderr\n"
-	    "       tlstrunk -t -c FILE     check FILE (and the files it names)\n"
-	    "       tlstrunk doctor -c FILE pre-flight report\n"
+	    "usage: tlstrunk -c FILE            run in the foreground, log to stderr\n"
+	    "       tlstrunk -t -c FILE         check FILE and the files it names, then exit\n"
+	    "       tlstrunk doctor -c FILE     pre-flight report, one line per check\n"
 	    "       tlstrunk --version | --help\n");
+}
+
+static void
+help(void)
+{
+	size_t i;
+
+	usage(stdout);
+	printf("\n"
+	    "options:\n"
+	    "  -c FILE       the configuration file (INI, keys below)\n"
+	    "  -t            check FILE (every key) and the certificate, key, CA and CRL\n"
+	    "                files it names; print \"FILE: configuration ok\" or the error\n"
+	    "  doctor        first argument: check the chain, the cloud proxies and the PBX\n"
+	    "                side; \"ok|warn|fail  CHECK: DETAIL\" lines, fixes included\n"
+	    "  -h, --help    this text\n"
+	    "  --version     \"tlstrunk VERSION\"\n"
+	    "\n"
+	    "exit status: 0 ok; 1 configuration error, run-time error or a failed doctor\n"
+	    "check; 2 usage error.\n"
+	    "\n"
+	    "signals:\n"
+	    "  SIGHUP        re-read the certificate, key and CA files (calls are kept; a\n"
+	    "                broken file is refused and the old one stays); other keys\n"
+	    "                need a restart\n"
+	    "  SIGTERM       drain: new calls get 503, exit when the calls have ended or\n"
+	    "                after [cloud] drain_timeout\n"
+	    "  SIGINT        exit now\n"
+	    "\n"
+	    "environment:\n"
+	    "  TLSTRUNK_SRTP_STOCK=1       libsrtp2's own AES and HMAC-SHA1, not OpenSSL's\n"
+	    "  TLSTRUNK_DOCTOR_TRUST=FILE  doctor: also accept these PEM roots (tests only)\n"
+	    "\n"
+	    "configuration keys: \"[section] key = default\" and what it means.\n"
+	    "Unknown keys are errors; \"(required)\" has no default; empty means not set.\n"
+	    "Lists are comma-separated; addresses are host:port or [v6]:port.\n");
+	for (i = 0; i < sizeof(help_keys) / sizeof(help_keys[0]); i++) {
+		if (i == 0 || strcmp(help_keys[i].section,
+		    help_keys[i - 1].section) != 0)
+			printf("\n");
+		printf("  [%s] %s =%s%s\n      %s\n", help_keys[i].section,
+		    help_keys[i].key, help_keys[i].def[0] ? " " : "",
+		    help_keys[i].def, help_keys[i].meaning);
+	}
+	printf("\nevery key, commented: tlstrunk.ini.example (config/ in the source tree,\n"
+	    "/usr/share/doc/tlstrunk/ in the container image)\n");
 }
 
 static int
@@ -70,7 +224,7 @@ main(int argc, char **argv)
 			printf("tlstrunk %s\n", TLSTRUNK_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+			help();
 			return 0;
 		} else if (strcmp(argv[i], "-t") == 0) {
 			check = 1;
@@ -79,11 +233,17 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			file = argv[++i];
 		} else {
+			if (strcmp(argv[i], "-c") == 0)
+				fprintf(stderr, "tlstrunk: -c needs a FILE\n");
+			else
+				fprintf(stderr, "tlstrunk: unknown argument \"%s\"\n",
+				    argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL) {
+		fprintf(stderr, "tlstrunk: no configuration file (-c FILE)\n");
 		usage(stderr);
 		return 2;
 	}

@@ -301,6 +301,12 @@ proxy_on_cert_dir(uv_fs_event_t *h, const char *name, int events, int status)
 
 	if (status < 0 || name == NULL)
 		return;
+	/* Kubernetes swaps a hidden "..data" symlink when a Secret changes:
+	 * no event names the certificate files themselves. */
+	if (strncmp(name, "..data", 6) == 0) {
+		uv_timer_start(&px->cert_settle, proxy_on_cert_settled, 1000, 0);
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		const char *base = strrchr(files[i], '/');
 		if (strcmp(base ? base + 1 : files[i], name) == 0) {
