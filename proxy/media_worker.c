@@ -63,13 +63,9 @@ media_workers_start(struct media_workers *mw, int n)
 	int r;
 
 	memset(mw, 0, sizeof(*mw));
-	if (n <= 0) {
-		uv_cpu_info_t *ci;
-		int count = 0;
-		if (uv_cpu_info(&ci, &count) == 0)
-			uv_free_cpu_info(ci, count);
-		n = count > 0 ? count : 1;
-	}
+	/* The CPUs we may run on (affinity, cgroup), not all the machine has. */
+	if (n <= 0)
+		n = (int)uv_available_parallelism();
 	if (n > 16)
 		n = 16;
 	if ((mw->w = calloc((size_t)n, sizeof(*mw->w))) == NULL)

@@ -35,7 +35,7 @@ struct media_workers {
 	unsigned next;
 };
 
-/* n threads (0: one per CPU, at most 16). */
+/* n threads (0: one per CPU we may run on, at most 16). */
 int media_workers_start(struct media_workers *mw, int n);
 /* Ask every worker to finish its jobs and stop; then join them. */
 void media_workers_stop(struct media_workers *mw);

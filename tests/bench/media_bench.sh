@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# media_bench.sh - media relay benchmark: tlstrunk against rtpengine (userspace
+# mode, no kernel module), both converting plain RTP (PBX side) to SRTP (cloud
+# side, SDES AES_CM_128_HMAC_SHA1_80) and back, in the same run, on the same
+# loopback topology, driven by the same load generator (media_load.c).
+#
+# A benchmark, not a test: it prints numbers (one table at the end, on
+# stdout; progress on stderr) and exits 0 unless something could not be set
+# up. tests/bench/README.md says how to read them.
+#
+# Usage: tests/bench/media_bench.sh            (about 5-8 minutes)
+#        QUICK=1 tests/bench/media_bench.sh    (about 1-2 minutes, smoke run)
+#
+# Knobs (environment):
+#   TLSTRUNK_BIN  tlstrunk binary to measure (skips the build)
+#   TLSTRUNK_REF  git ref to build tlstrunk from (e.g. HEAD); default: the
+#                 working tree as it is. Either way RelWithDebInfo, no
+#                 sanitizers, in $BENCH_BUILD
+#   BENCH_BUILD   build directory (default /tmp/tlstrunk-bench-rel)
+#   SYSTEMS       "tlstrunk rtpengine" (default), or one of them
+#   LADDER        call counts to step through (a call: 50 pps each way)
+#   WARMUP MEASURE  seconds per step before / of the measurement window
+#   BISECT        bisection steps between the last good and first bad count
+#   LOSS_MAX      loss that still counts as sustained (default 0.001 = 0.1%)
+#   SUT_CPUS      CPUs the relay under test is pinned to (default 1)
+#   LOAD_CPUS     CPUs the load generator is pinned to (default 0)
+#   RTPE_THREADS  rtpengine --num-threads (default: number of SUT_CPUS)
+#   LAT_TICK_US   send granularity of the latency steps (default 50 us; the
+#                 throughput steps send what is due in 1 ms bursts)
+#   SIP_RATE      calls/s when setting up tlstrunk's calls (default 500)
+#   KEEP_WORK     keep the work directory (default 1: step outputs are there)
+#
+# Debian 12 packages (installed when missing; root needed for that):
+BENCH_DEB_PACKAGES="rtpengine-daemon kamailio kamailio-tls-modules build-essential
+cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev
+openssl iproute2 python3 util-linux procps git"
+#   rtpengine-daemon  the reference relay (10.5 on Debian 12), userspace only
+#   kamailio(+tls)    the cloud stand-in tlstrunk talks TLS to (tests/lib.sh)
+#   libssl-dev        media_load.c's SRTP (AES-CTR, SHA-1) and tlstrunk
+#   the rest          building tlstrunk; python3 drives SIP and ng; taskset
+set -eEuo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+
+# --- packages -------------------------------------------------------------------
+bench_install() {
+	local missing=() p
+	for p in $BENCH_DEB_PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "media_bench: installing ${missing[*]}" >&2
+	if [ "$(id -u)" != 0 ]; then
+		echo "media_bench: not root: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+bench_install
+
+# --- settings ---------------------------------------------------------------------
+: "${QUICK:=0}"
+: "${SYSTEMS:=tlstrunk rtpengine}"
+: "${SUT_CPUS:=1}"
+: "${LOAD_CPUS:=0}"
+: "${LOSS_MAX:=0.001}"
+: "${SIP_RATE:=500}"
+: "${KEEP_WORK:=1}"
+: "${LAT_TICK_US:=50}"
+: "${BENCH_BUILD:=/tmp/tlstrunk-bench-rel}"
+: "${PYTHON:=python3}"
+if [ "$QUICK" = 1 ]; then
+	: "${LADDER:=200 500 800}"
+	: "${WARMUP:=1}"
+	: "${MEASURE:=3}"
+	: "${BISECT:=0}"
+else
+	: "${LADDER:=200 400 600 800 1000 1200 1500 1800 2200 2600 3000}"
+	: "${WARMUP:=3}"
+	: "${MEASURE:=10}"
+	: "${BISECT:=2}"
+fi
+SUT_NCPU=$(taskset -c "$SUT_CPUS" nproc)
+: "${RTPE_THREADS:=$SUT_NCPU}"
+
+# Loopback topology of the benchmark; addresses of its own, so that it can
+# run while the integration tests (127.0.0.1-3) run.
+B_PBX_IP=127.0.0.21        # tlstrunk: SIP (udp) for the PBX, both media legs, TLS
+B_CLOUD_IP=127.0.0.22      # Kamailio cloud stand-in
+B_UAS_IP=127.0.0.23        # media_sip.py's cloud UAS behind Kamailio
+B_PBX_EP=127.0.0.24        # media_load: PBX endpoints (plain RTP)
+B_CLOUD_EP=127.0.0.25      # media_load: cloud endpoints (SRTP)
+B_RTPE_IP=127.0.0.26       # rtpengine: both media legs and ng
+B_RTPE_NG=22223
+B_PORT_MIN=4000            # relays' media ports (one relay runs at a time)
+B_PORT_MAX=19999
+B_EP_BASE=4000             # endpoints: port base + 2 * call index
+
+# --- build ------------------------------------------------------------------------
+TREE=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')
+if [ -z "${TLSTRUNK_BIN:-}" ] && [[ " $SYSTEMS " == *" tlstrunk "* ]]; then
+	src=$ROOT
+	if [ -n "${TLSTRUNK_REF:-}" ]; then
+		# A clean export of that commit: others' uncommitted edits are
+		# not measured.
+		src=$BENCH_BUILD/src
+		rm -rf "$src"
+		mkdir -p "$src"
+		git -C "$ROOT" archive "$TLSTRUNK_REF" | tar -x -C "$src"
+		TREE="$(git -C "$ROOT" rev-parse --short "$TLSTRUNK_REF") ($TLSTRUNK_REF)"
+	fi
+	echo "media_bench: building tlstrunk $TREE (RelWithDebInfo, no sanitizers) in $BENCH_BUILD/tlstrunk-build" >&2
+	cmake -S "$src" -B "$BENCH_BUILD/tlstrunk-build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DTLSTRUNK_SANITIZE=OFF -DTLSTRUNK_TESTS=OFF >/dev/null
+	cmake --build "$BENCH_BUILD/tlstrunk-build" --target tlstrunk -j "$(nproc)" >/dev/null
+	TLSTRUNK_BIN=$BENCH_BUILD/tlstrunk-build/tlstrunk
+elif [ -n "${TLSTRUNK_BIN:-}" ]; then
+	TREE="binary $TLSTRUNK_BIN"
+fi
+: "${TLSTRUNK_BIN:=build/tlstrunk}"
+mkdir -p "$BENCH_BUILD"
+LOADGEN=$BENCH_BUILD/media_load
+cc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-deprecated-declarations \
+	-o "$LOADGEN" "$BENCH_DIR/media_load.c" -lcrypto
+
+# --- the shared test helpers (PKI, Kamailio, spawn/kill) ----------------------
+TEST_NAME=media_bench
+# shellcheck source=tests/lib.sh
+. "$ROOT/tests/lib.sh"
+PBX_IP=$B_PBX_IP
+SBC_PBX_PORT=25060
+SBC_TLS_IP=$B_PBX_IP
+SBC_TLS_PORT=25061
+CLOUD_IP=$B_CLOUD_IP
+UAS_IP=$B_UAS_IP
+UAS_PORT=25080
+B_UAC_PORT=25070
+case $TLSTRUNK_BIN in /*) ;; *) TLSTRUNK_BIN=$ROOT/$TLSTRUNK_BIN ;; esac
+
+test_init
+RESULTS=$WORK/steps
+mkdir -p "$RESULTS"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+say() { echo "media_bench: $*" >&2; }
+
+# kv FILE KEY: the value of KEY=... in a step's output ("" when absent).
+kv() { awk -v k="$2" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$1" 2>/dev/null || true; }
+
+# fcmp "EXPR": awk's verdict on a float comparison.
+fcmp() { awk "BEGIN { exit !($1) }"; }
+
+# --- systems under test -----------------------------------------------------------
+SUT_PID=
+SUT_IP=
+
+write_tlstrunk_bench_config() {
+	cat >"$1" <<EOF
+[general]
+log_level = info
+admin_listen =
+
+[pbx]
+listen = $PBX_IP:$SBC_PBX_PORT
+transports = udp
+address = $PBX_IP:25090
+allow = 127.0.0.0/8
+advertised_address = $PBX_IP
+
+[cloud]
+hosts = $CLOUD_NAME
+port = $CLOUD_TLS_PORT
+tgrp = $TGRP
+trunk_context = $TRUNK_CONTEXT
+ca_file = $PKI/ca.pem
+resolve = $CLOUD_NAME=$CLOUD_IP
+
+[tls_server]
+listen = $SBC_TLS_IP:$SBC_TLS_PORT
+cert_file = $PKI/sbc.pem
+key_file = $PKI/sbc.key
+advertised_name = $SBC_NAME
+
+[media]
+pbx_address = $PBX_IP
+public_address = $PBX_IP
+port_min = $B_PORT_MIN
+port_max = $B_PORT_MAX
+srtp_suites = AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32
+timeout = 3600
+
+[limits]
+EOF
+	# Limits far above what the benchmark needs; a key the build does not
+	# know (older or newer than this script) is left out.
+	local k
+	for k in max_calls max_cps_per_source max_calls_per_source; do
+		echo "$k = 100000" >>"$1"
+		if ! "$TLSTRUNK_BIN" -t -c "$1" >/dev/null 2>&1; then
+			sed -i "/^$k = /d" "$1"
+		fi
+	done
+}
+
+# sut_start SYSTEM TAG: start it pinned to SUT_CPUS; sets SUT_PID, SUT_IP.
+sut_start() {
+	local sys=$1 tag=$2 comm
+	case $sys in
+	tlstrunk)
+		require_free_port udp "$PBX_IP" "$SBC_PBX_PORT"
+		require_free_port tcp "$SBC_TLS_IP" "$SBC_TLS_PORT"
+		spawn "$WORK/tlstrunk-$tag.log" taskset -c "$SUT_CPUS" "$TLSTRUNK_BIN" \
+			-c "$WORK/tlstrunk.ini"
+		SUT_PID=$SPAWNED_PID
+		SUT_IP=$PBX_IP
+		wait_port udp "$PBX_IP" "$SBC_PBX_PORT" 15 "$SUT_PID" ||
+			fail "tlstrunk did not start (see $WORK/tlstrunk-$tag.log)"
+		;;
+	rtpengine)
+		require_free_port udp "$B_RTPE_IP" "$B_RTPE_NG"
+		spawn "$WORK/rtpengine-$tag.log" taskset -c "$SUT_CPUS" rtpengine \
+			--config-file=none --table=-1 --foreground --log-stderr --log-level=5 \
+			--interface="$B_RTPE_IP" --listen-ng="$B_RTPE_IP:$B_RTPE_NG" \
+			--port-min="$B_PORT_MIN" --port-max="$B_PORT_MAX" \
+			--num-threads="$RTPE_THREADS" --timeout=3600 --silent-timeout=3600 \
+			--no-redis-required
+		SUT_PID=$SPAWNED_PID
+		SUT_IP=$B_RTPE_IP
+		wait_port udp "$B_RTPE_IP" "$B_RTPE_NG" 30 "$SUT_PID" ||
+			fail "rtpengine did not start (see $WORK/rtpengine-$tag.log)"
+		;;
+	esac
+	comm=$(cat "/proc/$SUT_PID/comm" 2>/dev/null || true)
+	[ "$comm" = "$sys" ] || fail "pid $SUT_PID is '$comm', not $sys"
+	# The port it listens on must be its own (not a leftover's).
+	local port=$SBC_PBX_PORT
+	[ "$sys" = rtpengine ] && port=$B_RTPE_NG
+	ss -Hlnup 2>/dev/null | grep -F "$SUT_IP:$port " | grep -q "pid=$SUT_PID," ||
+		fail "$SUT_IP:$port is not held by the $sys we started (pid $SUT_PID): $(ss -Hlnup | grep -F "$SUT_IP:$port " | head -1)"
+	sleep 0.5
+}
+
+# sut_stop: it has served its purpose; no graceful shutdown (tlstrunk would
+# drain its calls), just gone, by its own pid/group.
+sut_stop() {
+	[ -n "$SUT_PID" ] || return 0
+	kill -KILL -- "-$SUT_PID" 2>/dev/null || kill -KILL "$SUT_PID" 2>/dev/null || true
+	wait "$SUT_PID" 2>/dev/null || true
+	SUT_PID=
+}
+
+# sut_calls SYSTEM N FILE: set up N calls; the calls file for media_load.
+sut_calls() {
+	local sys=$1 n=$2 out=$3 rc=0
+	case $sys in
+	tlstrunk)
+		timeout -k 5 $((n / 50 + 60)) "$PYTHON" "$BENCH_DIR/media_sip.py" --calls "$n" \
+			--sut "$PBX_IP:$SBC_PBX_PORT" --uac "$PBX_IP:$B_UAC_PORT" \
+			--uas "$UAS_IP:$UAS_PORT" --pbx-media-ip "$B_PBX_EP" \
+			--cloud-media-ip "$B_CLOUD_EP" --port-base "$B_EP_BASE" \
+			--rate "$SIP_RATE" --timeout $((n / 50 + 30)) --out "$out" || rc=$?
+		;;
+	rtpengine)
+		timeout -k 5 $((n / 50 + 60)) "$PYTHON" "$BENCH_DIR/media_ng.py" --calls "$n" \
+			--ng "$B_RTPE_IP:$B_RTPE_NG" --pbx-media-ip "$B_PBX_EP" \
+			--cloud-media-ip "$B_CLOUD_EP" --port-base "$B_EP_BASE" --out "$out" || rc=$?
+		;;
+	esac
+	return "$rc"
+}
+
+# --- one step -----------------------------------------------------------------------
+
+# step SYSTEM N TAG [TICK_US]: fresh relay, N calls, warm-up, measurement
+# window; TICK_US is the generator's send granularity (default 1000: each
+# stream still sends every 20 ms, but due packets leave in 1 ms bursts).
+# Result in $RESULTS/SYSTEM-TAG.out (media_load's key=value lines plus the
+# relay's RSS idle and after call set-up, and the verdict). STEP_VERDICT is
+# "ok", "setup" (the calls could not all be set up), or what went wrong,
+# joined by "+":
+#   loss   a direction lost LOSS_MAX or more (dropped, failed SRTP
+#          authentication, or still queued when the drain ended)
+#   late   the generator did not send at the full rate (its CPU, or the
+#          machine's), or its own sockets dropped
+#   queue  the median latency passed 20 ms: queues were building up
+#   cpu    (with another flag) the relay used 90% or more of its CPUs
+# Who the limit was: see the CPU shares on the step's line and README.md.
+STEP_VERDICT=
+step() {
+	local sys=$1 n=$2 tag=$3 tick=${4:-1000}
+	local out=$RESULTS/$1-$3.out calls=$RESULTS/$1-$3.calls
+	local idle setup rc=0 expect sent late full lossy
+	sut_start "$sys" "$tag"
+	idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$SUT_PID/status")
+	if ! sut_calls "$sys" "$n" "$calls" 2>"$RESULTS/$sys-$tag.setup.log"; then
+		cat "$RESULTS/$sys-$tag.setup.log" >&2
+		sut_stop
+		{ echo "calls=$n"; echo "verdict=setup"; } >"$out"
+		STEP_VERDICT=setup
+		say "$sys $n calls: call set-up failed"
+		return 0
+	fi
+	setup=$(awk '/^VmRSS:/ {print $2}' "/proc/$SUT_PID/status")
+	taskset -c "$LOAD_CPUS" "$LOADGEN" --calls-file "$calls" --warmup "$WARMUP" \
+		--measure "$MEASURE" --tick-us "$tick" --sut-pid "$SUT_PID" --sut-ip "$SUT_IP" \
+		>"$out" 2>"$RESULTS/$sys-$tag.load.log" || rc=$?
+	kill -0 "$SUT_PID" 2>/dev/null || fail "$sys died during the $n-call step (see $WORK/$sys-$tag.log)"
+	sut_stop
+	[ "$rc" = 0 ] || fail "media_load failed (status $rc): $(tail -n 3 "$RESULTS/$sys-$tag.load.log")"
+	{ echo "rss_idle_kib=$idle"; echo "rss_setup_kib=$setup"; echo "tick_us=$tick"; } >>"$out"
+	# Verdict.
+	expect=$(awk -v n="$(kv "$out" calls)" -v s="$(kv "$out" measure_s)" 'BEGIN { printf "%d", n * 50 * s }')
+	sent=$(( $(kv "$out" fwd_sent_meas) < $(kv "$out" rev_sent_meas) ?
+		$(kv "$out" fwd_sent_meas) : $(kv "$out" rev_sent_meas) ))
+	late=0 full=0 lossy=0
+	if fcmp "$sent < 0.995 * $expect" || [ "$(kv "$out" load_udp_drops)" != 0 ] ||
+	   [ "$(kv "$out" send_fail)" != 0 ]; then
+		late=1
+	fi
+	if fcmp "$(kv "$out" sut_cpu_frac) >= 0.9 * $SUT_NCPU"; then full=1; fi
+	if fcmp "$(kv "$out" fwd_loss) >= $LOSS_MAX || $(kv "$out" rev_loss) >= $LOSS_MAX" ||
+	   [ "$(( $(kv "$out" fwd_auth_fail) + $(kv "$out" fwd_bad) + $(kv "$out" rev_bad) ))" != 0 ]; then
+		lossy=1
+	fi
+	STEP_VERDICT=
+	[ "$lossy" = 0 ] || STEP_VERDICT+=+loss
+	[ "$late" = 0 ] || STEP_VERDICT+=+late
+	if fcmp "$(kv "$out" lat_p50_us) > 20000"; then STEP_VERDICT+=+queue; fi
+	[ "$full" = 0 ] || STEP_VERDICT+=+cpu
+	STEP_VERDICT=${STEP_VERDICT#+}
+	# A relay near 100% of its CPUs is only a remark when all else is fine.
+	[ -n "$STEP_VERDICT" ] && [ "$STEP_VERDICT" != cpu ] || STEP_VERDICT=ok
+	echo "verdict=$STEP_VERDICT" >>"$out"
+	step_line "$sys" "$out" >&2
+}
+
+# step_line SYSTEM FILE: one line per step.
+step_line() {
+	awk -F= -v sys="$1" -v ncpu="$SUT_NCPU" '{ v[$1] = substr($0, length($1) + 2) }
+		END {
+			printf "  %-9s %5d calls: RTP->SRTP %6d pps loss %.3f%%, SRTP->RTP %6d pps loss %.3f%%, " \
+			    "relay %.2f CPU-s/Mpkt (%.0f%% of %d CPU), gen %.0f%%, lat p50 %.0f p99 %.0f us, " \
+			    "rss %d/%d/%d KiB, relay drops %d -> %s\n",
+			    sys, v["calls"], v["fwd_pps"], v["fwd_loss"] * 100, v["rev_pps"], v["rev_loss"] * 100,
+			    v["sut_cpu_s_per_mpkt"], v["sut_cpu_frac"] * 100 / ncpu, ncpu,
+			    v["load_cpu_frac"] * 100, v["lat_p50_us"], v["lat_p99_us"],
+			    v["rss_idle_kib"], v["rss_setup_kib"], v["sut_rss_kib"], v["sut_udp_drops"],
+			    v["verdict"]
+		}' "$2"
+}
+
+# --- the run -------------------------------------------------------------------------
+declare -A LAST_OK=() FIRST_BAD=() BAD_WHY=() DONE=() FIRST_OK=() LAT_N=()
+
+say "tlstrunk: $TREE; rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') with $RTPE_THREADS thread(s)"
+say "relay pinned to CPU(s) $SUT_CPUS, generator to CPU(s) $LOAD_CPUS; ladder $LADDER calls; warm-up $WARMUP s, window $MEASURE s"
+say "work directory $WORK; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The machine: how late a timer wakes on the relay's CPU, and how much of
+# each CPU a busy process really gets (the rest goes to other processes, or
+# to the host when the virtual machine is held back).
+machine_line() {
+	awk -v s="$(kv "$RESULTS/stall-sut.out" stalled_frac)" -v m="$(kv "$RESULTS/stall-sut.out" stall_max_ms)" \
+	    -v g="$(kv "$RESULTS/stall-load.out" stalled_frac)" -v gm="$(kv "$RESULTS/stall-load.out" stall_max_ms)" \
+	    'BEGIN { printf "a spinning process got %.0f%% of the relay CPU (longest gap %.1f ms) and %.0f%% of the generator CPU (%.1f ms)", \
+	        (1 - s) * 100, m, (1 - g) * 100, gm }'
+}
+taskset -c "$SUT_CPUS" "$LOADGEN" --jitter 3 >"$RESULTS/jitter.out"
+taskset -c "$LOAD_CPUS" "$LOADGEN" --stall 3 >"$RESULTS/stall-load.out" &
+taskset -c "$SUT_CPUS" "$LOADGEN" --stall 3 >"$RESULTS/stall-sut.out"
+wait $!
+say "machine: a 1 ms timer on the relay's CPU wakes late by p50/p99/max $(kv "$RESULTS/jitter.out" wake_late_p50_us)/$(kv "$RESULTS/jitter.out" wake_late_p99_us)/$(kv "$RESULTS/jitter.out" wake_late_max_us) us; $(machine_line)"
+
+if [[ " $SYSTEMS " == *" tlstrunk "* ]]; then
+	require_tlstrunk
+	write_tlstrunk_bench_config "$WORK/tlstrunk.ini"
+	"$TLSTRUNK_BIN" -t -c "$WORK/tlstrunk.ini" >"$WORK/tlstrunk-check.log" 2>&1 ||
+		fail "tlstrunk rejects the benchmark config: $(tail -n 2 "$WORK/tlstrunk-check.log")"
+	start_kamailio
+fi
+
+record() {
+	local sys=$1 n=$2
+	case $STEP_VERDICT in
+	ok)
+		if [ -z "${LAST_OK[$sys]:-}" ] || [ "$n" -gt "${LAST_OK[$sys]}" ]; then LAST_OK[$sys]=$n; fi
+		if [ -z "${FIRST_OK[$sys]:-}" ] || [ "$n" -lt "${FIRST_OK[$sys]}" ]; then FIRST_OK[$sys]=$n; fi
+		;;
+	*)
+		if [ -z "${FIRST_BAD[$sys]:-}" ] || [ "$n" -lt "${FIRST_BAD[$sys]}" ]; then
+			FIRST_BAD[$sys]=$n
+			BAD_WHY[$sys]=$STEP_VERDICT
+		fi
+		DONE[$sys]=1
+		;;
+	esac
+}
+
+# Up the ladder, the systems side by side (one step each, in turn, so that
+# both see the machine in the same state).
+for n in $LADDER; do
+	for sys in $SYSTEMS; do
+		[ -z "${DONE[$sys]:-}" ] || continue
+		step "$sys" "$n" "$n"
+		record "$sys" "$n"
+	done
+done
+
+# Narrow down between the last good and the first bad count (when the relay,
+# not the generator, was the limit).
+for sys in $SYSTEMS; do
+	for _ in $(seq 1 "$BISECT"); do
+		lo=${LAST_OK[$sys]:-0}
+		hi=${FIRST_BAD[$sys]:-}
+		[ -n "${BAD_WHY[$sys]:-}" ] && [ "${BAD_WHY[$sys]}" != setup ] || break
+		mid=$(( (lo + hi) / 2 / 10 * 10 ))
+		[ "$mid" -gt "$lo" ] && [ "$mid" -lt "$hi" ] || break
+		step "$sys" "$mid" "$mid"
+		if [ "$STEP_VERDICT" = ok ]; then
+			LAST_OK[$sys]=$mid
+		elif [ "$STEP_VERDICT" = setup ]; then
+			break
+		else
+			FIRST_BAD[$sys]=$mid
+			BAD_WHY[$sys]=$STEP_VERDICT
+		fi
+	done
+done
+
+# Latency at half the maximum rate, packets sent at their own time (fine tick).
+for sys in $SYSTEMS; do
+	[ -n "${LAST_OK[$sys]:-}" ] || continue
+	half=$(( (LAST_OK[$sys] / 2 + 5) / 10 * 10 ))
+	[ "$half" -ge 10 ] || half=10
+	LAT_N[$sys]=$half
+	step "$sys" "$half" "lat$half" "$LAT_TICK_US"
+done
+# The generator and the kernel alone (endpoints talking straight to each
+# other, plain) at the larger of those rates: the floor of the latency.
+base_n=0
+for sys in $SYSTEMS; do
+	if [ "${LAT_N[$sys]:-0}" -gt "$base_n" ]; then base_n=${LAT_N[$sys]}; fi
+done
+if [ "$base_n" -gt 0 ]; then
+	taskset -c "$LOAD_CPUS" "$LOADGEN" --direct "$base_n" --direct-ips "$B_PBX_EP,$B_CLOUD_EP" \
+		--direct-base "$B_EP_BASE" --warmup "$WARMUP" --measure "$MEASURE" \
+		--tick-us "$LAT_TICK_US" >"$RESULTS/direct-$base_n.out"
+fi
+stop_kamailio
+
+# --- the table ---------------------------------------------------------------------------
+# Equal load: the largest ladder step every system passed, and the smallest.
+common=
+light=
+for n in $LADDER; do
+	all=1
+	for sys in $SYSTEMS; do
+		[ "$(kv "$RESULTS/$sys-$n.out" verdict)" = ok ] || all=0
+	done
+	if [ "$all" = 1 ]; then
+		common=$n
+		[ -n "$light" ] || light=$n
+	fi
+done
+
+# pps_per_cpu S: packets/s per CPU-second from CPU seconds per 1M packets.
+pps_per_cpu() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) printf "%.0f", 1e6 / c; else printf "-" }'; }
+# ratio A B: A/B as "1.23x", or "-".
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
+
+declare -A F=()
+for sys in $SYSTEMS; do
+	mx=${LAST_OK[$sys]:-}
+	if [ -z "$mx" ]; then
+		F[$sys,max]="none (${BAD_WHY[$sys]:-?} at ${FIRST_BAD[$sys]:-?})"
+		continue
+	fi
+	f=$RESULTS/$sys-$mx.out
+	case ${BAD_WHY[$sys]:-} in
+	"") F[$sys,max]=">=$mx (ladder top)" ;;
+	*) F[$sys,max]="$mx (${BAD_WHY[$sys]} at ${FIRST_BAD[$sys]})" ;;
+	esac
+	F[$sys,fwd]=$(kv "$f" fwd_pps)
+	F[$sys,rev]=$(kv "$f" rev_pps)
+	F[$sys,busy]=$(awk -v c="$(kv "$f" sut_cpu_frac)" -v n="$SUT_NCPU" \
+		-v u="$(kv "$f" sut_user_s)" -v s="$(kv "$f" sut_sys_s)" \
+		'BEGIN { us = u + s; printf "%.0f%% (user %.0f%%)", c * 100 / n, (us > 0 ? 100 * u / us : 0) }')
+	F[$sys,cpu]=$(kv "$f" sut_cpu_s_per_mpkt)
+	[ -z "$common" ] || F[$sys,ccpu]=$(kv "$RESULTS/$sys-$common.out" sut_cpu_s_per_mpkt)
+	[ -z "$light" ] || F[$sys,lcpu]=$(kv "$RESULTS/$sys-$light.out" sut_cpu_s_per_mpkt)
+	lf=$RESULTS/$sys-lat${LAT_N[$sys]}.out
+	F[$sys,lat]="$(kv "$lf" lat_p50_us) / $(kv "$lf" lat_p99_us)"
+	F[$sys,lat999]="$(kv "$lf" lat_p999_us) / $(kv "$lf" fwd_lat_max_us)"
+	F[$sys,latn]="${LAT_N[$sys]} calls, $(kv "$lf" verdict)"
+	# Memory: the slope of RSS over calls between the smallest and the
+	# largest good step (fixed costs cancel out); with one good step, the
+	# delta over the idle process.  Then, at the max step, the delta split
+	# into what the calls' set-up took (signalling, relay sockets, keys)
+	# and what the media added.
+	lo=${FIRST_OK[$sys]}
+	F[$sys,mem]=$(awk -v r1="$(kv "$RESULTS/$sys-$lo.out" sut_rss_kib)" \
+		-v n1="$lo" -v r2="$(kv "$f" sut_rss_kib)" -v n2="$mx" \
+		-v i2="$(kv "$f" rss_idle_kib)" 'BEGIN {
+			if (n2 > n1) printf "%.1f", (r2 - r1) / (n2 - n1);
+			else printf "%.1f", (r2 - i2) / n2 }')
+	F[$sys,memsplit]=$(awk -v r="$(kv "$f" sut_rss_kib)" -v i="$(kv "$f" rss_idle_kib)" \
+		-v s="$(kv "$f" rss_setup_kib)" -v n="$mx" \
+		'BEGIN { printf "%.1f = %.1f + %.1f", (r - i) / n, (s - i) / n, (r - s) / n }')
+done
+
+T=tlstrunk R=rtpengine
+row() { printf '%-46s %-26s %-26s %-10s %s\n' "$@"; }
+lf_direct=$RESULTS/direct-$base_n.out
+pct() { awk -v f="$1" 'BEGIN { printf "%.1f%%", f * 100 }'; }
+echo
+echo "== media relay benchmark: RTP <-> SRTP (SDES AES_CM_128_HMAC_SHA1_80), G.711 20 ms, 172-byte RTP, both directions =="
+echo "tlstrunk $TREE; rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') userspace (--table=-1, $RTPE_THREADS thread(s))"
+echo "$(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); relay pinned to CPU $SUT_CPUS, generator to CPU $LOAD_CPUS; window $MEASURE s after $WARMUP s warm-up; loss limit $(awk -v l="$LOSS_MAX" 'BEGIN { print l * 100 }')%"
+echo "machine: $(machine_line)"
+echo
+row "" "$T" "$R" "$T/$R" "target"
+row "max calls sustained (50 pps each way each)" "${F[$T,max]:--}" "${F[$R,max]:--}" "" ""
+row "  RTP->SRTP packets/s" "${F[$T,fwd]:--}" "${F[$R,fwd]:--}" "$(ratio "${F[$T,fwd]:-}" "${F[$R,fwd]:-}")" ""
+row "  SRTP->RTP packets/s" "${F[$T,rev]:--}" "${F[$R,rev]:--}" "$(ratio "${F[$T,rev]:-}" "${F[$R,rev]:-}")" ""
+row "  relay CPU busy (user share)" "${F[$T,busy]:--}" "${F[$R,busy]:--}" "" ""
+row "CPU s per 1M packets (relay process)" "${F[$T,cpu]:--}" "${F[$R,cpu]:--}" "" ""
+row "  packets/s per CPU-second, at max" "$(pps_per_cpu "${F[$T,cpu]:-}")" "$(pps_per_cpu "${F[$R,cpu]:-}")" "$(ratio "${F[$R,cpu]:-}" "${F[$T,cpu]:-}")" ">= 1.5x"
+if [ -n "$common" ]; then
+row "  packets/s per CPU-second, $common calls each" "$(pps_per_cpu "${F[$T,ccpu]:-}")" "$(pps_per_cpu "${F[$R,ccpu]:-}")" "$(ratio "${F[$R,ccpu]:-}" "${F[$T,ccpu]:-}")" ">= 1.5x"
+fi
+if [ -n "$light" ] && [ "$light" != "$common" ]; then
+row "  packets/s per CPU-second, $light calls each" "$(pps_per_cpu "${F[$T,lcpu]:-}")" "$(pps_per_cpu "${F[$R,lcpu]:-}")" "$(ratio "${F[$R,lcpu]:-}" "${F[$T,lcpu]:-}")" ""
+fi
+row "one-way latency p50 / p99 us, half max" "${F[$T,lat]:--}" "${F[$R,lat]:--}" "" "p99 < 200"
+row "  p99.9 / max us" "${F[$T,lat999]:--}" "${F[$R,lat999]:--}" "" ""
+row "  at" "${F[$T,latn]:--}" "${F[$R,latn]:--}" "" ""
+if [ -f "$lf_direct" ]; then
+row "  floor: generator+kernel alone, p50 / p99" "$(kv "$lf_direct" lat_p50_us) / $(kv "$lf_direct" lat_p99_us) ($base_n calls)" "" "" ""
+fi
+row "  1 ms timer lateness on relay CPU p50/p99/max" "$(kv "$RESULTS/jitter.out" wake_late_p50_us) / $(kv "$RESULTS/jitter.out" wake_late_p99_us) / $(kv "$RESULTS/jitter.out" wake_late_max_us)" "" "" ""
+row "memory per call, KiB (RSS slope over steps)" "${F[$T,mem]:--}" "${F[$R,mem]:--}" "" "< 8"
+row "  at max: total = set-up + media, KiB/call" "${F[$T,memsplit]:--}" "${F[$R,memsplit]:--}" "" ""
+echo
+echo "steps ($RESULTS/SYSTEM-CALLS.out, key=value; rss = idle / after set-up / with media):"
+for sys in $SYSTEMS; do
+	for f in $(ls "$RESULTS/$sys"-*.out 2>/dev/null | sort -t- -k2 -n); do
+		if [ "$(kv "$f" verdict)" = setup ]; then
+			echo "  $sys $(kv "$f" calls) calls: call set-up failed"
+			continue
+		fi
+		step_line "$sys" "$f"
+	done
+done
+say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+LIB_FINISHED=1
+stop_everything
+if [ "$KEEP_WORK" = 1 ]; then
+	say "work directory kept: $WORK"
+else
+	rm -rf "$WORK"
+fi
+exit 0
