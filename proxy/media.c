@@ -192,9 +192,24 @@ media_call_new(struct media *md, const char *callid)
 		free(mc);
 		return NULL;
 	}
-	if ((mc->rl = relay_new(cfg, callid)) == NULL ||
-	    (r = relay_bind(mc->rl, md->pbx_ip, mc->pbx_port, md->cloud_ip,
-	    mc->cloud_port)) < 0) {
+	if ((mc->rl = relay_new(cfg, callid)) != NULL)
+		r = relay_bind(mc->rl, md->pbx_ip, mc->pbx_port, md->cloud_ip,
+		    mc->cloud_port);
+	/* A port another program holds: leave that pair marked busy in the
+	 * pool and take the next one, a few times. */
+	for (int tries = 0; mc->rl != NULL && r == -EADDRINUSE && tries < 8; tries++) {
+		int p = port_pool_get(&md->pool), c = port_pool_get(&md->pool);
+		log_warn(callid, "media: ports %d/%d busy, trying %d/%d",
+		    mc->pbx_port, mc->cloud_port, p, c);
+		relay_discard(mc->rl);
+		mc->rl = NULL;
+		mc->pbx_port = p;
+		mc->cloud_port = c;
+		if (p < 0 || c < 0 || (mc->rl = relay_new(cfg, callid)) == NULL)
+			break;
+		r = relay_bind(mc->rl, md->pbx_ip, p, md->cloud_ip, c);
+	}
+	if (mc->rl == NULL || mc->pbx_port < 0 || mc->cloud_port < 0 || r < 0) {
 		log_error(callid, "media: cannot open relay ports %d/%d: %s",
 		    mc->pbx_port, mc->cloud_port, mc->rl ? strerror(-r) : "no memory");
 		if (mc->rl != NULL)
@@ -476,7 +491,7 @@ media_answer_from_pbx(struct media_call *mc, const struct sdp_info *in,
 
 static int
 media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
-    int final_answer)
+    int final_answer, int may_create)
 {
 	const char *cid = sipmsg_callid(sip);
 	const char *body = sip->sip_payload->pl_data;
@@ -504,6 +519,12 @@ media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
 		log_warn(cid, "media: malformed SDP from %s",
 		    from_side == SIDE_PBX ? "pbx" : "cloud");
 		status = 488;
+		goto out;
+	}
+	if (mc == NULL && !may_create) {
+		/* A late answer (a 2xx retransmitted after the BYE) belongs to
+		 * no call any more: it must not open a relay that nothing ends. */
+		status = 0;
 		goto out;
 	}
 	if (mc == NULL && (mc = media_call_new(md, cid)) == NULL) {
@@ -567,7 +588,9 @@ media_on_request(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 		return 0;
 	if (m == sip_method_ack && mc == NULL)
 		return 0;
-	return media_body(md, msg, sip, from_side, m == sip_method_ack);
+	/* Only an INVITE (or UPDATE) offer may open a relay. */
+	return media_body(md, msg, sip, from_side, m == sip_method_ack,
+	    m == sip_method_invite || m == sip_method_update);
 }
 
 int
@@ -590,7 +613,7 @@ media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 	}
 	if (status < 180 || !media_has_sdp(sip))
 		return 0;
-	return media_body(md, msg, sip, from_side, status >= 200);
+	return media_body(md, msg, sip, from_side, status >= 200, 0);
 }
 
 /* ---- set-up ---- */

@@ -73,7 +73,7 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 int
 udp_listen(struct proxy *px, const struct sockaddr *sa)
 {
-	int r;
+	int r, size;
 
 	if ((r = uv_udp_init(px->loop, &px->pbx_udp)) < 0)
 		return r;
@@ -81,6 +81,13 @@ udp_listen(struct proxy *px, const struct sockaddr *sa)
 	px->have_udp = 1;
 	if ((r = uv_udp_bind(&px->pbx_udp, sa, UV_UDP_REUSEADDR)) < 0)
 		return r;
+	/* Bursts of calls arrive faster than one loop turn drains them:
+	 * ask for buffers that hold a few thousand datagrams (the kernel caps
+	 * this at net.core.rmem_max / wmem_max). */
+	size = 4 << 20;
+	uv_recv_buffer_size((uv_handle_t *)&px->pbx_udp, &size);
+	size = 4 << 20;
+	uv_send_buffer_size((uv_handle_t *)&px->pbx_udp, &size);
 	return uv_udp_recv_start(&px->pbx_udp, udp_alloc, udp_on_recv);
 }
 
