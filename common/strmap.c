@@ -6,16 +6,23 @@
 
 #include "strmap.h"
 
-static uint64_t
-strmap_hash(const char *s)
+uint64_t
+strmap_hash_bytes(const void *p, size_t n)
 {
+	const unsigned char *s = p;
 	uint64_t h = 1469598103934665603ULL;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
+	while (n-- > 0) {
+		h ^= *s++;
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+static uint64_t
+strmap_hash(const char *s)
+{
+	return strmap_hash_bytes(s, strlen(s));
 }
 
 int

@@ -3,6 +3,7 @@
 #define TLSTRUNK_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_entry {
 	struct strmap_entry *next;
@@ -15,6 +16,9 @@ struct strmap {
 	size_t nbuckets;	/* power of two */
 	size_t count;
 };
+
+/* FNV-1a over n bytes: the map's hash, also for callers' own keys. */
+uint64_t strmap_hash_bytes(const void *p, size_t n);
 
 int strmap_init(struct strmap *m, size_t nbuckets);
 void strmap_free(struct strmap *m);

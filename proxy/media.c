@@ -50,11 +50,7 @@ static void media_call_end(struct media_call *mc, const char *why);
 static uint64_t
 media_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h | 1;	/* never 0: 0 means "nothing cached" */
+	return strmap_hash_bytes(p, n) | 1;	/* never 0: "nothing cached" */
 }
 
 static int

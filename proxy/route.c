@@ -402,13 +402,13 @@ route_stateless(struct proxy *px, msg_t *msg, sip_t *sip,
 {
 	char branch[64], *buf;
 	const char *why;
-	uint64_t used, h = 1469598103934665603ULL;
+	const char *in = sip->sip_via->v_branch ? sip->sip_via->v_branch : "";
+	uint64_t used, h;
 	size_t len;
 
 	/* Same incoming branch, same outgoing branch: retransmissions of
 	 * the ACK stay recognisable downstream. */
-	for (const char *p = sip->sip_via->v_branch; p && *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = strmap_hash_bytes(in, strlen(in));
 	snprintf(branch, sizeof(branch), "z9hG4bKtt%sa%llx", px->branch_salt,
 	    (unsigned long long)h);
 	if (route_add_via(px, msg, sip, d, branch) < 0 ||
