@@ -115,16 +115,8 @@ media_call_end(struct media_call *mc, const char *why)
 	    (unsigned long long)p.pkts_in, (unsigned long long)p.pkts_out,
 	    (unsigned long long)c.pkts_in, (unsigned long long)c.pkts_out,
 	    (unsigned long long)(c.srtp_fail + p.srtp_fail));
-	for (int i = 0; i < 2; i++) {
-		struct relay_stats *st = i == SIDE_PBX ? &p : &c, *sum = &md->done[i];
-		sum->pkts_in += st->pkts_in;
-		sum->pkts_out += st->pkts_out;
-		sum->bytes_in += st->bytes_in;
-		sum->bytes_out += st->bytes_out;
-		sum->srtp_fail += st->srtp_fail;
-		sum->dropped_source += st->dropped_source;
-		sum->dropped_nokey += st->dropped_nokey;
-	}
+	relay_stats_add(&md->done[SIDE_PBX], &p);
+	relay_stats_add(&md->done[SIDE_CLOUD], &c);
 	relay_close(mc->rl);	/* the worker frees it */
 	mc->rl = NULL;
 	strmap_del(&md->calls, mc->callid);
@@ -661,13 +653,7 @@ media_metrics(void *ctx, struct mbuf *b)
 			for (int k = 0; k < 2; k++) {
 				struct relay_stats st;
 				relay_stats_read(mc->rl, k, &st);
-				t[k].pkts_in += st.pkts_in;
-				t[k].pkts_out += st.pkts_out;
-				t[k].bytes_in += st.bytes_in;
-				t[k].bytes_out += st.bytes_out;
-				t[k].srtp_fail += st.srtp_fail;
-				t[k].dropped_source += st.dropped_source;
-				t[k].dropped_nokey += st.dropped_nokey;
+				relay_stats_add(&t[k], &st);
 			}
 		}
 	mbuf_printf(b, "# HELP tlstrunk_media_packets_total Media packets by leg and direction.\n"

@@ -420,3 +420,15 @@ relay_stats_read(const struct relay *rl, int side, struct relay_stats *out)
 	out->dropped_nokey = __atomic_load_n(&s->dropped_nokey, __ATOMIC_RELAXED);
 	out->last_rx = __atomic_load_n(&s->last_rx, __ATOMIC_RELAXED);
 }
+
+void
+relay_stats_add(struct relay_stats *sum, const struct relay_stats *src)
+{
+	sum->pkts_in += src->pkts_in;
+	sum->pkts_out += src->pkts_out;
+	sum->bytes_in += src->bytes_in;
+	sum->bytes_out += src->bytes_out;
+	sum->srtp_fail += src->srtp_fail;
+	sum->dropped_source += src->dropped_source;
+	sum->dropped_nokey += src->dropped_nokey;
+}

@@ -78,6 +78,9 @@ int relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c);
 /* Posted: close every socket; the worker frees rl afterwards. */
 void relay_close(struct relay *rl);
 
+/* Add the counters of src to sum (last_rx not summed). */
+void relay_stats_add(struct relay_stats *sum, const struct relay_stats *src);
+
 /* Counters of one leg, safe from any thread while rl lives. */
 void relay_stats_read(const struct relay *rl, int side, struct relay_stats *out);
 

@@ -248,18 +248,14 @@ static int
 route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
     struct sip_dest *d, struct cloud_host **chp)
 {
-	const struct config *cfg = px->cfg;
 	struct cloud_host *ch = health_pick(px, 0);
-	url_t const *ru = sip->sip_request->rq_url;
-	char uri[1024];
+	int r;
 
 	*chp = ch;
-	if (ch == NULL || ru->url_user == NULL ||
-	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
-	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
+	if (ch == NULL)
 		return -EINVAL;
-	if (route_set_ruri(msg, sip, uri) < 0)
-		return -ENOMEM;
+	if ((r = route_retarget_cloud(px, msg, ch)) < 0)
+		return r;
 	dest_cloud(d, ch->name, ch->port);
 	return 0;
 }
