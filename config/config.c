@@ -485,14 +485,24 @@ set_pbx_address(struct config *cfg, const struct cfg_key *k,
 	return addr_parse(&cfg->pbx.address, hp, 5060, 1, why, len);
 }
 
+/*
+ * A CIDR list into the struct cfg_netlist at k->off.  An empty value is
+ * an error for a required list ([pbx] allow: toll fraud) and means "any
+ * source" for an optional one.
+ */
 static int
 set_allow(struct config *cfg, const struct cfg_key *k, const char *val,
     char *why, size_t len)
 {
+	struct cfg_netlist *nl = (struct cfg_netlist *)((char *)cfg + k->off);
 	struct netaddr_cidr c;
 	char item[80];
 	int r, n = 0;
 
+	if (*val == '\0' && !k->required) {
+		nl->n = 0;
+		return 0;
+	}
 	while ((r = list_next(&val, item, sizeof(item))) == 1) {
 		if (n == CFG_MAX_ALLOW) {
 			snprintf(why, len, "too many networks (at most %d)",
@@ -510,16 +520,16 @@ set_allow(struct config *cfg, const struct cfg_key *k, const char *val,
 			snprintf(why, len, "\"%s\" has host bits set", item);
 			return -1;
 		}
-		cfg->pbx.allow[n].family = c.family;
-		memcpy(cfg->pbx.allow[n].addr, c.addr, sizeof(c.addr));
-		cfg->pbx.allow[n].prefix = c.prefix;
+		nl->net[n].family = c.family;
+		memcpy(nl->net[n].addr, c.addr, sizeof(c.addr));
+		nl->net[n].prefix = c.prefix;
 		n++;
 	}
-	if (r == -1 || n == 0) {
+	if (r == -1 || (n == 0 && k->required)) {
 		snprintf(why, len, "expected a list of CIDR networks");
 		return -1;
 	}
-	cfg->pbx.nallow = n;
+	nl->n = n;
 	return 0;
 }
 
@@ -929,7 +939,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .off = offsetof(struct config, pbx.listen) },
 	{ "pbx", "transports", .set = set_transports },
 	{ "pbx", "address", .set = set_pbx_address, .required = 1 },
-	{ "pbx", "allow", .set = set_allow, .required = 1 },
+	{ "pbx", "allow", .set = set_allow, .required = 1,
+	    .off = offsetof(struct config, pbx.allow) },
 	{ "pbx", "advertised_address", .set = set_advertised_address,
 	    .off = offsetof(struct config, pbx.advertised_address),
 	    .size = MEMBER_SIZE(pbx.advertised_address) },
@@ -995,6 +1006,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "tls_server", "client_ca_file", .set = set_path,
 	    .off = offsetof(struct config, tls_server.client_ca_file),
 	    .size = MEMBER_SIZE(tls_server.client_ca_file) },
+	{ "tls_server", "allow", .set = set_allow,
+	    .off = offsetof(struct config, tls_server.allow) },
 
 	{ "media", "pbx_address", .set = set_ip,
 	    .off = offsetof(struct config, media.pbx_address),
@@ -1442,18 +1455,31 @@ done:
 }
 
 int
-config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
+config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa)
 {
 	struct netaddr_cidr c;
 
-	for (int i = 0; i < cfg->pbx.nallow; i++) {
-		c.family = cfg->pbx.allow[i].family;
-		memcpy(c.addr, cfg->pbx.allow[i].addr, sizeof(c.addr));
-		c.prefix = cfg->pbx.allow[i].prefix;
+	for (int i = 0; i < nl->n; i++) {
+		c.family = nl->net[i].family;
+		memcpy(c.addr, nl->net[i].addr, sizeof(c.addr));
+		c.prefix = nl->net[i].prefix;
 		if (cidr_match(&c, sa))
 			return 1;
 	}
 	return 0;
+}
+
+int
+config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
+{
+	return config_net_allowed(&cfg->pbx.allow, sa);
+}
+
+int
+config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa)
+{
+	return cfg->tls_server.allow.n == 0 ||
+	    config_net_allowed(&cfg->tls_server.allow, sa);
 }
 
 /*

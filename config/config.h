@@ -38,6 +38,12 @@ struct cfg_cidr {
 	int prefix;
 };
 
+/* A list of networks: [pbx] allow, [tls_server] allow. */
+struct cfg_netlist {
+	struct cfg_cidr net[CFG_MAX_ALLOW];
+	int n;
+};
+
 struct cfg_resolve {
 	char name[CFG_HOST_MAX];	/* host name to verify */
 	struct sockaddr_storage ss;	/* where to connect (port 0) */
@@ -60,8 +66,7 @@ struct config {
 		unsigned transports;		/* CFG_TP_* ; default udp,tcp */
 		struct cfg_addr address;	/* required; must be an IP */
 		int address_transport;		/* CFG_TP_UDP (default) or TCP */
-		struct cfg_cidr allow[CFG_MAX_ALLOW];	/* required */
-		int nallow;
+		struct cfg_netlist allow;	/* required */
 		char advertised_address[CFG_HOST_MAX];	/* never empty after load */
 	} pbx;
 
@@ -97,6 +102,7 @@ struct config {
 		char advertised_name[CFG_HOST_MAX];	/* required, a host name */
 		int mutual;			/* default 0 */
 		char client_ca_file[PATH_MAX];	/* required when mutual */
+		struct cfg_netlist allow;	/* empty = any source */
 	} tls_server;
 
 	struct {
@@ -151,8 +157,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
  */
 int config_check_files(const struct config *cfg, char *err, size_t errlen);
 
+/* 1 when sa's address lies in one of the networks of nl. */
+int config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa);
 /* 1 when sa's address lies in one of cfg->pbx.allow. */
 int config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa);
+/* 1 when [tls_server] allow is empty or lists sa's address. */
+int config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa);
 
 /*
  * Line of cfg->path where [section] key was set; 0 when it took its

@@ -28,7 +28,7 @@
 static void conn_flush_tls(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
-static const char *
+const char *
 conn_kind(const struct conn *c)
 {
 	return c->tls ? "tls" : "tcp";
@@ -117,7 +117,8 @@ conn_close(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	log_info(NULL, "%s conn #%llu %s %s closed: %s", conn_kind(c),
+	log_msg(c->quiet ? LOG_DEBUG : LOG_INFO, NULL,
+	    "%s conn #%llu %s %s closed: %s", conn_kind(c),
 	    (unsigned long long)c->id, c->outbound ? "to" : "from",
 	    c->peer_str, reason);
 	c->state = CONN_CLOSING;

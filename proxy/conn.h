@@ -57,6 +57,7 @@ struct conn {
 	struct cloud_host *host;	/* the cloud host this serves, if any */
 	struct tls_verify_note note;	/* first certificate failure */
 	int was_up;			/* reached CONN_UP once */
+	int quiet;			/* close logged by the caller already */
 	char why[160];			/* why it closed, for those who ask */
 };
 
@@ -76,6 +77,8 @@ int conn_send(struct conn *c, const char *buf, size_t len);
 void conn_close(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* "tls" or "tcp", for log lines. */
+const char *conn_kind(const struct conn *c);
 struct conn *conn_find_id(struct proxy *px, uint64_t id);
 struct conn *conn_find_addr(struct proxy *px, int side,
     const struct sockaddr *sa);

@@ -1268,8 +1268,8 @@ doctor_allow(struct doc *d, const struct config *cfg)
 	size_t off = 0;
 	int any = 0;
 
-	for (int i = 0; i < cfg->pbx.nallow; i++) {
-		const struct cfg_cidr *c = &cfg->pbx.allow[i];
+	for (int i = 0; i < cfg->pbx.allow.n; i++) {
+		const struct cfg_cidr *c = &cfg->pbx.allow.net[i];
 		int w;
 		inet_ntop(c->family, c->addr, ip, sizeof(ip));
 		w = snprintf(list + off, sizeof(list) - off, "%s%s/%d",

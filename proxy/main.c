@@ -83,6 +83,8 @@ static const struct help_key {
 	{ "tls_server", "mutual", "off", "on or off: require a client certificate" },
 	{ "tls_server", "client_ca_file", "",
 	    "PEM CAs for client certificates; required when mutual is on" },
+	{ "tls_server", "allow", "",
+	    "CIDR list of the networks that may connect; empty: any (the cloud's addresses change)" },
 
 	{ "media", "pbx_address", "",
 	    "address of the relay sockets facing the PBX; empty: the [pbx] listen host" },

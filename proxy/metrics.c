@@ -105,6 +105,12 @@ metrics_print(const struct metrics *m, struct mbuf *b)
 	    "# TYPE tlstrunk_refused_sources_total counter\n"
 	    "tlstrunk_refused_sources_total %llu\n",
 	    (unsigned long long)m->refused_sources);
+	mbuf_printf(b, "# HELP tlstrunk_connections_refused_total Connections closed at accept.\n"
+	    "# TYPE tlstrunk_connections_refused_total counter\n"
+	    "tlstrunk_connections_refused_total{reason=\"source\"} %llu\n"
+	    "tlstrunk_connections_refused_total{reason=\"limit\"} %llu\n",
+	    (unsigned long long)m->conns_refused[0],
+	    (unsigned long long)m->conns_refused[1]);
 	mbuf_printf(b, "# HELP tlstrunk_calls_refused_total New calls refused by a limit (503).\n"
 	    "# TYPE tlstrunk_calls_refused_total counter\n"
 	    "tlstrunk_calls_refused_total %llu\n", (unsigned long long)m->calls_refused);

@@ -19,6 +19,7 @@ struct metrics {
 	uint64_t responses[2][2][7];		/* leg, dir, status class */
 	uint64_t tls[MT_NTLS];
 	uint64_t refused_sources;
+	uint64_t conns_refused[2];	/* [0] source not allowed, [1] a limit */
 	uint64_t calls_refused;		/* limits: 503 to new calls */
 };
 

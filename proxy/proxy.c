@@ -84,6 +84,24 @@ proxy_conn_closed(struct proxy *px, struct conn *c)
 
 /* ---- listeners ---- */
 
+/*
+ * Close a connection refused at accept.  Floods and scans come from few
+ * sources in bursts: one warning per source per minute, the rest counted.
+ */
+static void
+proxy_conn_refuse(struct proxy *px, struct conn *c, int limit, const char *why)
+{
+	unsigned n = 0;
+
+	px->metrics.conns_refused[limit ? 1 : 0]++;
+	if (admission_log_due(px, (struct sockaddr *)&c->peer, &n))
+		log_warn(NULL, "%s connection from %s refused: %s (%u more from "
+		    "it in the last minute not logged)", conn_kind(c),
+		    c->peer_str, why, n);
+	c->quiet = 1;
+	conn_close(c, "refused: %s", why);
+}
+
 static void
 proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 {
@@ -100,11 +118,16 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 		return;
 	if (side == SIDE_PBX &&
 	    !config_pbx_allowed(cfg, (struct sockaddr *)&c->peer)) {
-		conn_close(c, "source not in [pbx] allow");
+		proxy_conn_refuse(px, c, 0, "source not in [pbx] allow");
+		return;
+	}
+	if (side == SIDE_CLOUD &&
+	    !config_cloud_allowed(cfg, (struct sockaddr *)&c->peer)) {
+		proxy_conn_refuse(px, c, 0, "source not in [tls_server] allow");
 		return;
 	}
 	if (px->nconns > cfg->limits.max_connections) {
-		conn_close(c, "too many connections (%d)", cfg->limits.max_connections);
+		proxy_conn_refuse(px, c, 1, "too many connections");
 		return;
 	}
 	for (struct conn *o = px->conns; o != NULL; o = o->next)
@@ -112,8 +135,7 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 		    (struct sockaddr *)&c->peer))
 			per_source++;
 	if (per_source > cfg->limits.max_connections_per_source) {
-		conn_close(c, "too many connections from this source (%d)",
-		    cfg->limits.max_connections_per_source);
+		proxy_conn_refuse(px, c, 1, "too many connections from this source");
 		return;
 	}
 	conn_start(c);

@@ -94,7 +94,7 @@ check_loaded(const struct config *c)
 	CHECK(c->cloud.nhosts >= 1 && c->cloud.nhosts <= CFG_MAX_HOSTS);
 	for (int i = 0; i < c->cloud.nhosts; i++)
 		CHECK(c->cloud.hosts[i][0] != '\0');
-	CHECK(c->pbx.nallow >= 1 && c->pbx.nallow <= CFG_MAX_ALLOW);
+	CHECK(c->pbx.allow.n >= 1 && c->pbx.allow.n <= CFG_MAX_ALLOW);
 	CHECK(c->pbx.advertised_address[0] != '\0');
 	CHECK(c->media.public_address[0] != '\0');
 	CHECK(c->media.port_min < c->media.port_max);

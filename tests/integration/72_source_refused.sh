@@ -8,6 +8,10 @@
 #        client from 127.0.0.9 sends an INVITE and reads EOF/reset), and a
 #        full sipp call over TCP from 127.0.0.9 fails; the cloud sees none
 #        of their Call-IDs.
+#   TLS  with [tls_server] allow = 127.0.0.2/32 (the cloud's network), a
+#        client from 127.0.0.10 is closed before any handshake byte, twice,
+#        with one warning line for both (once a minute per source); a
+#        client from 127.0.0.2 completes its handshake.
 # The cloud UAS is running throughout, so a call that got through would
 # complete. A control call from the allowed 127.0.0.1 afterwards must
 # complete and be the only INVITE the cloud (Kamailio) saw.
@@ -49,9 +53,31 @@ tcp_probe() {
 	' "$@"
 }
 
+# tls_probe SRC: a TLS handshake with tlstrunk's 5061 from SRC. Prints
+# "HANDSHAKE-OK <version>" or "FAILED <reason>".
+tls_probe() {
+	python3 - "$1" "$SBC_TLS_IP" "$SBC_TLS_PORT" "$PKI/ca.pem" "$SBC_NAME" <<'PY'
+import socket, ssl, sys
+src, dst, port, ca, name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+ctx = ssl.create_default_context(cafile=ca)
+s = socket.socket()
+s.settimeout(5)
+try:
+    s.bind((src, 0))
+    s.connect((dst, port))
+    t = ctx.wrap_socket(s, server_hostname=name)
+    print("HANDSHAKE-OK", t.version())
+except Exception as e:
+    print("FAILED", type(e).__name__, e)
+PY
+}
+
 test_init
 start_kamailio
-start_tlstrunk
+cfg=$WORK/tlstrunk.ini
+write_tlstrunk_config "$cfg"
+printf '\n[tls_server]\nallow = 127.0.0.2/32\n' >>"$cfg"
+start_tlstrunk "$cfg"
 sipp_start cloud-uas cloud_uas.xml "$UAS_IP" "$UAS_PORT" -m 1
 UAS_PID=$SIPP_PID
 
@@ -95,6 +121,17 @@ if grep -q '^TCP message received' "$WORK/sipp-tcp-refused.msg.log" 2>/dev/null;
 fi
 tcp_cid=$(callids_of "$WORK/sipp-tcp-refused.msg.log")
 
+# --- TLS: [tls_server] allow ---------------------------------------------------------
+# A source of its own: refusals are logged once a minute per source, and
+# $BAD_IP has had its line already.
+BAD_TLS=127.0.0.10
+t1=$(tls_probe "$BAD_TLS"); t2=$(tls_probe "$BAD_TLS"); t3=$(tls_probe 127.0.0.2)
+log "TLS from $BAD_TLS: $t1 / $t2; from 127.0.0.2: $t3"
+case "$t1|$t2" in FAILED*"|"FAILED*) ;; *) fail "TLS from $BAD_TLS was not refused: $t1 / $t2" ;; esac
+case $t3 in "HANDSHAKE-OK TLSv1.2") ;; *) fail "TLS from the allowed 127.0.0.2 failed: $t3" ;; esac
+nwarn=$(grep -c "tls connection from $BAD_TLS:[0-9]* refused: source not in \[tls_server\] allow" "$TLSTRUNK_LOG" || true)
+[ "$nwarn" = 1 ] || fail "expected one warning for the two refused TLS connections from $BAD_TLS, found $nwarn"
+
 # --- control: the allowed source still gets through ----------------------------------
 rc=0
 sipp_run control pbx_uac.xml -i "$PBX_IP" -p 5070 -s +13175550100 -m 1 \
@@ -115,4 +152,4 @@ invites=$(cloud_rx | grep ' method=INVITE ' || true)
 [ "$(grep -c . <<<"$invites" || true)" = 1 ] || fail "the cloud saw $(grep -c . <<<"$invites" || true) INVITEs, expected only the control call's"
 [ "$(field "$invites" callid)" = "$ctl_cid" ] || fail "the cloud's only INVITE is for '$(field "$invites" callid)', not the control call $ctl_cid"
 
-pass "from $BAD_IP: UDP INVITE got tlstrunk's 403, TCP closed unanswered ($probe), sipp TCP call failed (exit $rc_tcp); cloud saw only the control call from $PBX_IP"
+pass "from $BAD_IP: UDP INVITE got tlstrunk's 403, TCP closed unanswered ($probe), sipp TCP call failed (exit $rc_tcp), TLS closed before the handshake (one log line); cloud saw only the control call from $PBX_IP"

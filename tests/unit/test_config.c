@@ -158,8 +158,8 @@ Test(config, minimal_file_and_defaults)
 	cr_assert_str_eq(cfg->pbx.address.host, "192.168.10.20");
 	cr_assert_eq(cfg->pbx.address.port, 5060);
 	cr_assert_eq(cfg->pbx.address_transport, CFG_TP_UDP);
-	cr_assert_eq(cfg->pbx.nallow, 1);
-	cr_assert_eq(cfg->pbx.allow[0].prefix, 24);
+	cr_assert_eq(cfg->pbx.allow.n, 1);
+	cr_assert_eq(cfg->pbx.allow.net[0].prefix, 24);
 	/* Wildcard listen: an interface address, never the wildcard. */
 	cr_assert_neq(cfg->pbx.advertised_address[0], '\0');
 	cr_assert_str_neq(cfg->pbx.advertised_address, "0.0.0.0");
@@ -348,8 +348,8 @@ Test(config, long_lines)
 		    ", 10.%d.0.0/16", i);
 	snprintf(extra + off, sizeof(extra) - off, "\n");
 	cr_assert_eq(load_text(base_text(3, extra)), 0, "%s", err);
-	cr_assert_eq(cfg->pbx.nallow, 41);
-	cr_assert_eq(cfg->pbx.allow[40].addr[1], 39);
+	cr_assert_eq(cfg->pbx.allow.n, 41);
+	cr_assert_eq(cfg->pbx.allow.net[40].addr[1], 39);
 
 	memset(extra, 'x', 5000);
 	memcpy(extra, "[cloud]\ntgrp = ", 15);
@@ -404,11 +404,11 @@ Test(config, allow_cidrs)
 
 	cr_assert_eq(load_text(base_text(3, "[pbx]\nallow = 192.168.10.0/24, "
 	    "2001:db8::/32, 10.1.2.3\n")), 0, "%s", err);
-	cr_assert_eq(cfg->pbx.nallow, 3);
-	cr_assert_eq(cfg->pbx.allow[1].family, AF_INET6);
-	cr_assert_eq(cfg->pbx.allow[1].prefix, 32);
-	cr_assert_eq(cfg->pbx.allow[2].family, AF_INET);
-	cr_assert_eq(cfg->pbx.allow[2].prefix, 32);
+	cr_assert_eq(cfg->pbx.allow.n, 3);
+	cr_assert_eq(cfg->pbx.allow.net[1].family, AF_INET6);
+	cr_assert_eq(cfg->pbx.allow.net[1].prefix, 32);
+	cr_assert_eq(cfg->pbx.allow.net[2].family, AF_INET);
+	cr_assert_eq(cfg->pbx.allow.net[2].prefix, 32);
 
 	netaddr_to_sockaddr("192.168.10.99", 5060, &ss, &len);
 	cr_assert(config_pbx_allowed(cfg, sa));
@@ -424,6 +424,35 @@ Test(config, allow_cidrs)
 	cr_assert_not(config_pbx_allowed(cfg, sa));
 	netaddr_to_sockaddr("2001:db9::1", 5060, &ss, &len);
 	cr_assert_not(config_pbx_allowed(cfg, sa));
+}
+
+Test(config, cloud_allow)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t len;
+
+	/* Default and empty: any source (the cloud's addresses change). */
+	cr_assert_eq(load_text(base_text(0, "")), 0, "%s", err);
+	cr_assert_eq(cfg->tls_server.allow.n, 0);
+	netaddr_to_sockaddr("203.0.113.7", 40000, &ss, &len);
+	cr_assert(config_cloud_allowed(cfg, sa));
+	cr_assert_eq(load_text(base_text(0, "[tls_server]\nallow =\n")), 0,
+	    "%s", err);
+	cr_assert(config_cloud_allowed(cfg, sa));
+
+	cr_assert_eq(load_text(base_text(0, "[tls_server]\nallow = "
+	    "198.51.100.0/24\n")), 0, "%s", err);
+	cr_assert_eq(cfg->tls_server.allow.n, 1);
+	cr_assert_not(config_cloud_allowed(cfg, sa));
+	netaddr_to_sockaddr("198.51.100.9", 40000, &ss, &len);
+	cr_assert(config_cloud_allowed(cfg, sa));
+	/* The PBX list is separate. */
+	cr_assert_not(config_pbx_allowed(cfg, sa));
+
+	cr_assert_eq(load_text(base_text(0, "[tls_server]\nallow = "
+	    "198.51.100.1/24\n")), -1);
+	expect_err(":15: [tls_server] allow: ", "host bits set");
 }
 
 Test(config, bad_cidr)
@@ -815,7 +844,7 @@ Test(config, example_file_names_every_key)
 		    0, "[%s] %s not set in the example", contract[i][0],
 		    contract[i][1]);
 	cr_assert_str_eq(cfg->cloud.region, "use1");
-	cr_assert_eq(cfg->pbx.allow[0].prefix, 24);
+	cr_assert_eq(cfg->pbx.allow.net[0].prefix, 24);
 	cr_assert_str_eq(cfg->cloud.hosts[0], "lb01.voice.use1.pure.cloud");
 }
 

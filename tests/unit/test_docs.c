@@ -158,12 +158,12 @@ config_eq(const struct config *a, const struct config *b, const char *why)
 	INT_EQ(pbx.transports);
 	addr_eq(&a->pbx.address, &b->pbx.address, why);
 	INT_EQ(pbx.address_transport);
-	INT_EQ(pbx.nallow);
-	for (int i = 0; i < a->pbx.nallow && i < b->pbx.nallow; i++) {
-		INT_EQ(pbx.allow[i].family);
-		INT_EQ(pbx.allow[i].prefix);
-		cr_expect(memcmp(a->pbx.allow[i].addr, b->pbx.allow[i].addr,
-		    sizeof(a->pbx.allow[i].addr)) == 0, "%s: allow", why);
+	INT_EQ(pbx.allow.n);
+	for (int i = 0; i < a->pbx.allow.n && i < b->pbx.allow.n; i++) {
+		INT_EQ(pbx.allow.net[i].family);
+		INT_EQ(pbx.allow.net[i].prefix);
+		cr_expect(memcmp(a->pbx.allow.net[i].addr, b->pbx.allow.net[i].addr,
+		    sizeof(a->pbx.allow.net[i].addr)) == 0, "%s: allow", why);
 	}
 	STR_EQ(pbx.advertised_address);
 
