@@ -7,6 +7,30 @@
 #include "log.h"
 #include "tls.h"
 
+/*
+ * [cloud] crl_file semantics. The store checks every certificate of the
+ * chain (X509_V_FLAG_CRL_CHECK_ALL), but only the leaf's issuer MUST have a
+ * CRL in the file: without one the handshake is refused ("unable to get
+ * certificate CRL", depth 0), since a check the operator asked for is never
+ * skipped silently. An intermediate is checked when the file holds its
+ * issuer's CRL (a revoked intermediate is refused), and a missing CRL for
+ * it is no error: CRL_CHECK_ALL alone refused every handshake unless the
+ * file also held the root's CRL, which operators rarely fetch. Used as the
+ * store's callback too, so that other verifications with the store (tlstrunk
+ * doctor) agree with the handshake.
+ */
+static int
+tls_crl_missing_ok(int ok, X509_STORE_CTX *xs)
+{
+	if (!ok && X509_STORE_CTX_get_error(xs) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    X509_STORE_CTX_get_error_depth(xs) > 0) {
+		/* Clear it, or SSL_get_verify_result() would still report it. */
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
 static int
 tls_verify_cb(int ok, X509_STORE_CTX *xs)
 {
@@ -15,7 +39,7 @@ tls_verify_cb(int ok, X509_STORE_CTX *xs)
 	X509 *cert;
 	char subj[160] = "?";
 
-	if (ok)
+	if ((ok = tls_crl_missing_ok(ok, xs)))
 		return ok;
 	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	note = ssl ? SSL_get_app_data(ssl) : NULL;
@@ -138,7 +162,9 @@ tls_ctx_load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load CRL %s", file);
 		return -1;
 	}
+	/* Every CA of the chain, but see tls_crl_missing_ok(). */
 	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	X509_STORE_set_verify_cb(st, tls_crl_missing_ok);
 	return 0;
 }
 
@@ -194,6 +220,10 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	tls_keylog_attach(ctx, cfg);
 	SSL_CTX_set_num_tickets(ctx, 0);
+	/* set_num_tickets() is TLS 1.3 only: no TLS 1.2 tickets either, so
+	 * every handshake is a full one. With mutual on, a client resuming a
+	 * 1.2 ticket was refused ("session id context uninitialized"). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	if (cfg->tls_server.mutual) {
 		STACK_OF(X509_NAME) *names;
 		if (!SSL_CTX_load_verify_locations(ctx, cfg->tls_server.client_ca_file, NULL)) {

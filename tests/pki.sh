@@ -14,23 +14,66 @@
 #   untrusted  DNS:lb01.voice.use1.pure.cloud, from a separate CA that is not
 #              in ca.pem (rogue-ca.pem; its .pem chain includes that CA)
 #
+# Mutual TLS and CRLs ("extras", made on top of the files above, which they
+# leave as they are):
+#   client-ca.pem / .key         root CA of the client certificates (what
+#                                [tls_server] client_ca_file names in tests)
+#   other-ca.pem / .key          a second client CA that nobody trusts
+#   client          DNS:cloud-client.test.example, from client-ca
+#   client-revoked  DNS:revoked-client.test.example, from client-ca, revoked
+#                   by crl-client.pem
+#   client-other    DNS:cloud-client.test.example, from other-ca
+#   (client*.pem is the leaf alone: its issuer is the trust anchor itself)
+#   crl-inter.pem                the intermediate's CRL, nothing revoked
+#   crl-inter-cloud-revoked.pem  the intermediate's CRL, revoking cloud
+#   crl-root.pem                 the root's CRL, nothing revoked
+#   crl-root-inter-revoked.pem   the root's CRL, revoking the intermediate
+#   crl-client.pem               client-ca's CRL, revoking client-revoked
+#   One CRL per file, valid for 10 years; tests concatenate what they need.
+#
 # RSA 2048 everywhere: the cloud's suites are RSA-only (ECDHE-RSA / RSA kx).
 # Idempotent: a complete DIR (marker file .complete) is left untouched, so
-# every test can call it cheaply; a partial one is rebuilt.
+# every test can call it cheaply; a partial one is rebuilt. The extras have
+# their own marker (.complete-extra) and are checked file by file: when one
+# is missing, only the extras are made again, signed by the CAs already in
+# DIR, so the base files stay as they are. Runs on one DIR take turns (flock).
 set -euo pipefail
 
 usage() { echo "usage: $0 DIR" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 DIR=$1
-VERSION=2   # bump when the layout changes so stale dirs are rebuilt
+VERSION=2         # bump when the layout changes so stale dirs are rebuilt
+EXTRA_VERSION=1   # the same for the extras alone
+EXTRA_FILES="client-ca.pem client-ca.key other-ca.pem other-ca.key
+client.pem client.key client-leaf.pem client-revoked.pem client-revoked.key
+client-revoked-leaf.pem client-other.pem client-other.key client-other-leaf.pem
+crl-inter.pem crl-inter-cloud-revoked.pem crl-root.pem crl-root-inter-revoked.pem
+crl-client.pem"
 
-if [ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$VERSION" ]; then
+base_complete() {
+	[ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$VERSION" ]
+}
+extra_complete() {
+	local f
+	[ -f "$DIR/.complete-extra" ] &&
+		[ "$(cat "$DIR/.complete-extra")" = "$EXTRA_VERSION" ] || return 1
+	for f in $EXTRA_FILES; do
+		[ -f "$DIR/$f" ] || return 1
+	done
+}
+
+if base_complete && extra_complete; then
 	exit 0
 fi
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-rm -f "$DIR/.complete"
+# One generator per DIR at a time; whoever waited may find it all done.
+exec 9>"$DIR/.lock"
+flock 9
+if base_complete && extra_complete; then
+	exit 0
+fi
 TMP=$(mktemp -d "$DIR/.tmp.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
@@ -98,6 +141,119 @@ sign_leaf() {
 		-days "$days" -sha256 -extfile "$TMP/ext.cnf" -extensions v3_leaf
 }
 
+# --- mutual TLS and CRLs (the extras) -----------------------------------------
+
+# publish MODE SRC DST: install SRC as DST by a rename, so that a reader
+# never sees half a file.
+publish() {
+	install -m "$1" "$2" "$3.tmp.$$"
+	mv -f "$3.tmp.$$" "$3"
+}
+
+# gen_crl NAME CA [CERT...]: $TMP/NAME.pem, the CRL of CA ($TMP/CA.pem/.key)
+# revoking each CERT; `openssl ca -gencrl` on a database of its own.
+gen_crl() {
+	local name=$1 ca=$2 db=$TMP/crl-db-$1 c
+	shift 2
+	mkdir -p "$db"
+	: >"$db/index.txt"
+	echo 01 >"$db/crlnumber"
+	cat >"$db/ca.cnf" <<EOF
+[ca]
+default_ca = crl
+[crl]
+database         = $db/index.txt
+crlnumber        = $db/crlnumber
+certificate      = $TMP/$ca.pem
+private_key      = $TMP/$ca.key
+default_md       = sha256
+default_crl_days = 3650
+crl_extensions   = crl_ext
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+EOF
+	for c in "$@"; do
+		ossl ca -config "$db/ca.cnf" -revoke "$c" -crl_reason keyCompromise
+	done
+	ossl ca -config "$db/ca.cnf" -gencrl -out "$TMP/$name.pem"
+}
+
+verify_ok() {
+	openssl verify -CAfile "$TMP/ca.pem" -untrusted "$TMP/inter.pem" "$@" >>"$LOG" 2>&1 \
+		|| { echo "pki.sh: verify failed for $*" >&2; cat "$LOG" >&2; exit 1; }
+}
+
+# verify_revoked VERIFY-ARGS...: must fail, and for revocation.
+verify_revoked() {
+	local out
+	if out=$(openssl verify "$@" 2>&1); then
+		echo "pki.sh: verify $* succeeded; expected: certificate revoked" >&2; exit 1
+	fi
+	grep -q 'certificate revoked' <<<"$out" ||
+		{ echo "pki.sh: verify $*: not refused as revoked: $out" >&2; exit 1; }
+}
+
+# make_extras: the extras, signed by the root and intermediate already
+# published in $DIR; then the marker .complete-extra.
+make_extras() {
+	local f
+	rm -f "$DIR/.complete-extra"
+	cp "$DIR/ca.pem" "$DIR/ca.key" "$DIR/inter.pem" "$DIR/inter.key" \
+		"$DIR/cloud-leaf.pem" "$TMP/"
+
+	self_signed_ca client-ca "tlstrunk Test Client CA"
+	self_signed_ca other-ca "Other Test Client CA"
+	sign_leaf client client-ca "DNS:cloud-client.test.example"
+	sign_leaf client-revoked client-ca "DNS:revoked-client.test.example"
+	sign_leaf client-other other-ca "DNS:cloud-client.test.example"
+	for f in client client-revoked client-other; do
+		cp "$TMP/$f-leaf.pem" "$TMP/$f.pem"
+	done
+
+	gen_crl crl-inter inter
+	gen_crl crl-inter-cloud-revoked inter "$TMP/cloud-leaf.pem"
+	gen_crl crl-root ca
+	gen_crl crl-root-inter-revoked ca "$TMP/inter.pem"
+	gen_crl crl-client client-ca "$TMP/client-revoked-leaf.pem"
+
+	# Each CRL does what its name says.
+	verify_ok -crl_check -CRLfile "$TMP/crl-inter.pem" "$TMP/cloud-leaf.pem"
+	verify_ok -crl_check_all -CRLfile "$TMP/crl-inter.pem" -CRLfile "$TMP/crl-root.pem" \
+		"$TMP/cloud-leaf.pem"
+	verify_revoked -CAfile "$TMP/ca.pem" -untrusted "$TMP/inter.pem" -crl_check \
+		-CRLfile "$TMP/crl-inter-cloud-revoked.pem" "$TMP/cloud-leaf.pem"
+	verify_revoked -CAfile "$TMP/ca.pem" -untrusted "$TMP/inter.pem" -crl_check_all \
+		-CRLfile "$TMP/crl-inter.pem" -CRLfile "$TMP/crl-root-inter-revoked.pem" \
+		"$TMP/cloud-leaf.pem"
+	openssl verify -CAfile "$TMP/client-ca.pem" -crl_check -CRLfile "$TMP/crl-client.pem" \
+		"$TMP/client-leaf.pem" >>"$LOG" 2>&1 ||
+		{ echo "pki.sh: the client certificate does not verify" >&2; cat "$LOG" >&2; exit 1; }
+	verify_revoked -CAfile "$TMP/client-ca.pem" -crl_check -CRLfile "$TMP/crl-client.pem" \
+		"$TMP/client-revoked-leaf.pem"
+	if openssl verify -CAfile "$TMP/client-ca.pem" "$TMP/client-other-leaf.pem" >>"$LOG" 2>&1; then
+		echo "pki.sh: client-other verifies against client-ca?" >&2; exit 1
+	fi
+
+	for f in client-ca other-ca client client-revoked client-other; do
+		publish 600 "$TMP/$f.key" "$DIR/$f.key"
+		publish 644 "$TMP/$f.pem" "$DIR/$f.pem"
+		if [ -f "$TMP/$f-leaf.pem" ]; then
+			publish 644 "$TMP/$f-leaf.pem" "$DIR/$f-leaf.pem"
+		fi
+	done
+	for f in crl-inter crl-inter-cloud-revoked crl-root crl-root-inter-revoked crl-client; do
+		publish 644 "$TMP/$f.pem" "$DIR/$f.pem"
+	done
+	echo "$EXTRA_VERSION" >"$DIR/.complete-extra"
+}
+
+# The base is complete and current: only the extras are missing.
+if base_complete; then
+	make_extras
+	exit 0
+fi
+rm -f "$DIR/.complete" "$DIR/.complete-extra"
+
 # --- root and intermediate ------------------------------------------------
 self_signed_ca ca "tlstrunk Test Root CA"
 newkey "$TMP/inter.key"
@@ -156,10 +312,6 @@ done
 cat "$TMP/untrusted-leaf.pem" "$TMP/rogue-ca.pem" >"$TMP/untrusted.pem"
 
 # --- sanity checks, so a broken PKI fails here and not deep in a test -----
-verify_ok() {
-	openssl verify -CAfile "$TMP/ca.pem" -untrusted "$TMP/inter.pem" "$@" >>"$LOG" 2>&1 \
-		|| { echo "pki.sh: verify failed for $*" >&2; cat "$LOG" >&2; exit 1; }
-}
 verify_ok -verify_hostname lb01.voice.use1.pure.cloud "$TMP/cloud-leaf.pem"
 verify_ok -verify_hostname lb02.voice.use1.pure.cloud "$TMP/cloud-leaf.pem"
 verify_ok -verify_hostname sbc.test.example "$TMP/sbc-leaf.pem"
@@ -181,3 +333,4 @@ for f in ca inter rogue-ca cloud sbc wrongname expired untrusted; do
 	fi
 done
 echo "$VERSION" >"$DIR/.complete"
+make_extras
