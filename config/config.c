@@ -586,6 +586,15 @@ check_peer_name(const char *name, char *why, size_t len)
 }
 
 static int
+set_domain(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (*val != '\0' && check_peer_name(val, why, len) == -1)
+		return -1;
+	return set_path(cfg, k, val, why, len);	/* a bounded string copy */
+}
+
+static int
 set_hosts(struct config *cfg, const struct cfg_key *k, const char *val,
     char *why, size_t len)
 {
@@ -973,6 +982,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ "cloud", "ciphers", .set = set_ciphers },
 	{ "cloud", "groups", .set = set_groups },
 	{ "cloud", "resolve", .set = set_resolve },
+	{ "cloud", "domain", .set = set_domain,
+	    .off = offsetof(struct config, cloud.domain),
+	    .size = MEMBER_SIZE(cloud.domain) },
+	{ "cloud", "resolve_interval", .set = set_int,
+	    .off = offsetof(struct config, cloud.resolve_interval),
+	    .min = 1, .max = CFG_SECONDS_MAX },
 	{ "cloud", "keepalive_interval", .set = set_int,
 	    .off = offsetof(struct config, cloud.keepalive_interval),
 	    .min = 1, .max = CFG_SECONDS_MAX },
@@ -1122,6 +1137,7 @@ config_defaults(struct config *cfg)
 	    cfg_default_ciphers);
 	copy_str(cfg->cloud.groups, sizeof(cfg->cloud.groups), "secp384r1");
 	cfg->cloud.keepalive_interval = 30;
+	cfg->cloud.resolve_interval = 300;
 	cfg->cloud.balance = CFG_BALANCE_RR;
 	cfg->cloud.options_interval = 30;
 	cfg->cloud.options_interval_down = 10;
@@ -1288,15 +1304,23 @@ line_of(const struct config *cfg, const char *section, const char *key)
 	return line > 0 ? line : 0;
 }
 
+/* The proxy list: SRV at run time, explicit hosts, or the region table. */
 static int
-cfg_finish_cloud(struct cfg_parse *p)
+cfg_finish_hosts(struct cfg_parse *p)
 {
 	struct config *cfg = p->cfg;
-	int line;
 
+	if (cfg->cloud.domain[0] != '\0') {
+		if (cfg->cloud.nhosts != 0) {
+			cfg_error(p, line_of(cfg, "cloud", "domain"), "cloud",
+			    "domain", "set hosts or domain, not both");
+			return -1;
+		}
+		return 0;	/* from _sips._tcp.<domain> at run time */
+	}
 	if (cfg->cloud.nhosts == 0 && cfg->cloud.region[0] == '\0') {
 		cfg_error(p, 0, "cloud", "region",
-		    "required key missing (or set hosts)");
+		    "required key missing (or set hosts or domain)");
 		return -1;
 	}
 	/* An explicit hosts list wins over the region table. */
@@ -1305,7 +1329,17 @@ cfg_finish_cloud(struct cfg_parse *p)
 		    sizeof(cfg->cloud.hosts[i]));
 	if (cfg->cloud.nhosts == 0)
 		cfg->cloud.nhosts = REGION_NHOSTS;
+	return 0;
+}
 
+static int
+cfg_finish_cloud(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	int line;
+
+	if (cfg_finish_hosts(p) == -1)
+		return -1;
 	if (cfg->cloud.tls_min_version > cfg->cloud.tls_max_version) {
 		line = line_of(cfg, "cloud", "tls_max_version");
 		cfg_error(p, line ? line : line_of(cfg, "cloud",

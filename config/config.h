@@ -74,7 +74,9 @@ struct config {
 		char region[16];		/* "" when only hosts is set */
 		char hosts[CFG_MAX_HOSTS][CFG_HOST_MAX];	/* always filled after
 						 * load: explicit list or the region's lb01..lb04 */
-		int nhosts;
+		int nhosts;			/* 0 with domain: from SRV */
+		char domain[CFG_HOST_MAX];	/* "" = no SRV lookup */
+		int resolve_interval;		/* seconds between lookups, 300 */
 		uint16_t port;			/* default 5061 */
 		char tgrp[128];			/* required */
 		char trunk_context[CFG_HOST_MAX];	/* required */

@@ -58,6 +58,7 @@ struct conn {
 	struct tls_verify_note note;	/* first certificate failure */
 	int was_up;			/* reached CONN_UP once */
 	int quiet;			/* close logged by the caller already */
+	int retired;			/* its proxy moved: no new requests */
 	char why[160];			/* why it closed, for those who ask */
 };
 

@@ -78,8 +78,8 @@ dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
 	    c->side == SIDE_CLOUD)
 		return c;
 	for (c = px->conns; c != NULL; c = c->next)
-		if (c->side == SIDE_CLOUD && c->outbound && c->port == d->port &&
-		    strcasecmp(c->name, d->host) == 0)
+		if (c->side == SIDE_CLOUD && c->outbound && !c->retired &&
+		    c->port == d->port && strcasecmp(c->name, d->host) == 0)
 			return c;
 	/* An IP target can only use a connection that already exists. */
 	if (netaddr_to_sockaddr(d->host, d->port, &ss, &sslen) == 0)
@@ -161,21 +161,28 @@ dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
 	return dest_send_cloud(px, d, buf, len, used, why);
 }
 
+void
+dest_cloud_host_connect(struct cloud_host *ch)
+{
+	struct conn *c;
+
+	if ((c = conn_connect(ch->px, SIDE_CLOUD, 1, ch->name, ch->port)) != NULL &&
+	    c->state != CONN_CLOSING) {
+		ch->conn = c;
+		c->host = ch;
+	}
+}
+
 static void
 dest_cloud_reconnect(uv_timer_t *t)
 {
 	struct cloud_host *ch = t->data;
 	struct proxy *px = ch->px;
-	struct conn *c;
 
-	if (ch->conn != NULL || px->stopping)
+	if (ch->conn != NULL || px->stopping || !ch->active)
 		return;
 	log_info(NULL, "cloud %s:%u: reconnecting", ch->name, ch->port);
-	if ((c = conn_connect(px, SIDE_CLOUD, 1, ch->name, ch->port)) != NULL &&
-	    c->state != CONN_CLOSING) {
-		ch->conn = c;
-		c->host = ch;
-	}
+	dest_cloud_host_connect(ch);
 }
 
 void

@@ -24,14 +24,33 @@ health_mark(struct cloud_host *ch, int up, const char *why)
 		log_warn(NULL, "cloud %s:%u is down: %s", ch->name, ch->port, why);
 }
 
+/* The lowest SRV priority among the proxies that are up (0 without SRV). */
+static unsigned
+health_best_prio(struct proxy *px, unsigned tried)
+{
+	unsigned best = ~0u;
+
+	for (int i = 0; i < px->nhosts; i++) {
+		struct cloud_host *ch = &px->hosts[i];
+		if (ch->active && ch->up && (tried & (1u << ch->index)) == 0 &&
+		    ch->prio < best)
+			best = ch->prio;
+	}
+	return best;
+}
+
 struct cloud_host *
 health_pick(struct proxy *px, unsigned tried)
 {
+	unsigned best = health_best_prio(px, tried);
+
+	/* Pass 0: up, best priority; pass 1: anything left to try. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < px->nhosts; i++) {
 			struct cloud_host *ch = &px->hosts[(px->rr_next + (unsigned)i) %
 			    (unsigned)px->nhosts];
-			if ((tried & (1u << ch->index)) != 0 || (pass == 0 && !ch->up))
+			if (!ch->active || (tried & (1u << ch->index)) != 0 ||
+			    (pass == 0 && (!ch->up || ch->prio != best)))
 				continue;
 			px->rr_next = (unsigned)ch->index + 1;
 			return ch;
@@ -82,6 +101,10 @@ health_on_timer(uv_timer_t *t)
 	const struct config *cfg = ch->px->cfg;
 	uint64_t now = proxy_now(ch->px);
 
+	if (!ch->active) {		/* left the SRV set: no more pings */
+		ch->ping_sent = 0;
+		return;
+	}
 	if (ch->ping_sent != 0 && now - ch->ping_sent >= PING_TIMEOUT_MS) {
 		health_mark(ch, 0, "no answer to OPTIONS");
 		ch->ping_sent = 0;
@@ -140,17 +163,21 @@ health_conn_failed(struct cloud_host *ch, const char *why)
 }
 
 void
+health_host_start(struct cloud_host *ch)
+{
+	/* Optimistic until shown otherwise; the first ping goes now and
+	 * opens the persistent connection before the first call. */
+	ch->up = 1;
+	ch->ping_sent = 0;
+	uv_timer_start(&ch->health, health_on_timer, 10, 0);
+}
+
+void
 health_start(struct proxy *px)
 {
-	for (int i = 0; i < px->nhosts; i++) {
-		struct cloud_host *ch = &px->hosts[i];
-		/* Optimistic until shown otherwise; the first ping goes now and
-		 * opens the persistent connection before the first call. */
-		ch->up = 1;
-		uv_timer_init(px->loop, &ch->health);
-		ch->health.data = ch;
-		uv_timer_start(&ch->health, health_on_timer, 10, 0);
-	}
+	for (int i = 0; i < px->nhosts; i++)
+		if (px->hosts[i].active)
+			health_host_start(&px->hosts[i]);
 }
 
 void

@@ -12,6 +12,8 @@
 #include "proxy.h"
 
 void health_start(struct proxy *px);
+/* Start pinging one proxy (new in the SRV set, or back in it). */
+void health_host_start(struct cloud_host *ch);
 void health_stop(struct proxy *px);
 /* Mark a proxy up or down, logging the change and why. */
 void health_mark(struct cloud_host *ch, int up, const char *why);

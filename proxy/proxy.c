@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -416,16 +417,8 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 		log_error(NULL, "TLS: %s", err);
 		return -EINVAL;
 	}
-	for (int i = 0; i < cfg->cloud.nhosts; i++) {
-		struct cloud_host *ch = &px->hosts[i];
-		ch->px = px;
-		snprintf(ch->name, sizeof(ch->name), "%s", cfg->cloud.hosts[i]);
-		ch->port = cfg->cloud.port;
-		ch->index = i;
-		uv_timer_init(loop, &ch->reconnect);
-		ch->reconnect.data = ch;
-		px->nhosts++;
-	}
+	for (int i = 0; i < cfg->cloud.nhosts; i++)
+		proxy_host_add(px, cfg->cloud.hosts[i], cfg->cloud.port)->active = 1;
 	proxy_signals(px);
 	uv_timer_init(loop, &px->drain);
 	px->drain.data = px;
@@ -438,7 +431,47 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	    (r = hep_open(px)) < 0)
 		return r;
 	health_start(px);
+	resolver_start(px);
 	return 0;
+}
+
+struct cloud_host *
+proxy_host_add(struct proxy *px, const char *name, uint16_t port)
+{
+	struct cloud_host *ch = NULL;
+
+	for (int i = 0; i < px->nhosts; i++)
+		if (px->hosts[i].port == port &&
+		    strcasecmp(px->hosts[i].name, name) == 0)
+			return &px->hosts[i];
+	/* Full: a proxy that left the set and holds nothing makes room. */
+	for (int i = 0; px->nhosts == CFG_MAX_HOSTS && i < px->nhosts; i++) {
+		struct cloud_host *o = &px->hosts[i];
+		if (!o->active && o->conn == NULL && o->ping_sent == 0 &&
+		    !o->resolving) {
+			ch = o;
+			break;
+		}
+	}
+	if (ch != NULL) {
+		ch->up = 0;
+		ch->rtt_ms = 0;
+		ch->cert_not_after = 0;
+		ch->backoff_ms = 0;
+		ch->wanted = 0;
+	} else if (px->nhosts < CFG_MAX_HOSTS) {
+		ch = &px->hosts[px->nhosts];
+		ch->px = px;
+		ch->index = px->nhosts++;
+		uv_timer_init(px->loop, &ch->reconnect);
+		ch->reconnect.data = ch;
+		uv_timer_init(px->loop, &ch->health);
+		ch->health.data = ch;
+	} else
+		return NULL;
+	snprintf(ch->name, sizeof(ch->name), "%s", name);
+	ch->port = port;
+	return ch;
 }
 
 static void
@@ -469,6 +502,7 @@ proxy_shutdown(struct proxy *px)
 	for (int i = 0; i < px->nhosts; i++)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
 	health_stop(px);
+	resolver_stop(px);
 	admin_close(px);
 	hep_close(px);
 	proxy_close_handle((uv_handle_t *)&px->drain);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "resolver.h"
 #include "strmap.h"
 
 enum sip_side { SIDE_PBX = 0, SIDE_CLOUD = 1 };
@@ -48,6 +49,10 @@ struct cloud_host {
 	uint64_t ping_sent;		/* ms the pending OPTIONS left, 0 none */
 	uint32_t ping_seq;
 	uv_timer_t health;
+	int active;			/* in the proxy set (SRV may drop it) */
+	unsigned prio;			/* SRV priority: lowest preferred */
+	uv_getaddrinfo_t gai;		/* address check (resolver.c) */
+	int resolving;
 };
 
 /*
@@ -81,6 +86,7 @@ struct proxy {
 	struct cloud_host hosts[CFG_MAX_HOSTS];
 	int nhosts;
 	unsigned rr_next;
+	struct resolver resolver;
 
 	struct txn *txns;		/* every live transaction */
 	int ntxns;
@@ -133,6 +139,11 @@ int proxy_call_end(struct proxy *px, const char *callid, const char *why);
 /* The media counters of a call, for its summary line: pbx in, pbx out,
  * cloud in, cloud out, SRTP failures. */
 void proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5]);
+
+/* The cloud host name:port, added (inactive, timers ready) if new; NULL
+ * when the table is full. */
+struct cloud_host *proxy_host_add(struct proxy *px, const char *name,
+    uint16_t port);
 
 /* Milliseconds on the loop clock. */
 uint64_t proxy_now(const struct proxy *px);

@@ -24,7 +24,7 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
     $SAN -fno-omit-frame-pointer -DTLSTRUNK_VERSION=\"fuzz\""
 PKGS="sofia-sip-ua libuv openssl libsrtp2 inih"
 INC="-I$root/common -I$root/config -I$root/proxy -I$here $(pkg-config --cflags $PKGS)"
-LIBS="$(pkg-config --libs $PKGS) -ldl -lpthread"
+LIBS="$(pkg-config --libs $PKGS) -lresolv -ldl -lpthread"
 
 mkdir -p "$OUT/obj"
 obj=$OUT/obj
@@ -52,6 +52,7 @@ target() {
 }
 
 target fuzz_sdp_rewrite "$here/fuzz_sdp_rewrite.c"
+target fuzz_srv "$here/fuzz_srv.c"
 # fuzz_common.c shares some costly objects between inputs: see there.
 WRAP=-Wl,--wrap=tls_client_ctx_new,--wrap=tls_server_ctx_new,--wrap=media_workers_start,--wrap=media_workers_stop
 target fuzz_config "$here/fuzz_config.c" "$here/fuzz_common.c" $WRAP
