@@ -122,7 +122,7 @@ conn_close(struct conn *c, const char *fmt, ...)
 	    (unsigned long long)c->id, c->outbound ? "to" : "from",
 	    c->peer_str, reason);
 	c->state = CONN_CLOSING;
-	snprintf(c->why, sizeof(c->why), "%.150s", reason);
+	snprintf(c->why, sizeof(c->why), "%.300s", reason);
 	/* Unlink first so that the core never picks a dying connection. */
 	if (c->prev != NULL)
 		c->prev->next = c->next;

@@ -59,7 +59,7 @@ struct conn {
 	int was_up;			/* reached CONN_UP once */
 	int quiet;			/* close logged by the caller already */
 	int retired;			/* its proxy moved: no new requests */
-	char why[160];			/* why it closed, for those who ask */
+	char why[320];			/* why it closed, for those who ask */
 };
 
 /* Outbound: to name:port (resolved via [cloud] resolve, then DNS) or to an

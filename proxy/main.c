@@ -54,7 +54,7 @@ static const struct help_key {
 	{ "cloud", "ca_file", "",
 	    "PEM roots toward the cloud; with ca_path empty: the DigiCert EV, G2, G3 roots" },
 	{ "cloud", "ca_path", "", "hashed directory of roots toward the cloud" },
-	{ "cloud", "crl_file", "", "PEM CRL checked on every handshake; empty = none" },
+	{ "cloud", "crl_file", "", "PEM CRLs (the leaf issuer's is required; also client CAs' when mutual); empty = none" },
 	{ "cloud", "tls_min_version", "1.2", "1.2 or 1.3" },
 	{ "cloud", "tls_max_version", "1.2", "1.2 or 1.3 (the cloud speaks 1.2)" },
 	{ "cloud", "ciphers",
