@@ -30,6 +30,7 @@
 #include "config.h"
 #include "doctor.h"
 #include "netaddr.h"
+#include "resolver.h"
 #include "tls.h"
 
 #define DOC_TIMEOUT_MS	5000	/* connect, handshake, OPTIONS answer */
@@ -1183,6 +1184,53 @@ done:
 	ERR_clear_error();
 }
 
+/* [cloud] domain: the SRV set as tlstrunk will use it, then each proxy. */
+static void
+doctor_cloud_srv(struct doc *d, const struct config *cfg, SSL_CTX *ctx,
+    const char *err, const char *roots)
+{
+	static struct srv_lookup lk;
+	struct config *one;
+	char list[1024] = "";
+	size_t off = 0;
+
+	memset(&lk, 0, sizeof(lk));
+	snprintf(lk.qname, sizeof(lk.qname), "_sips._tcp.%s", cfg->cloud.domain);
+	resolver_srv_query(&lk);
+	if (lk.rcode != 0 && lk.rcode != HOST_NOT_FOUND && lk.rcode != NO_DATA) {
+		report(d, DOC_FAIL, "cloud.srv", "check DNS from this host",
+		    "%s: %s", lk.qname, hstrerror(lk.rcode));
+		return;
+	}
+	if (lk.ntargets == 0) {
+		report(d, DOC_WARN, "cloud.srv", "publish _sips._tcp records, or "
+		    "set [cloud] hosts", "%s: no records; the domain itself is "
+		    "used (RFC 3263)", lk.qname);
+		lk.ntargets = 1;
+		snprintf(lk.targets[0].name, sizeof(lk.targets[0].name), "%s",
+		    cfg->cloud.domain);
+		lk.targets[0].port = cfg->cloud.port;
+	}
+	for (int i = 0; i < lk.ntargets && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s:%u "
+		    "prio %u%s", i ? ", " : "", lk.targets[i].name,
+		    lk.targets[i].port, lk.targets[i].prio,
+		    resolver_in_domain(lk.targets[i].name, cfg->cloud.domain) ?
+		    "" : " (outside the domain: ignored)");
+	report(d, DOC_OK, "cloud.srv", NULL, "%s: %s", lk.qname, list);
+	if ((one = malloc(sizeof(*one))) == NULL)
+		return;
+	for (int i = 0; i < lk.ntargets; i++) {
+		if (!resolver_in_domain(lk.targets[i].name, cfg->cloud.domain))
+			continue;
+		/* The checks read the port from the configuration. */
+		memcpy(one, cfg, sizeof(*one));
+		one->cloud.port = lk.targets[i].port;
+		doctor_cloud_host(d, one, ctx, err, roots, lk.targets[i].name);
+	}
+	free(one);
+}
+
 static void
 doctor_cloud(struct doc *d, const struct config *cfg)
 {
@@ -1198,6 +1246,8 @@ doctor_cloud(struct doc *d, const struct config *cfg)
 		    cfg->cloud.ca_path);
 	else
 		snprintf(roots, sizeof(roots), "the default DigiCert roots");
+	if (cfg->cloud.domain[0] != '\0')
+		doctor_cloud_srv(d, cfg, ctx, err, roots);
 	for (int i = 0; i < cfg->cloud.nhosts; i++)
 		doctor_cloud_host(d, cfg, ctx, err, roots, cfg->cloud.hosts[i]);
 	SSL_CTX_free(ctx);

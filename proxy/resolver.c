@@ -85,10 +85,20 @@ resolver_srv_parse(struct srv_lookup *lk, const unsigned char *msg, int len)
 
 /* ---- SRV: on the thread pool ---- */
 
-static void
-resolver_srv_work(uv_work_t *w)
+static int
+srv_target_cmp(const void *a, const void *b)
 {
-	struct srv_lookup *lk = w->data;
+	const struct srv_target *x = a, *y = b;
+
+	/* Lowest priority first; the heavier weight first within one. */
+	if (x->prio != y->prio)
+		return x->prio < y->prio ? -1 : 1;
+	return (int)y->weight - (int)x->weight;
+}
+
+void
+resolver_srv_query(struct srv_lookup *lk)
+{
 	struct __res_state st;
 	unsigned char ans[8192];
 	int n;
@@ -105,17 +115,14 @@ resolver_srv_work(uv_work_t *w)
 	    (int)sizeof(ans)) < 0)
 		lk->rcode = NO_RECOVERY;
 	res_nclose(&st);
+	qsort(lk->targets, (size_t)lk->ntargets, sizeof(lk->targets[0]),
+	    srv_target_cmp);
 }
 
-static int
-srv_target_cmp(const void *a, const void *b)
+static void
+resolver_srv_work(uv_work_t *w)
 {
-	const struct srv_target *x = a, *y = b;
-
-	/* Lowest priority first; the heavier weight first within one. */
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return (int)y->weight - (int)x->weight;
+	resolver_srv_query(w->data);
 }
 
 /* ---- SRV: back on the loop ---- */
@@ -138,8 +145,6 @@ resolver_srv_apply(struct proxy *px, struct srv_lookup *lk)
 	size_t off = 0;
 	int keep[CFG_MAX_HOSTS] = { 0 }, n = 0;
 
-	qsort(lk->targets, (size_t)lk->ntargets, sizeof(lk->targets[0]),
-	    srv_target_cmp);
 	set[0] = '\0';
 	for (int i = 0; i < lk->ntargets; i++) {
 		struct srv_target *t = &lk->targets[i];

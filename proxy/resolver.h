@@ -55,6 +55,9 @@ void resolver_stop(struct proxy *px);
  */
 int resolver_srv_parse(struct srv_lookup *lk, const unsigned char *msg,
     int len);
+/* The blocking lookup of lk->qname (thread pool, or tlstrunk doctor):
+ * targets sorted by priority, then weight; lk->rcode as h_errno. */
+void resolver_srv_query(struct srv_lookup *lk);
 /* 1 when name is domain or lies under it ("a.b.example" under "example"). */
 int resolver_in_domain(const char *name, const char *domain);
 

@@ -12,6 +12,7 @@
 #      certificate also names lb01): tlstrunk logs the move, and the next
 #      4 calls reach 127.0.0.4 with lb01 in their Request-URI; none reach
 #      127.0.0.2 any more.
+#      tlstrunk doctor shows the same set and checks lb01 and lb03 only.
 #   3. lb01 leaves the SRV set: logged, and the next 4 calls go to lb03.
 set -eEuo pipefail
 # shellcheck source=tests/lib.sh
@@ -86,6 +87,15 @@ wait_grep "$TLSTRUNK_LOG" "tls conn #[0-9]+ to 127\.0\.0\.2:$CLOUD_TLS_PORT up" 
 got=$(calls c-srv)
 [ "$got" = "4 0 0" ] || fail "phase 1: INVITEs at 127.0.0.2/.4/.5 were '$got', expected '4 0 0' (lb01 has the best priority)"
 grep -aq "127.0.0.6" "$TLSTRUNK_LOG" && fail "tlstrunk used the address of the target outside the domain"
+# tlstrunk doctor reads the same SRV set and checks lb01 and lb03.
+"$WORK/tlstrunk-dns" doctor -c "$CFG" >"$WORK/doctor.txt" 2>&1 || true
+grep -q "^ok    cloud.srv: $SRV: evil.example.net:$CLOUD_TLS_PORT prio 5 (outside the domain: ignored), $LB1:$CLOUD_TLS_PORT prio 10, $LB3:$CLOUD_TLS_PORT prio 20$" "$WORK/doctor.txt" ||
+	fail "doctor: no cloud.srv line with the SRV set: $(grep cloud.srv "$WORK/doctor.txt" || head -c 400 "$WORK/doctor.txt")"
+for h in "$LB1" "$LB3"; do
+	grep -q "^ok    cloud.options $h: \"SIP/2.0 200 OK\"" "$WORK/doctor.txt" ||
+		fail "doctor did not check $h from the SRV set: $(grep "$h" "$WORK/doctor.txt" | grep -v '^ok' | head -2)"
+done
+grep -q "cloud.resolve evil" "$WORK/doctor.txt" && fail "doctor checked the target outside the domain"
 
 # --- 2. lb01 moves ------------------------------------------------------------------------
 zone "$(lb_ip 2)" yes
