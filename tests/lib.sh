@@ -45,6 +45,17 @@ case $TLSTRUNK_BIN in /*) ;; *) TLSTRUNK_BIN=$REPO_ROOT/$TLSTRUNK_BIN ;; esac
 : "${TLSTRUNK_PKI:=$TLSTRUNK_WORK_ROOT/pki}"
 # Seconds a single sipp run may take before it is counted as failed.
 : "${SIPP_TIMEOUT:=20}"
+# TLSTRUNK_WRAPPER: an optional command prefix for tlstrunk, split on blanks
+# (tests/valgrind.sh sets it to a valgrind command line). The PID the tests
+# see is still tlstrunk's (valgrind runs it in its own process), and so is
+# the exit status. A wrapped tlstrunk starts and exits slowly: the seconds
+# start_tlstrunk waits for its listeners and stop_tlstrunk for its exit.
+: "${TLSTRUNK_WRAPPER:=}"
+if [ -n "$TLSTRUNK_WRAPPER" ]; then
+	: "${TLSTRUNK_START_WAIT:=120}" "${TLSTRUNK_STOP_WAIT:=120}"
+else
+	: "${TLSTRUNK_START_WAIT:=15}" "${TLSTRUNK_STOP_WAIT:=15}"
+fi
 
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 WORK=
@@ -374,9 +385,11 @@ start_tlstrunk() {
 	require_free_port udp "$PBX_IP" "$SBC_PBX_PORT"
 	require_free_port tcp "$PBX_IP" "$SBC_PBX_PORT"
 	require_free_port tcp "$SBC_TLS_IP" "$SBC_TLS_PORT"
-	spawn "$TLSTRUNK_LOG" "$TLSTRUNK_BIN" -c "$cfg"
+	local -a wrapper=()
+	read -ra wrapper <<<"$TLSTRUNK_WRAPPER"
+	spawn "$TLSTRUNK_LOG" "${wrapper[@]}" "$TLSTRUNK_BIN" -c "$cfg"
 	TLSTRUNK_PID=$SPAWNED_PID
-	if ! { wait_port udp "$PBX_IP" "$SBC_PBX_PORT" 15 "$TLSTRUNK_PID" &&
+	if ! { wait_port udp "$PBX_IP" "$SBC_PBX_PORT" "$TLSTRUNK_START_WAIT" "$TLSTRUNK_PID" &&
 	       wait_port tcp "$PBX_IP" "$SBC_PBX_PORT" 5 "$TLSTRUNK_PID" &&
 	       wait_port tcp "$SBC_TLS_IP" "$SBC_TLS_PORT" 5 "$TLSTRUNK_PID"; }; then
 		if ! kill -0 "$TLSTRUNK_PID" 2>/dev/null; then
@@ -402,12 +415,12 @@ stop_tlstrunk() {
 		return "$rc"
 	fi
 	kill -INT "$pid"
-	for i in $(seq 1 150); do
+	for i in $(seq 1 $((TLSTRUNK_STOP_WAIT * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "tlstrunk ignored SIGINT for 15 s; killing it"
+		log "tlstrunk ignored SIGINT for $TLSTRUNK_STOP_WAIT s; killing it"
 		kill_group "$pid"
 		return 1
 	fi
