@@ -43,7 +43,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-DEFAULT_TESTS="10 30 40 45 47 62 66 70 76 90 92 94 96"
+DEFAULT_TESTS="10 30 40 45 47 54 62 66 67 70 76 90 92 94 96"
 BUILD=${VALGRIND_BUILD:-$REPO/build-valgrind}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
 JOBS=${JOBS:-$(nproc)}

@@ -58,12 +58,13 @@ zone "$(lb_ip 1)" yes
 spawn "$WORK/dns.log" "$PY" "$LIB_DIR/media/mini_dns.py" "$DNS_IP:53" --zone "$WORK/zone"
 wait_port udp "$DNS_IP" 53 5 "$SPAWNED_PID" || fail "the test DNS server did not start"
 printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$DNS_IP" >"$WORK/resolv.conf"
-# tlstrunk with that resolv.conf: the same process (exec), its own mounts.
-cat >"$WORK/tlstrunk-dns" <<EOF
+# in-dns-ns CMD...: CMD with that resolv.conf, its own mounts, the same
+# process (exec all the way, so tlstrunk's PID is the one lib.sh knows).
+cat >"$WORK/in-dns-ns" <<EOF
 #!/bin/sh
-exec unshare -m sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' "$WORK/resolv.conf" "$TLSTRUNK_BIN" "\$@"
+exec unshare -m sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' "$WORK/resolv.conf" "\$@"
 EOF
-chmod +x "$WORK/tlstrunk-dns"
+chmod +x "$WORK/in-dns-ns"
 
 start_kam4 1
 start_kam4 2
@@ -74,7 +75,7 @@ write_tlstrunk_config "$CFG"
 sed -i -e '/^hosts = /d' -e '/^resolve = /d' "$CFG"
 ini_set "$CFG" cloud domain "$DOMAIN"
 ini_set "$CFG" cloud resolve_interval 2
-TLSTRUNK_BIN=$WORK/tlstrunk-dns start_tlstrunk "$CFG"
+TLSTRUNK_WRAPPER="$WORK/in-dns-ns ${TLSTRUNK_WRAPPER:-}" start_tlstrunk "$CFG"
 uas4_start cloud-uas cloud_uas.xml "$UAS_IP" "$UAS_PORT"
 
 # --- 1. the SRV set -----------------------------------------------------------------
@@ -88,7 +89,7 @@ got=$(calls c-srv)
 [ "$got" = "4 0 0" ] || fail "phase 1: INVITEs at 127.0.0.2/.4/.5 were '$got', expected '4 0 0' (lb01 has the best priority)"
 grep -aq "127.0.0.6" "$TLSTRUNK_LOG" && fail "tlstrunk used the address of the target outside the domain"
 # tlstrunk doctor reads the same SRV set and checks lb01 and lb03.
-"$WORK/tlstrunk-dns" doctor -c "$CFG" >"$WORK/doctor.txt" 2>&1 || true
+"$WORK/in-dns-ns" "$TLSTRUNK_BIN" doctor -c "$CFG" >"$WORK/doctor.txt" 2>&1 || true
 grep -q "^ok    cloud.srv: $SRV: evil.example.net:$CLOUD_TLS_PORT prio 5 (outside the domain: ignored), $LB1:$CLOUD_TLS_PORT prio 10, $LB3:$CLOUD_TLS_PORT prio 20$" "$WORK/doctor.txt" ||
 	fail "doctor: no cloud.srv line with the SRV set: $(grep cloud.srv "$WORK/doctor.txt" || head -c 400 "$WORK/doctor.txt")"
 for h in "$LB1" "$LB3"; do
