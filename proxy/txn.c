@@ -41,6 +41,7 @@ txn_closed(uv_handle_t *h)
 
 	for (int i = 0; i < t->nold; i++)
 		msg_destroy(t->old[i].req);
+	free(t->old);
 	if (t->req != NULL)
 		msg_destroy(t->req);
 	free(t->skey);
@@ -260,6 +261,25 @@ txn_initial(const struct txn *t)
 	return t->req != NULL && sip_object(t->req)->sip_to->a_tag == NULL;
 }
 
+/*
+ * An INVITE's 2xx went upstream.  For the 32 s the transaction still
+ * lives (RFC 6026 "Accepted") it only absorbs retransmitted INVITEs and
+ * passes 2xx retransmissions on, statelessly: the request, its printed
+ * copy and the 2xx are dead weight on every call set up in that window.
+ */
+static void
+txn_shed(struct txn *t)
+{
+	if (t->req != NULL)
+		msg_destroy(t->req);
+	t->req = NULL;
+	free(t->req_buf);
+	t->req_buf = NULL;
+	free(t->resp_buf);
+	t->resp_buf = NULL;
+	t->resp_len = 0;
+}
+
 /* Remember what went upstream; start Timer G / the wait for the end. */
 static void
 txn_store_response(struct txn *t, char *buf, size_t len, int status)
@@ -284,6 +304,8 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 	t->state = TXN_COMPLETED;
 	t->retx_at = 0;
 	t->deadline = now + TIMER_B;
+	if (t->method == sip_method_invite && status < 300)
+		txn_shed(t);
 	if (t->method == sip_method_invite && status >= 300 &&
 	    t->src.tp == TP_UDP) {
 		t->retx_iv = T1;
@@ -358,8 +380,11 @@ txn_refuse(struct txn *t, sip_t *sip, int status)
 {
 	int st = sip->sip_status->st_status;
 
-	if (st >= 200 && st < 300 && t->method == sip_method_invite)
-		route_abort_2xx(t->px, t->req, sip, t->dst.side);
+	if (st >= 200 && st < 300 && t->method == sip_method_invite) {
+		/* Without t->req a 2xx went upstream already: the call is on. */
+		if (t->req != NULL)
+			route_abort_2xx(t->px, t->req, sip, t->dst.side);
+	}
 	else if (st < 200)
 		txn_upstream_cancel(t);
 	if (t->state < TXN_COMPLETED)
@@ -424,8 +449,12 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	log_warn(t->callid, "INVITE to %s failed (%s): trying %s", t->ch->name,
 	    why, next->name);
 	/* A proxy that only timed out may still answer: keep its branch
-	 * pointing here, with enough to end that call (txn_old_response). */
-	if (keep_old && (t->old[t->nold].req = msg_dup(t->req)) != NULL) {
+	 * pointing here, with enough to end that call (txn_old_response).
+	 * Rare, so the room for it is made only now. */
+	if (keep_old && t->old == NULL)
+		t->old = calloc(CFG_MAX_HOSTS, sizeof(*t->old));
+	if (keep_old && t->old != NULL &&
+	    (t->old[t->nold].req = msg_dup(t->req)) != NULL) {
 		struct txn_attempt *a = &t->old[t->nold++];
 		snprintf(a->branch, sizeof(a->branch), "%s", t->branch);
 		a->dst = t->dst;

@@ -34,7 +34,8 @@ struct txn {
 	struct sip_src src;		/* upstream */
 	struct sip_dest dst;		/* downstream */
 	uint64_t dst_conn;		/* stream it left on, 0 for UDP */
-	msg_t *req;			/* the request as we forwarded it */
+	msg_t *req;			/* the request as we forwarded it; NULL
+					 * once an INVITE's 2xx went upstream */
 	char *req_buf;
 	size_t req_len;
 	char *resp_buf;			/* last response sent upstream */
@@ -54,7 +55,7 @@ struct txn {
 		char branch[64];
 		msg_t *req;
 		struct sip_dest dst;
-	} old[CFG_MAX_HOSTS];
+	} *old;				/* CFG_MAX_HOSTS of them, on failover */
 	int nold;
 	uint64_t retx_at;		/* 0 = none */
 	unsigned retx_iv;
