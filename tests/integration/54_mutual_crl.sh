@@ -104,18 +104,20 @@ options_req() {
 # (Its "New, TLSv1.2, Cipher is ..." line is no proof: it is printed for a
 # TLS 1.2 handshake that the server's alert ended after our Finished.)
 client() {
-	local name=$1 out=$WORK/s_client-$1.out st; shift
+	local name=$1 out=$WORK/s_client-$1.out st tries=30 limit=10; shift
+	# Under a wrapper (valgrind) tlstrunk answers much later.
+	[ -z "${TLSTRUNK_WRAPPER:-}" ] || { tries=300; limit=60; }
 	# The writer waits for s_client's answer in the file s_client writes.
 	# shellcheck disable=SC2094
 	{
 		options_req "$name"
-		for _ in $(seq 1 30); do
+		for _ in $(seq 1 "$tries"); do
 			grep -aq "^SIP/2.0 " "$out" 2>/dev/null && break
 			# OpenSSL's error lines: the handshake failed, s_client is gone.
 			grep -aq ':error:' "$WORK/s_client-$name.log" 2>/dev/null && break
 			sleep 0.1
 		done
-	} | timeout 10 openssl s_client -connect "$SBC_TLS_IP:$SBC_TLS_PORT" \
+	} | timeout "$limit" openssl s_client -connect "$SBC_TLS_IP:$SBC_TLS_PORT" \
 		-servername "$SBC_NAME" -CAfile "$PKI/ca.pem" -verify_return_error \
 		-verify_hostname "$SBC_NAME" -tls1_2 "$@" >"$out" 2>"$WORK/s_client-$name.log" &&
 		st=(0 0) || st=("${PIPESTATUS[@]}")
