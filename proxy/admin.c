@@ -91,8 +91,9 @@ admin_cloud_up(const struct proxy *px)
 {
 	int n = 0;
 
+	/* A proxy that left the SRV set takes no calls, up or not. */
 	for (int i = 0; i < px->nhosts; i++)
-		n += px->hosts[i].up;
+		n += px->hosts[i].active && px->hosts[i].up;
 	return n;
 }
 
@@ -133,7 +134,7 @@ admin_metrics(struct admin_conn *ac)
 	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
 	for (int i = 0; i < px->nhosts; i++)
 		mbuf_printf(&b, "tlstrunk_cloud_proxy_up{proxy=\"%s\"} %d\n",
-		    px->hosts[i].name, px->hosts[i].up);
+		    px->hosts[i].name, px->hosts[i].active && px->hosts[i].up);
 	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_rtt_seconds Last OPTIONS round trip.\n"
 	    "# TYPE tlstrunk_cloud_proxy_rtt_seconds gauge\n");
 	for (int i = 0; i < px->nhosts; i++)
