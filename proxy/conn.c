@@ -214,13 +214,19 @@ conn_write_msg(struct conn *c, const char *buf, size_t len)
 		    (struct sockaddr *)&c->peer, IPPROTO_TCP, buf, len);
 	if (!c->tls)
 		return conn_write_raw(c, buf, len);
-	/* One SSL_write: one record for messages up to 16 KiB. */
-	r = SSL_write(c->ssl, buf, (int)len);
-	if (r <= 0) {
-		char e[256];
-		tls_last_error(e, sizeof(e));
-		conn_close(c, "TLS write: %s", e);
-		return -EIO;
+	/* SSL_MODE_ENABLE_PARTIAL_WRITE: one record (16 KiB) per call; the
+	 * memory BIO takes all, so this ends (a message cut short would
+	 * put the stream out of step for every call on it). */
+	while (len > 0) {
+		r = SSL_write(c->ssl, buf, (int)len);
+		if (r <= 0) {
+			char e[256];
+			tls_last_error(e, sizeof(e));
+			conn_close(c, "TLS write: %s", e);
+			return -EIO;
+		}
+		buf += r;
+		len -= (size_t)r;
 	}
 	conn_flush_tls(c);
 	return 0;
