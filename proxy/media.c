@@ -89,6 +89,19 @@ media_has_sdp(sip_t const *sip)
 	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
 }
 
+/*
+ * A body we cannot inspect on a message that may carry an offer or an
+ * answer: multipart/mixed with an SDP part (RFC 5621), or no Content-Type
+ * at all.  Passed on, its SDP would reach the other leg unrewritten (plain
+ * RTP toward the cloud, our relay bypassed), so it is refused instead.
+ */
+static int
+media_body_opaque(sip_t const *sip)
+{
+	return sip->sip_payload != NULL && sip->sip_payload->pl_len > 0 &&
+	    !media_has_sdp(sip);
+}
+
 /* ---- call life ---- */
 
 static void
@@ -569,10 +582,16 @@ media_on_request(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 			media_call_end(mc, "BYE");
 		return 0;
 	}
-	if (!media_has_sdp(sip))
-		return 0;
 	if (m != sip_method_invite && m != sip_method_update &&
 	    m != sip_method_ack && m != sip_method_prack)
+		return 0;
+	if (media_body_opaque(sip)) {
+		log_warn(sipmsg_callid(sip), "media: %s from %s with a body that is "
+		    "not application/sdp refused", sip->sip_request->rq_method_name,
+		    from_side == SIDE_PBX ? "pbx" : "cloud");
+		return 415;	/* sipmsg_response adds Accept: application/sdp */
+	}
+	if (!media_has_sdp(sip))
 		return 0;
 	if (m == sip_method_ack && mc == NULL)
 		return 0;
@@ -599,7 +618,15 @@ media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 			mc->offer_from = -1;	/* the offer was refused */
 		return 0;
 	}
-	if (status < 180 || !media_has_sdp(sip))
+	if (status < 180)
+		return 0;
+	if (media_body_opaque(sip)) {
+		log_warn(sipmsg_callid(sip), "media: %d from %s with a body that is "
+		    "not application/sdp refused", status,
+		    from_side == SIDE_PBX ? "pbx" : "cloud");
+		return 488;
+	}
+	if (!media_has_sdp(sip))
 		return 0;
 	return media_body(md, msg, sip, from_side, status >= 200, 0);
 }

@@ -540,6 +540,23 @@ done:
 	msg_destroy(msg);
 }
 
+/*
+ * The status for a request sipmsg_check refused.  A SIP version other than
+ * 2.0 is 505 (RFC 3261 21.5.6); a Request-URI scheme we do not route
+ * (foo:, tel:, ...) is no syntax error either: RFC 3261 16.3 item 2 wants
+ * 416 Unsupported URI Scheme for it.  Anything else is 400.
+ */
+static int
+route_bad_status(sip_t const *sip)
+{
+	url_t const *u = sip->sip_request->rq_url;
+
+	if (!sipmsg_version_ok(sip))
+		return 505;
+	return u != NULL && u->url_type != url_sip && u->url_type != url_sips ?
+	    416 : 400;
+}
+
 void
 route_request(struct proxy *px, msg_t *msg, sip_t *sip,
     const struct sip_src *src)
@@ -559,7 +576,8 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		    bad ? bad : "oversized Via");
 		if (sip->sip_via != NULL && sip->sip_from && sip->sip_to &&
 		    sip->sip_call_id && sip->sip_cseq)
-			route_reply(px, msg, src, 400, bad ? bad : "Bad Request");
+			route_reply(px, msg, src, route_bad_status(sip),
+			    bad ? bad : "Bad Request");
 		goto done;
 	}
 	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {

@@ -285,6 +285,8 @@ media_attrs_info(const sdp_media_t *m, struct sdp_media_info *mi)
 	return 0;
 }
 
+static int addr_type(const char *addr);
+
 static int
 media_info(const sdp_session_t *sdp, const sdp_media_t *m,
     struct sdp_media_info *mi)
@@ -296,6 +298,18 @@ media_info(const sdp_session_t *sdp, const sdp_media_t *m,
 	mi->proto = media_proto(m);
 	mi->port = (unsigned)m->m_port;
 	c = m->m_connections ? m->m_connections : sdp->sdp_connection;
+	/*
+	 * The relay sends media to this address: it must be an IP literal of
+	 * the type the line names ("c=IN IP4 300.1.2.3.4" parses, and went
+	 * into the relay as the PBX's address), and a stream in use must
+	 * have one at all (RFC 4566 5.7).  Names are not resolved here.
+	 */
+	if (c == NULL && m->m_port != 0)
+		return -EINVAL;
+	if (c != NULL && (c->c_nettype != sdp_net_in ||
+	    c->c_addrtype == sdp_addr_x ||
+	    addr_type(c->c_address) != (int)c->c_addrtype))
+		return -EINVAL;
 	if (c != NULL && (rc = copy_str(mi->addr, sizeof(mi->addr),
 	    c->c_address)) != 0)
 		return rc;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/rand.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
@@ -23,10 +24,28 @@ sipmsg_print(msg_t *msg, size_t *len)
 	if (sip->sip_separator == NULL && msg_header_insert(msg, (msg_pub_t *)sip,
 	    (msg_header_t *)sip_separator_create(msg_home(msg))) < 0)
 		return NULL;
+	/* Over UDP a request may come without Content-Length (the body ends
+	 * with the datagram, RFC 3261 18.3); a stream cannot frame it without
+	 * one (20.14), and the cloud drops the whole connection over it. */
+	if (sip->sip_content_length == NULL && msg_header_insert(msg,
+	    (msg_pub_t *)sip, (msg_header_t *)sip_content_length_create(
+	    msg_home(msg), sip->sip_payload ? (uint32_t)sip->sip_payload->pl_len :
+	    0)) < 0)
+		return NULL;
 	if (msg_serialize(msg, (msg_pub_t *)sip) < 0)
 		return NULL;
 	/* A NULL home makes sofia use plain malloc: the caller free()s. */
 	return msg_as_string(NULL, msg, NULL, 0, len);
+}
+
+int
+sipmsg_version_ok(sip_t const *sip)
+{
+	const char *v = sip->sip_request != NULL ? sip->sip_request->rq_version :
+	    sip->sip_status != NULL ? sip->sip_status->st_version : NULL;
+
+	/* Case-insensitive (RFC 3261 7.1). */
+	return v != NULL && strcasecmp(v, "SIP/2.0") == 0;
 }
 
 const char *
@@ -36,6 +55,10 @@ sipmsg_check(msg_t *msg, sip_t const *sip)
 		return "malformed header";
 	if (sip->sip_request == NULL && sip->sip_status == NULL)
 		return "no start line";
+	/* Another version (SIP/7.0) is not ours to pass on: the next hop may
+	 * well drop the whole connection over it (RFC 3261 21.5.6: 505). */
+	if (!sipmsg_version_ok(sip))
+		return "SIP Version Not Supported";
 	if (sip->sip_via == NULL || sip->sip_via->v_host == NULL)
 		return "missing Via";
 	if (sip->sip_from == NULL || sip->sip_to == NULL)
@@ -132,6 +155,10 @@ sipmsg_response(msg_t *req, int skip_vias, int status, const char *phrase)
 		if (sip_to_tag(home, sip->sip_to, tag) < 0)
 			goto fail;
 	}
+	/* RFC 3261 21.4.13: a 415 lists the body types we take. */
+	if (status == 415 &&
+	    sip_add_make(msg, sip, sip_accept_class, "application/sdp") < 0)
+		goto fail;
 	if (sip_add_make(msg, sip, sip_server_class, "tlstrunk/" TLSTRUNK_VERSION) < 0 ||
 	    sip_add_make(msg, sip, sip_content_length_class, "0") < 0)
 		goto fail;

@@ -12,6 +12,9 @@ char *sipmsg_print(msg_t *msg, size_t *len);
 /* 0 when the request/response has what a proxy needs, else a reason. */
 const char *sipmsg_check(msg_t *msg, sip_t const *sip);
 
+/* 1 when the start line says SIP/2.0 (the only version we pass on). */
+int sipmsg_version_ok(sip_t const *sip);
+
 /* Our response to req: Via (all but the first skip_vias), From, To
  * (tagged if status > 100), Call-ID, CSeq copied.  NULL on failure. */
 msg_t *sipmsg_response(msg_t *req, int skip_vias, int status,
