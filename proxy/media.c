@@ -37,6 +37,9 @@ struct media_call {
 	int nlocal;
 	struct sdes_crypto tx_key, rx_key;	/* in use */
 	int have_tx, have_rx;
+	struct sdes_crypto rx_offered;	/* the cloud's key in an offer: in
+					   use once the PBX answers it */
+	int have_rx_offered;
 	uint64_t in_hash[2];		/* last body seen from each side */
 	char *out_body[2];		/* and what we made of it */
 	size_t out_len[2];
@@ -140,6 +143,7 @@ media_call_end(struct media_call *mc, const char *why)
 		sdes_crypto_wipe(&mc->local[i]);
 	sdes_crypto_wipe(&mc->tx_key);
 	sdes_crypto_wipe(&mc->rx_key);
+	sdes_crypto_wipe(&mc->rx_offered);
 	free(mc->out_body[0]);
 	free(mc->out_body[1]);
 	mc->out_body[0] = mc->out_body[1] = NULL;
@@ -281,6 +285,14 @@ media_install_tx(struct media_call *mc, const struct sdes_crypto *c)
 	mc->tx_key = *c;
 	mc->have_tx = 1;
 	return 0;
+}
+
+/* The cloud's offer was answered or refused: its key is no longer pending. */
+static void
+media_offer_drop(struct media_call *mc)
+{
+	sdes_crypto_wipe(&mc->rx_offered);
+	mc->have_rx_offered = 0;
 }
 
 static int
@@ -432,10 +444,17 @@ media_offer_from_cloud(struct media_call *mc, const struct sdp_info *in,
 		for (int j = 0; j < m->ncrypto; j++) {
 			if (sdes_crypto_parse(m->crypto[j], &theirs) < 0 ||
 			    !media_suite_ok(md, theirs.suite) ||
-			    media_install_rx(mc, &theirs) < 0) {
+			    sdes_suite_get(theirs.suite) == NULL) {
 				sdes_crypto_wipe(&theirs);
 				continue;
 			}
+			/*
+			 * Not in use yet: until the PBX answers, the cloud
+			 * still sends under the old key, and a refused
+			 * re-INVITE leaves it there (RFC 3261 14.1).
+			 */
+			mc->rx_offered = theirs;
+			mc->have_rx_offered = 1;
 			/* Our key: kept while the suite holds (no needless rekey). */
 			if (mc->have_tx && mc->tx_key.suite == theirs.suite) {
 				mc->local[0] = mc->tx_key;
@@ -475,9 +494,18 @@ media_answer_from_pbx(struct media_call *mc, const struct sdp_info *in,
 	m = &in->m[mc->ai];
 	media_edit_init(e, in, mc->ai, md->cloud_sdp_ip, (unsigned)mc->cloud_port,
 	    SDP_PROTO_SAVP, md->cloud_sdp_ip);
-	if (m->port == 0)
+	if (m->port == 0) {
+		media_offer_drop(mc);
 		return 0;
+	}
 	media_peer(mc, SIDE_PBX, m);
+	/* The answer makes the cloud's offered key the one it sends with. */
+	if (mc->have_rx_offered) {
+		int r = media_install_rx(mc, &mc->rx_offered);
+		media_offer_drop(mc);
+		if (r < 0)
+			return 488;
+	}
 	if (media_install_tx(mc, &mc->local[0]) < 0 ||
 	    sdes_crypto_format(&mc->local[0], cbuf[0], SDP_CRYPTO_LEN) < 0)
 		return 488;
@@ -614,8 +642,10 @@ media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 	if (status >= 300) {
 		if (mc != NULL && m == sip_method_invite && !mc->established)
 			media_call_end(mc, "call failed");
-		else if (mc != NULL && mc->offer_from != from_side)
+		else if (mc != NULL && mc->offer_from != from_side) {
 			mc->offer_from = -1;	/* the offer was refused */
+			media_offer_drop(mc);	/* its key never came in use */
+		}
 		return 0;
 	}
 	if (status < 180)
