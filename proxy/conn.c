@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <netdb.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "hep.h"
 #include "sipmsg.h"
@@ -253,6 +255,47 @@ conn_send(struct conn *c, const char *buf, size_t len)
 
 /* ---- keepalive and deadlines ---- */
 
+static void conn_on_timer(uv_timer_t *t);
+
+/* Wake at the first deadline we watch: idle, incomplete message, ping. */
+static void
+conn_timer_arm(struct conn *c)
+{
+	const struct config *cfg = c->px->cfg;
+	uint64_t now = proxy_now(c->px), at = UINT64_MAX, d;
+
+	if (c->outbound)
+		at = c->last_io + 1000 * (uint64_t)cfg->cloud.keepalive_interval;
+	else
+		at = c->last_io + 1000 * (uint64_t)cfg->limits.idle_timeout;
+	if (c->rx_started != 0) {
+		d = c->rx_started + 1000 * (uint64_t)cfg->limits.message_timeout;
+		if (d < at)
+			at = d;
+	}
+	uv_timer_start(&c->timer, conn_on_timer, at > now ? at - now : 1, 0);
+}
+
+/*
+ * An inbound connection we end for taking too long.  A slowloris or a
+ * scan ends thousands of them: a line per source per minute, the rest
+ * at debug level.
+ */
+static void
+conn_close_slow(struct conn *c, const char *why)
+{
+	unsigned n = 0;
+
+	if (!c->outbound &&
+	    !admission_log_due(c->px, (struct sockaddr *)&c->peer, &n))
+		c->quiet = 1;
+	if (n > 0)
+		conn_close(c, "%s (%u more such closes from it in the last "
+		    "minute not logged)", why, n);
+	else
+		conn_close(c, "%s", why);
+}
+
 static void
 conn_on_timer(uv_timer_t *t)
 {
@@ -261,36 +304,32 @@ conn_on_timer(uv_timer_t *t)
 	uint64_t now = proxy_now(c->px);
 	uint64_t ka = (uint64_t)cfg->cloud.keepalive_interval * 1000;
 	uint64_t idle = (uint64_t)cfg->limits.idle_timeout * 1000;
+	char why[64];
 
 	if (c->state != CONN_UP) {
 		if (c->state == CONN_HANDSHAKE)
 			c->px->metrics.tls[MT_TIMEOUT]++;
-		conn_close(c, "%s timeout", c->state == CONN_HANDSHAKE ?
-		    "handshake" : "connect");
+		conn_close_slow(c, c->state == CONN_HANDSHAKE ?
+		    "handshake timeout" : "connect timeout");
 		return;
 	}
 	if (!c->outbound && now - c->last_io >= idle) {
-		conn_close(c, "idle for %d s", cfg->limits.idle_timeout);
+		snprintf(why, sizeof(why), "idle for %d s", cfg->limits.idle_timeout);
+		conn_close_slow(c, why);
 		return;
 	}
 	if (c->rx_started != 0 &&
 	    now - c->rx_started >= 1000 * (uint64_t)cfg->limits.message_timeout) {
-		conn_close(c, "message still incomplete after %d s",
+		snprintf(why, sizeof(why), "message still incomplete after %d s",
 		    cfg->limits.message_timeout);
+		conn_close_slow(c, why);
 		return;
 	}
 	/* RFC 5626 double-CRLF ping on our own idle connections. */
 	if (c->outbound && now - c->last_io >= ka)
 		conn_write_msg(c, "\r\n\r\n", 4);
-	if (c->state == CONN_UP) {
-		/* Often enough for the shortest of the deadlines we watch. */
-		uint64_t iv = c->outbound ? ka : 30000;
-		if (!c->outbound && idle < iv)
-			iv = idle;
-		if (1000 * (uint64_t)cfg->limits.message_timeout / 2 < iv)
-			iv = 1000 * (uint64_t)cfg->limits.message_timeout / 2;
-		uv_timer_start(&c->timer, conn_on_timer, iv ? iv : 1, 0);
-	}
+	if (c->state == CONN_UP)
+		conn_timer_arm(c);
 }
 
 /* The cloud proxy's certificate: days to notAfter, warned from 30 days,
@@ -403,8 +442,11 @@ conn_frame(struct conn *c, const char *data, size_t len)
 		size_t take = len;
 		void *b;
 
-		if (c->rx_started == 0)
+		if (c->rx_started == 0) {
+			/* The slowloris clock starts: wake up in time for it. */
 			c->rx_started = proxy_now(c->px);
+			conn_timer_arm(c);
+		}
 		b = msg_buf_alloc(c->rx, take);
 		if (b == NULL) {
 			conn_close(c, "message larger than %zu bytes", maxsize);
@@ -426,6 +468,8 @@ conn_frame(struct conn *c, const char *data, size_t len)
 			/* The slowloris clock restarts with whatever follows. */
 			c->rx_started = next != NULL && msg_buf_committed(next) > 0 ?
 			    proxy_now(c->px) : 0;
+			if (c->rx_started != 0)
+				conn_timer_arm(c);
 			if (next != NULL)
 				msg_maxsize(next, maxsize);
 			if (c->px->have_hep)

@@ -101,7 +101,7 @@ static const struct help_key {
 	{ "media", "timeout", "60", "seconds without media before a call is ended" },
 
 	{ "limits", "max_message_size", "65536", "largest SIP message accepted, in bytes" },
-	{ "limits", "max_connections", "1024", "open TCP/TLS connections in all" },
+	{ "limits", "max_connections", "1024", "open connections on each listener (PBX TCP, TLS), counted apart" },
 	{ "limits", "max_connections_per_source", "64",
 	    "open TCP/TLS connections from one source address" },
 	{ "limits", "max_calls", "2000", "concurrent calls in all (beyond: 503)" },

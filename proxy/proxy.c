@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -109,7 +110,7 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 	struct proxy *px = server->data;
 	const struct config *cfg = px->cfg;
 	struct conn *c;
-	int per_source = 0;
+	int per_source = 0, per_listener = 0;
 
 	if (status < 0) {
 		log_warn(NULL, "accept: %s", uv_strerror(status));
@@ -127,14 +128,20 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 		proxy_conn_refuse(px, c, 0, "source not in [tls_server] allow");
 		return;
 	}
-	if (px->nconns > cfg->limits.max_connections) {
+	/* Each listener has its own budget: a flood on the public TLS port
+	 * must not lock the PBX out of its TCP port, nor the reverse. */
+	for (struct conn *o = px->conns; o != NULL; o = o->next) {
+		if (o->outbound || o->side != side)
+			continue;
+		per_listener++;
+		if (netaddr_same_ip((struct sockaddr *)&o->peer,
+		    (struct sockaddr *)&c->peer))
+			per_source++;
+	}
+	if (per_listener > cfg->limits.max_connections) {
 		proxy_conn_refuse(px, c, 1, "too many connections");
 		return;
 	}
-	for (struct conn *o = px->conns; o != NULL; o = o->next)
-		if (!o->outbound && netaddr_same_ip((struct sockaddr *)&o->peer,
-		    (struct sockaddr *)&c->peer))
-			per_source++;
 	if (per_source > cfg->limits.max_connections_per_source) {
 		proxy_conn_refuse(px, c, 1, "too many connections from this source");
 		return;
@@ -391,6 +398,32 @@ proxy_signals(struct proxy *px)
 
 /* ---- life cycle ---- */
 
+/*
+ * Every connection and every relay socket is a descriptor, and running
+ * out fails calls without a word: take the hard limit, and say so at
+ * start when what [limits] allows can need more.
+ */
+static void
+proxy_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	unsigned long long need = 2ULL * (unsigned)cfg->limits.max_connections +
+	    4ULL * (unsigned)cfg->limits.max_calls + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn(NULL, "open files limit %llu is below what [limits] may "
+		    "need (%llu: 2 x max_connections + 4 x max_calls + 64): "
+		    "raise it (LimitNOFILE=, ulimit -n) or lower the limits",
+		    (unsigned long long)rl.rlim_cur, need);
+}
+
 int
 proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 {
@@ -401,6 +434,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
 	px->cfg = cfg;
+	proxy_nofile(cfg);
 	RAND_bytes(salt, sizeof(salt));
 	snprintf(px->branch_salt, sizeof(px->branch_salt), "%02x%02x%02x%02x",
 	    salt[0], salt[1], salt[2], salt[3]);

@@ -13,16 +13,16 @@
 #     every legitimate call completes; every flood call gets 200 or 503;
 #     no more flood calls admitted than the token bucket allows; tlstrunk's
 #     refusal counter equals the flood's 503s (nobody else was refused).
-#  2. Idle connections: 1,000 TCP connections to the PBX port from
-#     127.0.1.1-40 (25 each), then 1,000 TLS connections (full handshake)
-#     from 127.0.2.1-40, all idle (flood.py idle). Asserts: at most
-#     max_connections_per_source accepted per source, the total never above
-#     max_connections and exactly up to it (the limit, not something else,
-#     refused the rest), legitimate calls keep completing, idle_timeout
-#     closes every accepted one, descriptors return to where they were, a
-#     new connection is accepted afterwards. Reported, not asserted: whether
-#     a newcomer on the PBX port (127.0.0.7) gets in while the flood holds
-#     the connections (max_connections is one pool for both listeners).
+#  2. Idle connections: 500 TCP connections to the PBX port from
+#     127.0.1.1-20 (25 each), then 1,000 TLS connections (full handshake)
+#     from 127.0.2.1-40, all idle (flood.py idle). max_connections is a
+#     budget per listener. Asserts: at most max_connections_per_source
+#     accepted per source (so 400 TCP), the TLS listener filled exactly to
+#     max_connections (the limit, not something else, refused the rest),
+#     a newcomer on the PBX port (127.0.0.7) still gets in while the TLS
+#     port is full, legitimate calls keep completing, idle_timeout closes
+#     every accepted one, descriptors return to where they were, a new
+#     connection is accepted afterwards.
 #  3. Slowloris: clients that dribble a SIP message byte by byte on the PBX
 #     TCP port and over TLS, and a TLS ClientHello byte by byte (flood.py
 #     slow). Asserts: every one is cut by message_timeout / handshake_timeout
@@ -56,10 +56,11 @@ FLOOD_DIR=$LIB_DIR/flood
 : "${FLOOD_SECONDS:=20}"             # phase 1 flood length
 : "${LEGIT_UDP_CPS:=3}"              # legitimate callers, each phase
 : "${LEGIT_TCP_CPS:=2}"
-: "${MAX_CONNECTIONS:=1200}"         # [limits] max_connections
+: "${MAX_CONNECTIONS:=700}"          # [limits] max_connections (per listener)
 : "${PER_SOURCE:=20}"                # [limits] max_connections_per_source
-: "${IDLE_SOURCES:=40}"              # phase 2: sources per listener
-: "${IDLE_PER_SOURCE:=25}"           #   x connections each = 1,000
+: "${IDLE_SOURCES:=40}"              # phase 2: TLS sources
+: "${IDLE_TCP_SOURCES:=20}"          #   PBX TCP sources
+: "${IDLE_PER_SOURCE:=25}"           #   x connections each = 1,000 / 500
 : "${IDLE_TIMEOUT:=20}"              # [limits] idle_timeout
 : "${MSG_TIMEOUT:=5}"                # [limits] message_timeout
 : "${HS_TIMEOUT:=5}"                 # [limits] handshake_timeout
@@ -322,12 +323,12 @@ phase_2() {
 	hold=$((IDLE_TIMEOUT + 15))
 	legit_pair $((hold + 10))
 	base_conns=$(tcp_count)
-	echo "  flood: $IDLE_SOURCES sources x $IDLE_PER_SOURCE idle TCP connections to $PBX_IP:$SBC_PBX_PORT," \
-		"then the same in TLS to $SBC_TLS_IP:$SBC_TLS_PORT; tlstrunk already has $base_conns TCP connections"
+	echo "  flood: $IDLE_TCP_SOURCES sources x $IDLE_PER_SOURCE idle TCP connections to $PBX_IP:$SBC_PBX_PORT," \
+		"then $IDLE_SOURCES x $IDLE_PER_SOURCE in TLS to $SBC_TLS_IP:$SBC_TLS_PORT; tlstrunk already has $base_conns TCP connections"
 	rm -f "$WORK/idle.ready" "$WORK/idle.out"
 	spawn "$WORK/flood-idle.log" python3 "$FLOOD_DIR/flood.py" idle --ca "$PKI/ca.pem" --sni "$SBC_NAME" \
 		--host "$PBX_IP" --tcp-port "$SBC_PBX_PORT" --tls-port "$SBC_TLS_PORT" \
-		--tcp-sources "127.0.1.1-$IDLE_SOURCES" --tls-sources "127.0.2.1-$IDLE_SOURCES" \
+		--tcp-sources "127.0.1.1-$IDLE_TCP_SOURCES" --tls-sources "127.0.2.1-$IDLE_SOURCES" \
 		--per-source "$IDLE_PER_SOURCE" --hold "$hold" \
 		--probe-source 127.0.0.7 --ready "$WORK/idle.ready" --out "$WORK/idle.out"
 	IDLE_PID=$SPAWNED_PID
@@ -340,14 +341,16 @@ phase_2() {
 	sipp_wait "$IDLE_PID" $((hold + 60)) || check "$PHASE: flood.py idle failed (see $WORK/flood-idle.log)" false
 	legit_pair_end
 	sed 's/^/ /' "$WORK/flood-idle.log"
-	echo "  while the flood was up: tlstrunk had $held_conns TCP connections (limit $MAX_CONNECTIONS)," \
-		"$held_fds descriptors, RSS $((held_rss / 1024)) MiB; a newcomer on the PBX port was" \
-		"$([ "${PROBE_DURING:-0}" = 1 ] && echo accepted || echo refused)"
+	echo "  while the flood was up: tlstrunk had $held_conns TCP connections (limit $MAX_CONNECTIONS per listener)," \
+		"$held_fds descriptors, RSS $((held_rss / 1024)) MiB"
 	# shellcheck disable=SC1091
 	. "$WORK/idle.out"
 	sleep 1
 	after_conns=$(tcp_count)
-	expect=$((MAX_CONNECTIONS - base_conns))
+	each=$((IDLE_PER_SOURCE < PER_SOURCE ? IDLE_PER_SOURCE : PER_SOURCE))
+	expect_tcp=$((IDLE_TCP_SOURCES * each))
+	expect_tls=$((IDLE_SOURCES * each))
+	[ "$expect_tls" -le "$MAX_CONNECTIONS" ] || expect_tls=$MAX_CONNECTIONS
 	accepted=$((TCP_ACCEPTED + TLS_ACCEPTED))
 	echo "  flood: $((TCP_ATTEMPTED + TLS_ATTEMPTED)) connections attempted, $accepted accepted" \
 		"(TCP $TCP_ACCEPTED, TLS $TLS_ACCEPTED), $((TCP_REFUSED + TLS_REFUSED)) refused" \
@@ -358,13 +361,14 @@ phase_2() {
 		'[ "$TCP_ERRORS" = 0 ] && [ "$TLS_ERRORS" = 0 ]'
 	check "$PHASE: up to $TCP_MAX_PER_SOURCE (TCP) / $TLS_MAX_PER_SOURCE (TLS) connections accepted from one source, limit $PER_SOURCE" \
 		'[ "$TCP_MAX_PER_SOURCE" -le "$PER_SOURCE" ] && [ "$TLS_MAX_PER_SOURCE" -le "$PER_SOURCE" ]'
-	check "$PHASE: $TCP_ACCEPTED TCP connections accepted, expected $PER_SOURCE from each of $IDLE_SOURCES sources" \
-		'[ "$TCP_ACCEPTED" = $((IDLE_SOURCES * (IDLE_PER_SOURCE < PER_SOURCE ? IDLE_PER_SOURCE : PER_SOURCE))) ] ||
-		[ "$expect" -lt $((IDLE_SOURCES * PER_SOURCE)) ]'
-	check "$PHASE: tlstrunk held $held_conns connections, above max_connections $MAX_CONNECTIONS" \
-		'[ "$held_conns" -le "$MAX_CONNECTIONS" ]'
-	check "$PHASE: $accepted flood connections accepted, expected $expect (max_connections $MAX_CONNECTIONS - $base_conns already open)" \
-		'[ "$accepted" -ge $((expect - 2)) ] && [ "$accepted" -le "$expect" ]'
+	check "$PHASE: $TCP_ACCEPTED TCP connections accepted, expected $expect_tcp ($each from each of $IDLE_TCP_SOURCES sources)" \
+		'[ "$TCP_ACCEPTED" = "$expect_tcp" ]'
+	check "$PHASE: $TLS_ACCEPTED TLS connections accepted, expected $expect_tls (max_connections $MAX_CONNECTIONS per listener)" \
+		'[ "$TLS_ACCEPTED" = "$expect_tls" ]'
+	check "$PHASE: tlstrunk held $held_conns connections, above 2 x max_connections $MAX_CONNECTIONS + $base_conns" \
+		'[ "$held_conns" -le $((2 * MAX_CONNECTIONS + base_conns)) ]'
+	check "$PHASE: a newcomer on the PBX port was refused while the TLS port was full" \
+		'[ "${PROBE_DURING:-0}" = 1 ]'
 	check "$PHASE: idle connections closed after $REAP_MIN..$REAP_MAX s (idle_timeout $IDLE_TIMEOUT), $STILL_OPEN never" \
 		'[ "$STILL_OPEN" = 0 ] && [ "$(echo "$REAP_MIN >= $IDLE_TIMEOUT - 1 && $REAP_MAX <= $IDLE_TIMEOUT + 5" | bc)" = 1 ]'
 	check "$PHASE: a new connection was refused after the flood had gone" \

@@ -6,7 +6,11 @@
 #      SIP message and never finishes it is disconnected; so is a TCP
 #      client on the PBX side;
 #   c) max_headers = 40: an INVITE with 60 header fields gets 400 and
-#      nothing reaches the cloud.
+#      nothing reaches the cloud;
+#   d) max_connections = 4 is per listener: with 4 TLS connections held
+#      open, a 5th is closed before its handshake, and the PBX's TCP port
+#      still takes a connection (a flood on the public port must not lock
+#      the PBX out).
 set -eEuo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -15,7 +19,7 @@ test_init
 start_kamailio
 cfg=$WORK/tlstrunk.ini
 write_tlstrunk_config "$cfg"
-printf '\n[limits]\nmax_calls = 2\nmessage_timeout = 2\nmax_headers = 40\n' >>"$cfg"
+printf '\n[limits]\nmax_calls = 2\nmessage_timeout = 2\nmax_headers = 40\nmax_connections = 4\nmax_connections_per_source = 4\n' >>"$cfg"
 start_tlstrunk "$cfg"
 
 # a) two long calls up, then a third.
@@ -76,4 +80,30 @@ esac
 if cloud_rx | grep -qF "callid=many-headers "; then
 	fail "c: the INVITE with too many header fields reached the cloud"
 fi
-pass "max_calls 2: third call 503, never at the cloud; half-sent messages cut after ~2 s on TLS and TCP; 60 header fields: $reply"
+# d) per-listener connection budget.
+conns=$(python3 - "$SBC_TLS_IP" "$SBC_TLS_PORT" "$PKI/ca.pem" "$SBC_NAME" "$PBX_IP" "$SBC_PBX_PORT" <<'EOF'
+import socket, ssl, sys, time
+ip, port, ca, name, pip, pport = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+ctx = ssl.create_default_context(cafile=ca)
+held, out = [], []
+for i in range(5):
+    try:
+        s = socket.create_connection((ip, port), timeout=5)
+        held.append(ctx.wrap_socket(s, server_hostname=name))
+        out.append("ok")
+    except Exception as e:
+        out.append("refused")
+t = socket.create_connection((pip, pport), timeout=5)
+t.settimeout(1.5)
+try:
+    out.append("tcp-closed" if t.recv(1) == b"" else "tcp-data")
+except socket.timeout:
+    out.append("tcp-open")
+print(" ".join(out))
+EOF
+)
+log "d: $conns"
+[ "$conns" = "ok ok ok ok refused tcp-open" ] ||
+	fail "d: 5 TLS connections then a PBX TCP one gave '$conns', expected 'ok ok ok ok refused tcp-open'"
+
+pass "max_calls 2: third call 503, never at the cloud; half-sent messages cut after ~2 s on TLS and TCP; 60 header fields: $reply; 4 TLS connections held, the 5th refused, PBX TCP still open"
