@@ -527,7 +527,8 @@ media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
 	size_t len = sip->sip_payload->pl_len;
 	char cbuf[SDP_MAX_CRYPTO][SDP_CRYPTO_LEN];
 	struct media_call *mc;
-	struct sdp_info *in;
+	struct sdp_info *in = &md->scratch;
+	struct sdp_doc *doc = NULL;
 	struct sdp_edit e;
 	uint64_t h = media_hash(body, len);
 	char *out;
@@ -542,12 +543,12 @@ media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
 		return media_set_body(msg, sip, mc->out_body[from_side],
 		    mc->out_len[from_side]) < 0 ? 500 : 0;
 	}
-	if ((in = calloc(1, sizeof(*in))) == NULL)
-		return 500;
-	if (sdp_inspect(body, len, in) < 0) {
+	/* One parse serves the look and the rewrite. */
+	if ((doc = sdp_doc_load(body, len, &status)) == NULL ||
+	    sdp_doc_inspect(doc, in) < 0) {
 		log_warn(cid, "media: malformed SDP from %s",
 		    from_side == SIDE_PBX ? "pbx" : "cloud");
-		status = 488;
+		status = status == -ENOMEM ? 500 : 488;
 		goto out;
 	}
 	if (mc == NULL && !may_create) {
@@ -569,7 +570,7 @@ media_body(struct media *md, msg_t *msg, sip_t *sip, int from_side,
 		    media_answer_from_cloud(mc, in, &e);
 	if (status != 0)
 		goto out;
-	if ((out = sdp_rewrite(body, len, &e, &outlen)) == NULL) {
+	if ((out = sdp_doc_rewrite(doc, &e, &outlen)) == NULL) {
 		log_warn(cid, "media: SDP rewrite failed");
 		status = 488;
 		goto out;
@@ -594,7 +595,7 @@ out:
 	 * now: no final response will pass here to do it. */
 	if (status != 0 && mc != NULL && !mc->established)
 		media_call_end(mc, "refused");
-	free(in);
+	sdp_doc_free(doc);
 	return status;
 }
 

@@ -13,6 +13,7 @@
 #include "media_worker.h"
 #include "port_pool.h"
 #include "relay.h"
+#include "sdp_rewrite.h"
 #include "proxy.h"
 #include "strmap.h"
 
@@ -28,6 +29,8 @@ struct media {
 	int nsuites;
 	int ncalls;
 	struct relay_stats done[2];	/* ended calls, by leg */
+	struct sdp_info scratch;	/* the SDP being looked at (one
+					   thread, one body at a time) */
 };
 
 int media_init(struct media *md, struct proxy *px);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -294,6 +295,9 @@ media_info(const sdp_session_t *sdp, const sdp_media_t *m,
 	const sdp_connection_t *c;
 	int rc;
 
+	/* Not the crypto strings: 2 KiB a line, and ncrypto bounds them. */
+	memset(mi, 0, offsetof(struct sdp_media_info, crypto));
+	mi->ncrypto = 0;
 	mi->audio = m->m_type == sdp_media_audio;
 	mi->proto = media_proto(m);
 	mi->port = (unsigned)m->m_port;
@@ -322,26 +326,60 @@ media_info(const sdp_session_t *sdp, const sdp_media_t *m,
 	return 0;
 }
 
+struct sdp_doc *
+sdp_doc_load(const char *body, size_t len, int *rc)
+{
+	struct sdp_doc *d;
+
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	doc_init(d);
+	if ((*rc = doc_load(d, body, len)) != 0) {
+		sdp_doc_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+sdp_doc_free(struct sdp_doc *d)
+{
+	if (d == NULL)
+		return;
+	doc_free(d);
+	free(d);
+}
+
+int
+sdp_doc_inspect(const struct sdp_doc *d, struct sdp_info *out)
+{
+	const sdp_media_t *m;
+	int rc = 0;
+
+	out->nmedia = 0;
+	for (m = d->sdp->sdp_media; m != NULL; m = m->m_next)
+		if ((rc = media_info(d->sdp, m, &out->m[out->nmedia++])) != 0)
+			break;
+	if (rc != 0)
+		out->nmedia = 0;
+	return rc;
+}
+
 int
 sdp_inspect(const char *body, size_t len, struct sdp_info *out)
 {
-	struct sdp_doc d;
-	const sdp_media_t *m;
+	struct sdp_doc *d;
 	int rc;
 
 	if (out == NULL)
 		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	doc_init(&d);
-	if ((rc = doc_load(&d, body, len)) != 0)
-		goto done;
-	for (m = d.sdp->sdp_media; m != NULL; m = m->m_next)
-		if ((rc = media_info(d.sdp, m, &out->m[out->nmedia++])) != 0)
-			goto done;
-done:
-	doc_free(&d);
-	if (rc != 0)
-		memset(out, 0, sizeof(*out));
+	out->nmedia = 0;
+	if ((d = sdp_doc_load(body, len, &rc)) == NULL)
+		return rc;
+	rc = sdp_doc_inspect(d, out);
+	sdp_doc_free(d);
 	return rc;
 }
 
@@ -629,23 +667,31 @@ done:
 }
 
 char *
+sdp_doc_rewrite(struct sdp_doc *d, const struct sdp_edit *edit, size_t *outlen)
+{
+	*outlen = 0;
+	if (edit == NULL || edit_check(edit) != 0 || d->nmedia != edit->nmedia ||
+	    session_edit(d, edit) != 0)
+		return NULL;
+	return doc_print(d, outlen);
+}
+
+char *
 sdp_rewrite(const char *body, size_t len, const struct sdp_edit *edit,
     size_t *outlen)
 {
-	struct sdp_doc d;
-	char *out = NULL;
+	struct sdp_doc *d;
+	char *out;
+	int rc;
 
-	if (outlen != NULL)
-		*outlen = 0;
-	if (edit == NULL || outlen == NULL || edit_check(edit) != 0)
+	if (outlen == NULL)
 		return NULL;
-	doc_init(&d);
-	if (doc_load(&d, body, len) != 0 || d.nmedia != edit->nmedia)
-		goto done;
-	if (session_edit(&d, edit) != 0)
-		goto done;
-	out = doc_print(&d, outlen);
-done:
-	doc_free(&d);
+	*outlen = 0;
+	if (edit == NULL || edit_check(edit) != 0)
+		return NULL;
+	if ((d = sdp_doc_load(body, len, &rc)) == NULL)
+		return NULL;
+	out = sdp_doc_rewrite(d, edit, outlen);
+	sdp_doc_free(d);
 	return out;
 }

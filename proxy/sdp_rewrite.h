@@ -49,8 +49,9 @@ struct sdp_info {
  * Returns 0, or -EINVAL (malformed: not SDP, bad line, port > 65535,
  * bad a=rtcp, a=crypto without value), -E2BIG (longer than
  * SDP_MAX_LEN, more than SDP_MAX_MEDIA m= lines or SDP_MAX_CRYPTO
- * a=crypto lines in one, a value that does not fit out).  out is
- * zeroed first, whatever the result.
+ * a=crypto lines in one, a value that does not fit out).  Only
+ * out->m[0 .. nmedia-1] are filled, and of each only crypto[0 ..
+ * ncrypto-1]; nmedia is 0 on failure.
  */
 int	 sdp_inspect(const char *body, size_t len, struct sdp_info *out);
 
@@ -102,5 +103,18 @@ struct sdp_edit {
  */
 char	*sdp_rewrite(const char *body, size_t len,
 	    const struct sdp_edit *edit, size_t *outlen);
+
+/*
+ * The same two steps on one parse, for a caller that inspects a body
+ * and then rewrites it: load (NULL and *rc as sdp_inspect() on a body
+ * it rejects), inspect, rewrite at most once (the document is edited in
+ * place), free.
+ */
+struct sdp_doc;
+struct sdp_doc	*sdp_doc_load(const char *body, size_t len, int *rc);
+int	 sdp_doc_inspect(const struct sdp_doc *d, struct sdp_info *out);
+char	*sdp_doc_rewrite(struct sdp_doc *d, const struct sdp_edit *edit,
+	    size_t *outlen);
+void	 sdp_doc_free(struct sdp_doc *d);
 
 #endif
