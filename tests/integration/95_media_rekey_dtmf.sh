@@ -33,6 +33,15 @@
 #     the relay port and authenticates as SRTP under tlstrunk's announced key
 #     (none is plain), plus rtp_check.py's SRTP-only checks;
 #   - tlstrunk counted SRTP failures for the stale K1 packets.
+# Then a second, short call (rekey_call.py --reject-rekey): the PBX refuses the
+# cloud's rekey re-INVITE with 488, so the session, K1 included, stays as it
+# was (RFC 3261 14.1; a refused offer's key must never come in use). Asserts:
+#   - the PBX got the re-INVITE (RTP/AVP, no crypto), its 488 was ACKed, the
+#     cloud got the 488 (no other SDP from tlstrunk, whose key stays);
+#   - >= 90 % of the K1 packets the cloud sent after the refusal reached the
+#     PBX byte for byte; the few packets under the refused K2 did not;
+#   - PBX -> cloud still decrypts under tlstrunk's first key;
+#   - BYE 200, call summary status=200, every SRTP failure a K2 packet.
 # Needs: kamailio, tcpdump, python3 with python3-cryptography (Debian 12).
 # shellcheck disable=SC2119  # lib.sh functions with optional arguments
 set -eEuo pipefail
@@ -79,28 +88,69 @@ spawn "$WORK/pbx.log" "$PYTHON" -u "$PEER" pbx --sip "$PBX_IP:$PBX_SIP_PORT" --m
 	--to "sip:+13175550100@$PBX_IP:$SBC_PBX_PORT" --out "$WORK/pbx.json"
 PBX_PID=$SPAWNED_PID
 
-rc=0
-sipp_wait "$CLOUD_PID" 40 || rc=$?
-[ "$rc" = 0 ] || fail "the cloud end failed (status $rc): $(grep -m1 FATAL "$WORK/cloud.log" || tail -n 1 "$WORK/cloud.log")"
-rc=0
-sipp_wait "$PBX_PID" 10 || rc=$?
-[ "$rc" = 0 ] || fail "the PBX end failed (status $rc): $(grep -m1 FATAL "$WORK/pbx.log" || tail -n 1 "$WORK/pbx.log")"
+# ends_wait SUFFIX [WHICH]: both ends of the call ($WORK/cloud$SUFFIX.log, ...) exited 0.
+ends_wait() {
+	local rc=0
+	sipp_wait "$CLOUD_PID" 40 || rc=$?
+	[ "$rc" = 0 ] || fail "the cloud end$2 failed (status $rc): $(grep -m1 FATAL "$WORK/cloud$1.log" || tail -n 1 "$WORK/cloud$1.log")"
+	sipp_wait "$PBX_PID" 10 || rc=$?
+	[ "$rc" = 0 ] || fail "the PBX end$2 failed (status $rc): $(grep -m1 FATAL "$WORK/pbx$1.log" || tail -n 1 "$WORK/pbx$1.log")"
+}
+
+# peer_check SUFFIX ARGS...: rekey_call.py check on that call's two JSON files.
+peer_check() {
+	local sfx=$1 out rc=0
+	shift
+	out=$("$PYTHON" "$PEER" check --cloud "$WORK/cloud$sfx.json" --pbx "$WORK/pbx$sfx.json" "$@") || rc=$?
+	echo "$out" | tee -a "$WORK/checks.log" >&2
+	[ "$rc" = 0 ] || fail "$(grep -m1 'FAIL:' <<<"$out" | sed 's/^ *FAIL: //')"
+}
+
+# call_summary SUFFIX: SUM= tlstrunk's call summary line for that call (by
+# the PBX's Call-ID).
+call_summary() {
+	local cid
+	cid=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["call_id"])' "$WORK/pbx$1.json")
+	for _ in $(seq 1 50); do
+		SUM=$(grep -F "[$cid] call summary: pbx->cloud " "$TLSTRUNK_LOG" | tail -1 || true)
+		[ -n "$SUM" ] && return 0
+		sleep 0.1
+	done
+	fail "no call summary line for $cid in $TLSTRUNK_LOG"
+}
+
+ends_wait ""
 sleep 0.2
 capture_stop
-
-rc=0
-out=$("$PYTHON" "$PEER" check --cloud "$WORK/cloud.json" --pbx "$WORK/pbx.json" --pcap "$CAP_FILE") || rc=$?
-echo "$out" | tee -a "$WORK/checks.log" >&2
-[ "$rc" = 0 ] || fail "$(grep -m1 'FAIL:' <<<"$out" | sed 's/^ *FAIL: //')"
+peer_check "" --pcap "$CAP_FILE"
 rtp_assert_srtp --cloud "$CLOUD_MEDIA-$((${CLOUD_MEDIA##*:} + 1))" \
 	--pbx "$PBX_MEDIA-$((${PBX_MEDIA##*:} + 1))" \
 	--relay "$PBX_IP:$MEDIA_RELAY_PORTS" --min-packets 100 --tones 440,1000
 
 # tlstrunk itself says it refused the stale packets (SRTP failures).
-wait_grep "$TLSTRUNK_LOG" 'call summary: pbx->cloud ' 5 || fail "no call summary line in $TLSTRUNK_LOG"
-sum=$(grep 'call summary: pbx->cloud ' "$TLSTRUNK_LOG" | tail -1)
-[[ $sum =~ status=200.*srtp_failures=([0-9]+) ]] || fail "call summary without status 200 / srtp_failures: ${sum#*call summary: }"
+call_summary ""
+[[ $SUM =~ status=200.*srtp_failures=([0-9]+) ]] || fail "call summary without status 200 / srtp_failures: ${SUM#*call summary: }"
 nfail=${BASH_REMATCH[1]}
 [ "$nfail" -ge 10 ] || fail "tlstrunk counted $nfail SRTP failures; the cloud sent stale K1 packets after the rekey that must fail"
 
-pass "cloud rekey followed (new-key audio delivered, $nfail old-key/replayed packets refused), same-key hold/resume kept the state, RFC 4733 events identical both ways, cloud leg SRTP only"
+# The second call: the PBX refuses the rekey (488); K1 must stay in use.
+require_free_port udp "$UAS_IP" "$UAS_PORT"
+require_free_port udp "${CLOUD_MEDIA%:*}" "${CLOUD_MEDIA##*:}"
+require_free_port udp "$PBX_IP" "$PBX_SIP_PORT"
+require_free_port udp "${PBX_MEDIA%:*}" "${PBX_MEDIA##*:}"
+spawn "$WORK/cloud2.log" "$PYTHON" -u "$PEER" cloud --reject-rekey --sip "$UAS_IP:$UAS_PORT" \
+	--media "$CLOUD_MEDIA" --out "$WORK/cloud2.json"
+CLOUD_PID=$SPAWNED_PID
+wait_port udp "$UAS_IP" "$UAS_PORT" 5 "$CLOUD_PID" || fail "the cloud end (refused rekey) did not bind $UAS_IP:$UAS_PORT"
+spawn "$WORK/pbx2.log" "$PYTHON" -u "$PEER" pbx --reject-rekey --sip "$PBX_IP:$PBX_SIP_PORT" \
+	--media "$PBX_MEDIA" --to "sip:+13175550100@$PBX_IP:$SBC_PBX_PORT" --out "$WORK/pbx2.json"
+PBX_PID=$SPAWNED_PID
+ends_wait 2 " (refused rekey)"
+peer_check 2 --reject-rekey
+call_summary 2
+[[ $SUM =~ status=200.*srtp_failures=([0-9]+) ]] || fail "refused rekey: call summary without status 200 / srtp_failures: ${SUM#*call summary: }"
+nfail2=${BASH_REMATCH[1]}
+nk2=$("$PYTHON" -c 'import json, sys; print(sum(x["key"] == "k2-refused" for x in json.load(open(sys.argv[1]))["sent"]))' "$WORK/cloud2.json")
+[ "$nfail2" -le "$nk2" ] || fail "refused rekey: tlstrunk counted $nfail2 SRTP failures, but the cloud sent only $nk2 packets under the refused key (the rest under its unchanged key K1)"
+
+pass "cloud rekey followed (new-key audio delivered, $nfail old-key/replayed packets refused), same-key hold/resume kept the state, RFC 4733 events identical both ways, cloud leg SRTP only; a rekey the PBX refused (488) left the cloud's key in use ($nfail2 SRTP failures, $nk2 packets under the refused key)"

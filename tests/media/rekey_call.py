@@ -23,17 +23,26 @@
       Audio is PCMU 1000 Hz every 20 ms. What tlstrunk sends is decrypted
       with the key in tlstrunk's latest SDP (its offer, then its answer to
       each re-INVITE).
+      With --reject-rekey (the PBX end refuses the rekey), a short call: the
+      re-INVITE with K2 at 0.6 s; on its non-2xx final the cloud ACKs it,
+      keeps K1 ("k1-after-refusal": the session is unchanged, RFC 3261
+      14.1), plus one packet under the refused K2 every 10th tick (5 in all,
+      "k2-refused", 600 Hz), for 1.2 s, then BYE.
 
   rekey_call.py pbx --sip IP:PORT --media IP:PORT --to SIP-URI --out FILE.json
       The PBX: a SIP UAC over UDP (INVITE to tlstrunk, RTP/AVP, PCMU and
       telephone-event), plain RTP, 440 Hz; RFC 4733 events 1, 11, 9 at 1.0,
       3.1 and 5.1 s after the 200; answers re-INVITEs (following the address
-      in each offer), ends when the BYE arrives.
+      in each offer), ends when the BYE arrives. With --reject-rekey: no
+      events, and the first re-INVITE gets 488 Not Acceptable Here (sent
+      again until its ACK, RFC 3261 timer G) and changes nothing.
 
   rekey_call.py check --cloud C.json --pbx P.json --pcap CAP.pcap
       Compares what each end sent with what the other end received, and
       checks the capture: see check() for the list. Exit 0 all good, 1 a
       check failed, 2 bad input.
+  rekey_call.py check --reject-rekey --cloud C.json --pbx P.json
+      The same for a --reject-rekey call: see check_refused().
 
 Every packet sent and received is in the JSON (hex), with wall-clock times.
 Standard library + `cryptography` (through srtp_peer.py) only.
@@ -329,16 +338,18 @@ class UA:
         data = build("SIP/2.0 %d %s" % (status, reason), hdrs, body)
         self.send(data, src)
         self.answered[req.cseq()] = (data, src)
-        if req.method == "INVITE" and 200 <= status < 300:
-            self._retransmit_2xx(req.cseq()[0], data, src, self.T1)
+        if req.method == "INVITE" and status >= 200:
+            self._retransmit_final(req.cseq()[0], data, src, self.T1)
         return data
 
-    def _retransmit_2xx(self, num, data, dest, interval):
+    def _retransmit_final(self, num, data, dest, interval):
+        """A final response to an INVITE goes out again until its ACK (2xx:
+        RFC 3261 13.3.1.4; over UDP, a non-2xx too: timer G, 17.2.1)."""
         def again():
             if num in self.acked or interval > 16:
                 return
             self.send(data, dest)
-            self._retransmit_2xx(num, data, dest, min(interval * 2, 4.0))
+            self._retransmit_final(num, data, dest, min(interval * 2, 4.0))
         self.loop.at(time.monotonic() + interval, again)
 
     def on_request_raw(self, m, src):
@@ -366,8 +377,8 @@ class UA:
     def on_response(self, m):
         num, meth = m.cseq()
         self.responses.setdefault((num, meth), []).append(m)
-        if meth == "INVITE" and 200 <= m.status < 300 and num in self.acks:
-            data, dest = self.acks[num]     # 2xx retransmitted: ACK again
+        if meth == "INVITE" and m.status >= 200 and num in self.acks:
+            data, dest = self.acks[num]     # final retransmitted: ACK again
             self.sock.sendto(data, dest)
 
     def next_hop(self):
@@ -417,6 +428,18 @@ class UA:
             adest = self.next_hop()
             self.acks[num] = (ack, adest)
             self.send(ack, adest)
+        elif method == "INVITE":
+            # A non-2xx final: the ACK belongs to the INVITE's transaction
+            # (RFC 3261 17.1.1.3): its Request-URI, Via branch, Route set,
+            # From and Call-ID, the To of the response, CSeq number + ACK.
+            inv = Msg(data)
+            hdrs = [("Via", inv.all("via")[0]), ("Max-Forwards", "70")]
+            hdrs += [("Route", r) for r in inv.all("route")]
+            hdrs += [("From", inv.get("from")), ("To", resp.get("to")), ("Call-ID", inv.get("call-id")),
+                     ("CSeq", "%d ACK" % num)]
+            ack = build("ACK %s SIP/2.0" % inv.uri, hdrs)
+            self.acks[num] = (ack, dest)
+            self.send(ack, dest)
         return resp
 
 
@@ -545,6 +568,7 @@ class SrtpMedia(Media):
         Media.__init__(self, *a)
         self.tx = self.tx_label = None
         self.stale = None           # (ctx, label, until monotonic)
+        self.probe = None           # [ctx, label, every n-th tick, how many more]
         self.rx_keys = []           # [(label, inline, ctx)], newest last
         self.last_audio = None
 
@@ -572,6 +596,16 @@ class SrtpMedia(Media):
                                   "plain": p.hex(), "wire": w.hex()})
             else:
                 self.stale = None
+        if self.probe is not None and kind == "audio" and self.n % self.probe[2] == 0:
+            ctx, label, _, left = self.probe
+            p = self.src.extra_audio(600)
+            w = ctx.protect(p)
+            self.sock.sendto(w, self.dest)
+            self.sent.append({"t": now_wall(), "kind": "audio", "key": label,
+                              "plain": p.hex(), "wire": w.hex()})
+            self.probe[3] -= 1
+            if self.probe[3] <= 0:
+                self.probe = None
 
     def replay(self, rec):
         self.sent.append(dict(rec, t=now_wall(), key=rec["key"] + "-replay"))
@@ -732,6 +766,43 @@ def run_cloud(a):
         ev("answer", **info)
         return resp
 
+    def bye():
+        media.stop()
+        ua.cseq += 1
+        ev("bye")
+        resp = ua.transaction(ua.in_dialog("BYE", ua.cseq), "BYE", ua.cseq, ua.next_hop())
+        ev("bye_done", status=resp.status if resp else None)
+        loop.run(until=time.monotonic() + 0.4)
+        dump()
+        if resp is None or resp.status != 200:
+            die(a.out, out, "BYE: %s" % (resp.first if resp else "no final response"))
+        return 0
+
+    if a.reject_rekey:
+        # The PBX refuses the rekey: the session stays as it was (RFC 3261
+        # 14.1), so K1 goes on; a few packets under the refused K2 too.
+        at_least(0.6, 0)
+        k2 = os.urandom(30)
+        out["own_keys"]["k2"] = make_inline(k2)
+        media.tx_label = "k1-pending"
+        ver[0] += 1
+        ua.cseq += 1
+        num = ua.cseq
+        ev("reinvite", n="rekey", cseq=num, dir="sendrecv")
+        resp = ua.transaction(ua.in_dialog("INVITE", num, cloud_sdp(k2, "sendrecv")), "INVITE", num,
+                              ua.next_hop())
+        out["refused"] = {"n": "rekey", "status": resp.status if resp else None,
+                          "first": resp.first if resp else None, "sdp": resp.sdp() if resp else None}
+        if resp is None or resp.status < 300:
+            dump()
+            die(a.out, out, "re-INVITE rekey, which the PBX refuses: %s"
+                % (resp.first if resp else "no final response"))
+        media.tx_label = "k1-after-refusal"
+        media.probe = [SrtpContext.from_inline(k2, SUITE), "k2-refused", 10, 5]
+        ev("refused", n="rekey", status=resp.status)
+        at_least(0, 1.2)
+        return bye()
+
     at_least(0.8, 0)
     dtmf(4)
     at_least(1.6, 0.3)
@@ -757,16 +828,7 @@ def run_cloud(a):
     at_least(4.9, 0.1)
     dtmf(0)
     at_least(5.8, 0.6)
-    media.stop()
-    ua.cseq += 1
-    ev("bye")
-    resp = ua.transaction(ua.in_dialog("BYE", ua.cseq), "BYE", ua.cseq, ua.next_hop())
-    ev("bye_done", status=resp.status if resp else None)
-    loop.run(until=time.monotonic() + 0.4)
-    dump()
-    if resp is None or resp.status != 200:
-        die(a.out, out, "BYE: %s" % (resp.first if resp else "no final response"))
-    return 0
+    return bye()
 
 
 # --- the PBX -----------------------------------------------------------------------
@@ -779,12 +841,18 @@ class PbxUA(UA):
         self.bye = False
         self.sdp_ver = 1
         self.reinvites = []
+        self.reject_rekey = False
 
     def on_request(self, m, src):
         if m.method == "INVITE" and tag_of(m.get("to")):
             off = parse_sdp(m.sdp() or "")
-            self.reinvites.append({"t": now_wall(), "proto": off["proto"], "dir": off["dir"],
-                                   "ncrypto": len(off["crypto"]), "te_pt": off["te_pt"]})
+            ri = {"t": now_wall(), "proto": off["proto"], "dir": off["dir"], "ncrypto": len(off["crypto"]),
+                  "te_pt": off["te_pt"], "cseq": m.cseq()[0], "status": 200}
+            self.reinvites.append(ri)
+            if self.reject_rekey and len(self.reinvites) == 1:
+                ri["status"] = 488          # the session stays as it was
+                self.reply(m, src, 488, "Not Acceptable Here")
+                return
             if off["conn"] and off["port"]:
                 self.media.dest = (off["conn"], off["port"])
             self.sdp_ver += 1
@@ -804,6 +872,7 @@ class PbxUA(UA):
 def run_pbx(a):
     loop = Loop()
     ua = PbxUA(loop, "pbx", hp(a.sip), hp(a.media))
+    ua.reject_rekey = a.reject_rekey
     out = {"role": "pbx", "events": [], "media_addr": a.media}
     te_pt = 101
     media = Media(loop, hp(a.media), 440, te_pt)
@@ -819,6 +888,8 @@ def run_pbx(a):
         out["sip"], out["sip_errors"] = ua.siplog, ua.errors
         out["sent"], out["recv"], out["ssrc"] = media.sent, media.recv, media.src.ssrc
         out["reinvites"] = ua.reinvites
+        out["acked"] = sorted(ua.acked)
+        out["call_id"] = ua.call_id
         write_out(a.out, out)
 
     ip, port = hp(a.media)
@@ -873,7 +944,7 @@ def run_pbx(a):
     media.start()
     t0 = media.t0
     out["t0"] = now_wall()
-    for rel, code in ((1.0, 1), (3.1, 11), (5.1, 9)):
+    for rel, code in () if a.reject_rekey else ((1.0, 1), (3.1, 11), (5.1, 9)):
         loop.at(t0 + rel, lambda code=code: (media.src.queue_event(code), ev("dtmf", code=code)))
     if not loop.run(pred=lambda: ua.bye, until=t0 + a.wait):
         dump()
@@ -1121,6 +1192,129 @@ def check(a):
     return report()
 
 
+def check_refused(a):
+    """The --reject-rekey call: the PBX refused the cloud's rekey re-INVITE
+    with 488, so the session, the cloud's key K1 included, stays as it was
+    (RFC 3261 14.1); the offered key K2 must never come in use."""
+    try:
+        with open(a.cloud) as f:
+            C = json.load(f)
+        with open(a.pbx) as f:
+            P = json.load(f)
+    except (OSError, ValueError) as e:
+        print("rekey_call check: %s" % e)
+        return 2
+    problems, notes = [], []
+
+    def need(cond, fail_msg, ok_msg=None):
+        if not cond:
+            problems.append(fail_msg)
+        elif ok_msg:
+            notes.append(ok_msg)
+        return cond
+
+    def report():
+        for n in notes:
+            print("  ok  %s" % n)
+        for p in problems:
+            print("  FAIL: %s" % p)
+        return 1 if problems else 0
+
+    for who, d in (("cloud", C), ("pbx", P)):
+        if d.get("fatal"):
+            problems.append("%s end: %s" % (who, d["fatal"]))
+        for e in d.get("sip_errors", []):
+            problems.append("%s end: %s" % (who, e))
+    if problems:
+        return report()
+
+    # -- signalling --
+    off, ans = C["offer"], P["answer"]
+    ri, ref = P.get("reinvites", []), C.get("refused") or {}
+    need(off["proto"] == "RTP/SAVP" and any(SUITE in c for c in off["crypto"])
+         and ans["proto"] == "RTP/AVP" and not ans["crypto"],
+         "the cloud was offered %s with %d crypto lines, the PBX got an answer %s with %d"
+         % (off["proto"], len(off["crypto"]), ans["proto"], len(ans["crypto"])))
+    need(len(ri) == 1 and ri[0]["proto"] == "RTP/AVP" and ri[0]["ncrypto"] == 0 and ri[0]["status"] == 488,
+         "the PBX got re-INVITEs %s (want exactly one, RTP/AVP without crypto, which it refused with 488)"
+         % [(r["proto"], r["ncrypto"], r["status"]) for r in ri])
+    need(len(ri) == 1 and ri[0]["cseq"] in P.get("acked", []),
+         "the PBX's 488 to the rekey re-INVITE got no ACK (CSeq %s, ACKed: %s)"
+         % (ri[0]["cseq"] if ri else None, P.get("acked")))
+    need(ref.get("status") == 488,
+         "the cloud's rekey re-INVITE, refused by the PBX with 488, ended at the cloud with %s"
+         % (ref.get("first") or "no final response"),
+         "SDP: the cloud's rekey re-INVITE (new key K2) reached the PBX as RTP/AVP without crypto; "
+         "the PBX refused it, the cloud got %r, and the 488 was ACKed" % ref.get("first"))
+    need(not C.get("answers") and len(C.get("rx_keys", [])) == 1,
+         "after the refused rekey tlstrunk announced %d key(s) to the cloud, answers %s (want its "
+         "first key only)" % (len(C.get("rx_keys", [])), C.get("answers")),
+         "tlstrunk kept the key of its first answer (no other SDP toward the cloud)")
+
+    ev = {e["what"] + (":" + e["n"] if "n" in e else ""): e for e in C["events"]}
+    t_re, t_ref = ev.get("reinvite:rekey", {}).get("t"), ev.get("refused:rekey", {}).get("t")
+    if not need(None not in (t_re, t_ref), "cloud timeline incomplete: %s" % sorted(ev)):
+        return report()
+
+    # -- cloud -> PBX --
+    pbx_rx = {}
+    for r in P["recv"]:
+        pbx_rx.setdefault(r["plain"], []).append(r["t"])
+    sent_plain = set(x["plain"] for x in C["sent"])
+    unknown = [r for r in P["recv"] if r["plain"] not in sent_plain]
+    need(not unknown, "the PBX received %d packets that the cloud never sent" % len(unknown))
+    srcs = sorted(set(r["src"] for r in P["recv"]))
+    need(srcs == ["%s:%d" % (ans["conn"], ans["port"])],
+         "the PBX received media from %s, not (only) from tlstrunk's relay %s:%s"
+         % (srcs, ans["conn"], ans["port"]))
+
+    def delivered(key):
+        s = [x for x in C["sent"] if x["key"] == key]
+        return s, [x for x in s if x["plain"] in pbx_rx]
+
+    s, d = delivered("k1")
+    need(len(s) >= 20 and len(d) >= 0.9 * len(s),
+         "before the rekey re-INVITE: %d of %d K1 packets from the cloud reached the PBX" % (len(d), len(s)))
+    s0, d0 = s, d
+    s, d = delivered("k1-after-refusal")
+    need(len(s) >= 40 and len(d) >= 0.9 * len(s),
+         "after the PBX refused the rekey: %d of %d packets the cloud sent under its unchanged key K1 "
+         "reached the PBX (tlstrunk switched to the refused key K2?)" % (len(d), len(s)),
+         "cloud->PBX: %d/%d K1 packets before the re-INVITE and %d/%d sent under K1 after the "
+         "refusal delivered, byte for byte" % (len(d0), len(s0), len(d), len(s)))
+    s, d = delivered("k2-refused")
+    k2 = [x for x in C["sent"] if x["key"] == "k2"]
+    need(len(s) >= 3 and not d and not k2,
+         "%d of %d packets under the refused key K2 reached the PBX (%d plain K2 packets sent)"
+         % (len(d), len(s), len(k2)),
+         "cloud->PBX: 0/%d packets under the refused key K2 delivered (K2 never in use)" % len(s))
+    s, d = delivered("k1-pending")
+    notes.append("cloud->PBX: %d/%d K1 packets sent while the re-INVITE was pending delivered "
+                 "(not asserted)" % (len(d), len(s)))
+
+    # -- PBX -> cloud --
+    fails = [r for r in C["recv"] if r["plain"] is None]
+    need(not fails, "the cloud failed to decrypt %d of %d packets from tlstrunk (%s)"
+         % (len(fails), len(C["recv"]), sorted(set(str(r["err"]) for r in fails))))
+    psent = set(x["plain"] for x in P["sent"])
+    got = set(r["plain"] for r in C["recv"] if r["plain"])
+    need(not (got - psent), "the cloud decrypted %d packets that the PBX never sent" % len(got - psent))
+    s = [x for x in P["sent"] if x["kind"] == "audio" and x["t"] > t_ref + 0.1]
+    d = [x for x in s if x["plain"] in got]
+    need(len(s) >= 40 and len(d) >= 0.9 * len(s),
+         "PBX->cloud after the refused rekey: %d of %d packets reached the cloud" % (len(d), len(s)),
+         "PBX->cloud: %d/%d audio packets after the refusal decrypted by the cloud with tlstrunk's "
+         "first key, equal to what the PBX sent" % (len(d), len(s)))
+
+    # -- the end --
+    bye = ev.get("bye_done", {}).get("status")
+    need(bye == 200 and any(e["what"] == "bye" for e in P["events"]),
+         "the call did not end normally: the cloud's BYE got %s, the PBX %s it"
+         % (bye, "got" if any(e["what"] == "bye" for e in P["events"]) else "did not get"),
+         "the call ended normally (the cloud's BYE: 200, the PBX got it)")
+    return report()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -1129,21 +1323,26 @@ def main():
     c.add_argument("--media", required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--wait", type=int, default=30)
+    c.add_argument("--reject-rekey", action="store_true")
     p = sub.add_parser("pbx")
     p.add_argument("--sip", required=True)
     p.add_argument("--media", required=True)
     p.add_argument("--to", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--wait", type=int, default=30)
+    p.add_argument("--reject-rekey", action="store_true")
     k = sub.add_parser("check")
     k.add_argument("--cloud", required=True)
     k.add_argument("--pbx", required=True)
     k.add_argument("--pcap")
+    k.add_argument("--reject-rekey", action="store_true")
     a = ap.parse_args()
     if a.cmd == "cloud":
         return run_cloud(a)
     if a.cmd == "pbx":
         return run_pbx(a)
+    if a.reject_rekey:
+        return check_refused(a)
     return check(a)
 
 
