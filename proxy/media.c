@@ -33,7 +33,6 @@ struct media_call {
 	int offer_from;			/* side with an offer pending, -1 none */
 	int established;		/* a 2xx carried an answer */
 	int ai;				/* index of the relayed audio m= line */
-	struct sdes_crypto local[SDP_MAX_CRYPTO];	/* offered/answered */
 	int nlocal;
 	struct sdes_crypto tx_key, rx_key;	/* in use */
 	int have_tx, have_rx;
@@ -44,6 +43,8 @@ struct media_call {
 	char *out_body[2];		/* and what we made of it */
 	size_t out_len[2];
 	uv_timer_t timer;		/* media timeout */
+	struct sdes_crypto local[];	/* ours, offered/answered: one per
+					   configured suite (md->nsuites) */
 };
 
 static void media_call_end(struct media_call *mc, const char *why);
@@ -139,7 +140,7 @@ media_call_end(struct media_call *mc, const char *why)
 	md->ncalls--;
 	port_pool_put(&md->pool, mc->pbx_port);
 	port_pool_put(&md->pool, mc->cloud_port);
-	for (int i = 0; i < SDP_MAX_CRYPTO; i++)
+	for (int i = 0; i < md->nsuites; i++)
 		sdes_crypto_wipe(&mc->local[i]);
 	sdes_crypto_wipe(&mc->tx_key);
 	sdes_crypto_wipe(&mc->rx_key);
@@ -177,7 +178,8 @@ static struct media_call *
 media_call_new(struct media *md, const char *callid)
 {
 	const struct config *cfg = md->px->cfg;
-	struct media_call *mc = calloc(1, sizeof(*mc));
+	struct media_call *mc = calloc(1, sizeof(*mc) +
+	    (size_t)md->nsuites * sizeof(mc->local[0]));
 	uint64_t iv;
 	int r = -ENOMEM;
 
@@ -693,6 +695,9 @@ media_init(struct media *md, struct proxy *px)
 		if (s >= 0)
 			md->suites[md->nsuites++] = s;
 	}
+	/* config.c takes only known suites, at least one: an invariant. */
+	if (md->nsuites == 0)
+		fatal("media: no SRTP suite configured");
 	return 0;
 }
 

@@ -73,7 +73,7 @@ relay_send(struct relay_leg *out, int rtcp, const void *pkt, int len)
 static void
 relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
 {
-	struct sockaddr_storage *cur = rtcp && !lg->rtcp_mux ?
+	union relay_addr *cur = rtcp && !lg->rtcp_mux ?
 	    &lg->peer_rtcp : &lg->peer_rtp;
 	socklen_t len = from->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -173,12 +173,13 @@ relay_on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 struct relay *
 relay_new(const struct config *cfg, const char *callid)
 {
-	struct relay *rl = calloc(1, sizeof(*rl));
+	size_t n = strlen(callid) + 1;
+	struct relay *rl = calloc(1, sizeof(*rl) + n);
 
 	if (rl == NULL)
 		return NULL;
 	rl->cfg = cfg;
-	snprintf(rl->callid, sizeof(rl->callid), "%s", callid);
+	memcpy(rl->callid, callid, n);
 	for (int i = 0; i < 2; i++) {
 		rl->leg[i].rl = rl;
 		rl->leg[i].side = i;
@@ -304,8 +305,8 @@ relay_job_peer(struct media_worker *w, void *arg)
 	struct relay_leg *lg = &j->rl->leg[j->side];
 
 	/* A peer that moved in a re-INVITE is followed at once. */
-	lg->peer_rtp = j->rtp;
-	lg->peer_rtcp = j->rtcp;
+	memcpy(&lg->peer_rtp, &j->rtp, sizeof(lg->peer_rtp));
+	memcpy(&lg->peer_rtcp, &j->rtcp, sizeof(lg->peer_rtcp));
 	lg->rtcp_mux = j->mux;
 	lg->have_peer = j->have;
 	free(j);

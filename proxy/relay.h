@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <uv.h>
 
 #include "config.h"
@@ -39,12 +40,19 @@ struct relay_stats {
 	uint64_t last_rx;		/* ms, monotonic */
 };
 
+/* A peer's address: an IP socket address, not a 128-byte storage. */
+union relay_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct relay_leg {
 	struct relay *rl;
 	int side;			/* 0: PBX, 1: cloud (enum sip_side) */
 	int port;
 	struct relay_sock rtp, rtcp;
-	struct sockaddr_storage peer_rtp, peer_rtcp;
+	union relay_addr peer_rtp, peer_rtcp;
 	int have_peer;
 	int rtcp_mux;			/* peer multiplexes RTCP on RTP */
 	struct srtp_stream tx, rx;	/* cloud leg only */
@@ -56,7 +64,7 @@ struct relay {
 	const struct config *cfg;
 	struct relay_leg leg[2];
 	int handles;
-	char callid[128];
+	char callid[];			/* for log lines */
 };
 
 struct relay *relay_new(const struct config *cfg, const char *callid);
