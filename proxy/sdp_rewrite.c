@@ -126,8 +126,11 @@ body_check(const char *body, size_t len)
 			continue;
 		}
 		start = i;
+		/* No control characters but TAB: sofia-sip parses some into
+		 * fields it then prints as "(null)" (found by fuzzing). */
 		for (; i < len && body[i] != '\r' && body[i] != '\n'; i++)
-			if (body[i] == '\0')
+			if (((unsigned char)body[i] < 0x20 && body[i] != '\t') ||
+			    body[i] == 0x7f)
 				return -EINVAL;
 		if (i - start < 2 || body[start] < 'a' || body[start] > 'z' ||
 		    body[start + 1] != '=')
@@ -169,6 +172,10 @@ media_check(const sdp_media_t *m)
 	/* One format at least (RFC 4566 5.14): the printer invents "19". */
 	if (m->m_rtpmaps == NULL && m->m_format == NULL)
 		return -EINVAL;
+	/* An rtpmap without an encoding name would print as "(null)". */
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm != NULL; rm = rm->rm_next)
+		if (rm->rm_encoding == NULL)
+			return -EINVAL;
 	for (a = m->m_attributes; a != NULL; a = a->a_next) {
 		if (strcasecmp(a->a_name, "rtcp") == 0 &&
 		    rtcp_port(a->a_value, &port) != 0)
