@@ -91,7 +91,9 @@ check_loaded(const struct config *c)
 {
 	struct sockaddr_in sin;
 
-	CHECK(c->cloud.nhosts >= 1 && c->cloud.nhosts <= CFG_MAX_HOSTS);
+	/* The proxies: a list (hosts or the region's), or SRV at run time. */
+	CHECK(c->cloud.domain[0] != '\0' ? c->cloud.nhosts == 0 :
+	    c->cloud.nhosts >= 1 && c->cloud.nhosts <= CFG_MAX_HOSTS);
 	for (int i = 0; i < c->cloud.nhosts; i++)
 		CHECK(c->cloud.hosts[i][0] != '\0');
 	CHECK(c->pbx.allow.n >= 1 && c->pbx.allow.n <= CFG_MAX_ALLOW);
