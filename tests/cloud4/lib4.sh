@@ -185,6 +185,20 @@ kam4_count() {
 }
 kam4_lines() { local f=${KAM4_LOG[$1]:-$(lb_log "$1")}; [ -f "$f" ] && wc -l <"$f" || echo 0; }
 
+# calls4 LABEL: 4 sequential PBX calls through tlstrunk; echoes the INVITE
+# counts of Kamailio instances 1, 2 and 3 ("lb01 lb02 lb03", by address
+# 127.0.0.2 .4 .5) during them.
+calls4() {
+	local label=$1 n rc=0 out=''
+	local -a mark=()
+	for n in 1 2 3; do mark[n]=$(kam4_lines "$n"); done
+	sipp4_run "$label" pbx_uac_talk.xml 30 -i "$PBX_IP" -p 5070 -s +13175550100 \
+		-d 100 -m 4 -l 1 "$PBX_IP:$SBC_PBX_PORT" || rc=$?
+	[ "$rc" = 0 ] || fail "$label: 4 sequential calls did not all complete (sipp exit $rc, successful/failed $(sipp_counts "$label"))"
+	for n in 1 2 3; do out+="$(kam4_count "$n" 'CLOUD-RX method=INVITE ' "${mark[$n]}") "; done
+	echo "${out% }"
+}
+
 # --- tlstrunk -----------------------------------------------------------------------
 
 # ini_set FILE SECTION KEY VALUE: set KEY in [SECTION]: replaced where it

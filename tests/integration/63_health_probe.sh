@@ -17,18 +17,6 @@ set -eEuo pipefail
 # shellcheck source=tests/cloud4/lib4.sh
 . "$(dirname "$0")/../cloud4/lib4.sh"
 
-# calls LABEL: 4 sequential calls; echoes INVITE counts "lb01 lb02 lb03".
-calls() {
-	local label=$1 n rc=0 out=''
-	local -a mark=()
-	for n in 1 2 3; do mark[n]=$(kam4_lines "$n"); done
-	sipp4_run "$label" pbx_uac_talk.xml 30 -i "$PBX_IP" -p 5070 -s +13175550100 \
-		-d 100 -m 4 -l 1 "$PBX_IP:$SBC_PBX_PORT" || rc=$?
-	[ "$rc" = 0 ] || fail "$label: 4 sequential calls did not all complete (sipp exit $rc, successful/failed $(sipp_counts "$label"))"
-	for n in 1 2 3; do out+="$(kam4_count "$n" 'CLOUD-RX method=INVITE ' "${mark[$n]}") "; done
-	echo "${out% }"
-}
-
 test_init
 start_kam4 1
 start_kam4 3 options503
@@ -60,7 +48,7 @@ a2=$(tlstrunk_log_count "to $(lb_ip 2 | sed 's/\./\\./g'):$CLOUD_TLS_PORT closed
 [ "$a2" -ge 4 ] || fail "lb02 (down, connection refused) was tried $a2 times in 6 s, expected >= 4 (options_interval_down 1): $(grep -a "to $(lb_ip 2):$CLOUD_TLS_PORT closed" "$TLSTRUNK_LOG" | tail -4 | cut -c12-23 | tr '\n' ' ' || true)"
 
 # --- calls go where the health checks say -------------------------------------------------
-got=$(calls c-one-up)
+got=$(calls4 c-one-up)
 [ "$got" = "4 0 0" ] || fail "with only lb01 up, INVITEs per lb01/lb02/lb03 were '$got', expected '4 0 0'"
 
 # --- lb02 comes up --------------------------------------------------------------------------
@@ -77,7 +65,7 @@ up_line=$(grep -a "cloud $LB2:$CLOUD_TLS_PORT is up" "$TLSTRUNK_LOG" | sed -n "$
 delay=$(awk -v a="$(log_epoch "$up_line")" -v b="$START2" 'BEGIN { printf "%.2f", a - b }')
 awk -v d="$delay" 'BEGIN { exit !(d <= 2.5) }' ||
 	fail "lb02 was marked up $delay s after it started listening, expected <= 2.5 s (options_interval_down 1 + 1.5)"
-got=$(calls c-two-up)
+got=$(calls4 c-two-up)
 [ "$got" = "2 2 0" ] || fail "with lb01 and lb02 up, INVITEs per lb01/lb02/lb03 were '$got', expected '2 2 0'"
 
 pass "in 6 s: lb01 (up) $o1 OPTIONS, lb03 (OPTIONS 503, down) $o3 OPTIONS, lb02 (refused, down) $a2 connection attempts; 4 calls all on lb01; lb02 started -> up in $delay s -> next 4 calls 2/2/0"

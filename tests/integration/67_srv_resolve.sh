@@ -25,19 +25,6 @@ DNS_IP=127.0.0.77
 SRV=_sips._tcp.$DOMAIN
 LB1=$(lb_name 1); LB3=$(lb_name 3)
 
-# calls LABEL: 4 sequential calls; echoes INVITE counts per Kamailio
-# instance "127.0.0.2 127.0.0.4 127.0.0.5".
-calls() {
-	local label=$1 n rc=0 out=''
-	local -a mark=()
-	for n in 1 2 3; do mark[n]=$(kam4_lines "$n"); done
-	sipp4_run "$label" pbx_uac_talk.xml 30 -i "$PBX_IP" -p 5070 -s +13175550100 \
-		-d 100 -m 4 -l 1 "$PBX_IP:$SBC_PBX_PORT" || rc=$?
-	[ "$rc" = 0 ] || fail "$label: 4 sequential calls did not all complete (sipp exit $rc, successful/failed $(sipp_counts "$label"))"
-	for n in 1 2 3; do out+="$(kam4_count "$n" 'CLOUD-RX method=INVITE ' "${mark[$n]}") "; done
-	echo "${out% }"
-}
-
 # zone A1 SRV_LB1: write the zone (lb01's address, whether lb01 is in SRV).
 zone() {
 	{
@@ -85,7 +72,7 @@ grep -aq "evil.example.net:$CLOUD_TLS_PORT/5(outside the domain: ignored)" "$TLS
 	fail "the target outside the domain was not reported as ignored: $(grep -a "SRV $SRV" "$TLSTRUNK_LOG" | head -1)"
 wait_grep "$TLSTRUNK_LOG" "tls conn #[0-9]+ to 127\.0\.0\.2:$CLOUD_TLS_PORT up" 10 ||
 	fail "no TLS connection to lb01 (127.0.0.2) from the SRV set"
-got=$(calls c-srv)
+got=$(calls4 c-srv)
 [ "$got" = "4 0 0" ] || fail "phase 1: INVITEs at 127.0.0.2/.4/.5 were '$got', expected '4 0 0' (lb01 has the best priority)"
 grep -aq "127.0.0.6" "$TLSTRUNK_LOG" && fail "tlstrunk used the address of the target outside the domain"
 # tlstrunk doctor reads the same SRV set and checks lb01 and lb03.
@@ -103,7 +90,7 @@ zone "$(lb_ip 2)" yes
 wait_grep "$TLSTRUNK_LOG" "cloud $LB1:$CLOUD_TLS_PORT moved: connected to 127\.0\.0\.2:$CLOUD_TLS_PORT, DNS now gives 127\.0\.0\.4:" 10 ||
 	fail "the move of lb01 to 127.0.0.4 was not noticed within 10 s"
 m2=$(kam4_lines 2)
-got=$(calls c-moved)
+got=$(calls4 c-moved)
 [ "$got" = "0 4 0" ] || fail "phase 2: INVITEs at 127.0.0.2/.4/.5 were '$got', expected '0 4 0' (lb01 now at 127.0.0.4)"
 ruri=$(tail -n +$((m2 + 1)) "$(lb_log 2)" | grep -a 'CLOUD-RX method=INVITE ' | head -1)
 [[ "$(field "$ruri" ruri)" == *"@$LB1:$CLOUD_TLS_PORT;"* ]] ||
@@ -113,7 +100,7 @@ ruri=$(tail -n +$((m2 + 1)) "$(lb_log 2)" | grep -a 'CLOUD-RX method=INVITE ' | 
 zone "$(lb_ip 2)" no
 wait_grep "$TLSTRUNK_LOG" "cloud $LB1:$CLOUD_TLS_PORT left the SRV set of $DOMAIN" 10 ||
 	fail "lb01 leaving the SRV set was not noticed within 10 s"
-got=$(calls c-left)
+got=$(calls4 c-left)
 [ "$got" = "0 0 4" ] || fail "phase 3: INVITEs at 127.0.0.2/.4/.5 were '$got', expected '0 0 4' (only lb03 left)"
 
 pass "SRV set used by priority (outside target ignored), lb01's move followed, lb01 dropped with the SRV set"

@@ -984,37 +984,50 @@ def ev_brief(evs):
     return [(c, len(p), p[-1]) for _, c, p in evs]
 
 
-def check(a):
-    try:
+class Verdict:
+    """The assertions of one check: FAIL lines and ok lines."""
+
+    def __init__(self):
+        self.problems, self.notes = [], []
+
+    def need(self, cond, fail_msg, ok_msg=None):
+        """One assertion: its FAIL line, or (when given) its ok line."""
+        if not cond:
+            self.problems.append(fail_msg)
+        elif ok_msg:
+            self.notes.append(ok_msg)
+        return cond
+
+    def report(self):
+        for n in self.notes:
+            print("  ok  %s" % n)
+        for p in self.problems:
+            print("  FAIL: %s" % p)
+        return 1 if self.problems else 0
+
+    def load(self, a):
+        """Both ends' records; what either end reported as broken is a
+        problem already."""
         with open(a.cloud) as f:
             C = json.load(f)
         with open(a.pbx) as f:
             P = json.load(f)
+        for who, d in (("cloud", C), ("pbx", P)):
+            if d.get("fatal"):
+                self.problems.append("%s end: %s" % (who, d["fatal"]))
+            for e in d.get("sip_errors", []):
+                self.problems.append("%s end: %s" % (who, e))
+        return C, P
+
+
+def check(a):
+    v = Verdict()
+    try:
+        C, P = v.load(a)
     except (OSError, ValueError) as e:
         print("rekey_call check: %s" % e)
         return 2
-    problems, notes = [], []
-
-    def need(cond, fail_msg, ok_msg=None):
-        """One assertion: its FAIL line, or (when given) its ok line."""
-        if not cond:
-            problems.append(fail_msg)
-        elif ok_msg:
-            notes.append(ok_msg)
-        return cond
-
-    def report():
-        for n in notes:
-            print("  ok  %s" % n)
-        for p in problems:
-            print("  FAIL: %s" % p)
-        return 1 if problems else 0
-
-    for who, d in (("cloud", C), ("pbx", P)):
-        if d.get("fatal"):
-            problems.append("%s end: %s" % (who, d["fatal"]))
-        for e in d.get("sip_errors", []):
-            problems.append("%s end: %s" % (who, e))
+    problems, notes, need, report = v.problems, v.notes, v.need, v.report
     if problems:
         return report()
 
@@ -1196,35 +1209,13 @@ def check_refused(a):
     """The --reject-rekey call: the PBX refused the cloud's rekey re-INVITE
     with 488, so the session, the cloud's key K1 included, stays as it was
     (RFC 3261 14.1); the offered key K2 must never come in use."""
+    v = Verdict()
     try:
-        with open(a.cloud) as f:
-            C = json.load(f)
-        with open(a.pbx) as f:
-            P = json.load(f)
+        C, P = v.load(a)
     except (OSError, ValueError) as e:
         print("rekey_call check: %s" % e)
         return 2
-    problems, notes = [], []
-
-    def need(cond, fail_msg, ok_msg=None):
-        if not cond:
-            problems.append(fail_msg)
-        elif ok_msg:
-            notes.append(ok_msg)
-        return cond
-
-    def report():
-        for n in notes:
-            print("  ok  %s" % n)
-        for p in problems:
-            print("  FAIL: %s" % p)
-        return 1 if problems else 0
-
-    for who, d in (("cloud", C), ("pbx", P)):
-        if d.get("fatal"):
-            problems.append("%s end: %s" % (who, d["fatal"]))
-        for e in d.get("sip_errors", []):
-            problems.append("%s end: %s" % (who, e))
+    problems, notes, need, report = v.problems, v.notes, v.need, v.report
     if problems:
         return report()
 
