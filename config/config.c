@@ -1068,6 +1068,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "limits", "max_headers", .set = set_int,
 	    .off = offsetof(struct config, limits.max_headers),
 	    .min = 16, .max = 10000 },
+	{ "limits", "max_unanswered_invites", .set = set_int,
+	    .off = offsetof(struct config, limits.max_unanswered_invites),
+	    .min = 1, .max = 1000000 },
 	{ "limits", "max_calls_per_source", .set = set_int,
 	    .off = offsetof(struct config, limits.max_calls_per_source),
 	    .min = 1, .max = 1000000 },
@@ -1165,6 +1168,7 @@ config_defaults(struct config *cfg)
 	cfg->limits.message_timeout = 10;
 	cfg->limits.max_headers = 128;
 	cfg->limits.max_calls_per_source = 1000;
+	cfg->limits.max_unanswered_invites = 200;
 
 	cfg->trace.hep_id = 2001;
 }

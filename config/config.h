@@ -128,6 +128,8 @@ struct config {
 		int message_timeout;		/* 10: a message must be whole by then */
 		int max_headers;		/* 128 header fields per message */
 		int max_calls_per_source;	/* 1000 concurrent calls per source IP */
+		int max_unanswered_invites;	/* 200 new calls not answered yet
+						   downstream: beyond, 503 */
 	} limits;
 
 	struct {

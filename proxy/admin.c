@@ -130,6 +130,9 @@ admin_metrics(struct admin_conn *ac)
 	mbuf_printf(&b, "# HELP tlstrunk_calls_active Calls set up or in progress.\n"
 	    "# TYPE tlstrunk_calls_active gauge\ntlstrunk_calls_active %zu\n",
 	    px->dialogs.count);
+	mbuf_printf(&b, "# HELP tlstrunk_invites_unanswered New calls' INVITEs the next hop has not answered yet.\n"
+	    "# TYPE tlstrunk_invites_unanswered gauge\ntlstrunk_invites_unanswered %d\n",
+	    px->unanswered);
 	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
 	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
 	for (int i = 0; i < px->nhosts; i++)

@@ -90,6 +90,12 @@ admission_call_check(struct proxy *px, const struct sockaddr *src, const char **
 		*why = "max_calls reached";
 		return 503;
 	}
+	/* The next hop (or we) fall behind: refuse at once what would only
+	 * time out, and keep the calls already on their way. */
+	if (px->unanswered >= cfg->limits.max_unanswered_invites) {
+		*why = "overload: max_unanswered_invites INVITEs wait for a first answer";
+		return 503;
+	}
 	if ((s = admission_source(px, admission_ip(src, ip, sizeof(ip)))) == NULL) {
 		*why = "out of memory";
 		return 503;

@@ -115,6 +115,8 @@ static const struct help_key {
 	{ "limits", "max_headers", "128", "header fields allowed in one SIP message" },
 	{ "limits", "max_calls_per_source", "1000",
 	    "concurrent calls from one source address (beyond: 503)" },
+	{ "limits", "max_unanswered_invites", "200",
+	    "new calls forwarded and not answered at all yet (beyond: 503 at once: overload)" },
 
 	{ "trace", "hep_collector", "",
 	    "host:port of a HEP v3 collector (Homer, sngrep); empty = off" },

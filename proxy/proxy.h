@@ -90,6 +90,8 @@ struct proxy {
 
 	struct txn *txns;		/* every live transaction */
 	int ntxns;
+	int unanswered;			/* new calls' INVITEs with no response
+					   from the next hop yet (overload) */
 	struct strmap txn_by_skey;	/* server key -> txn */
 	struct strmap txn_by_branch;	/* our branch -> txn */
 	struct strmap dialogs;		/* Call-ID -> struct dialog */

@@ -34,6 +34,18 @@ txn_skey(sip_t const *sip, int for_invite, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+static int txn_initial(const struct txn *t);
+
+/* The next hop answered (or we did): no longer a sign of overload. */
+static void
+txn_answered(struct txn *t)
+{
+	if (!t->unanswered)
+		return;
+	t->unanswered = 0;
+	t->px->unanswered--;
+}
+
 static void
 txn_closed(uv_handle_t *h)
 {
@@ -57,6 +69,7 @@ txn_free(struct txn *t)
 {
 	struct proxy *px = t->px;
 
+	txn_answered(t);
 	strmap_del(&px->txn_by_skey, t->skey);
 	if (t->branch[0] != '\0')
 		strmap_del(&px->txn_by_branch, t->branch);
@@ -237,6 +250,10 @@ txn_forward(struct txn *t)
 		t->retx_iv = T1;
 		t->retx_at = proxy_now(t->px) + T1;
 	}
+	if (t->method == sip_method_invite && txn_initial(t) && !t->unanswered) {
+		t->unanswered = 1;
+		t->px->unanswered++;
+	}
 	r = dest_send(t->px, &t->dst, t->req_buf, t->req_len, &t->dst_conn, &why);
 	if (r < 0) {
 		log_warn(t->callid, "cannot forward %s to %s:%u: %s",
@@ -323,6 +340,8 @@ txn_reply(struct txn *t, int status, const char *phrase)
 
 	if (t->state >= TXN_COMPLETED)
 		return;
+	if (status >= 200)
+		txn_answered(t);	/* by us: a timeout, no proxy left... */
 	/* Upstream's Vias are those of t->req below our own. */
 	resp = sipmsg_response(t->req, 1, status, phrase);
 	if (resp == NULL)
@@ -493,6 +512,7 @@ txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 		txn_old_response(t, sip);	/* an attempt we gave up on */
 		goto done;
 	}
+	txn_answered(t);
 	if (sip->sip_cseq->cs_method == sip_method_cancel) {
 		t->cancel_answered = 1;		/* hop-by-hop: ends here */
 		goto done;

@@ -51,6 +51,8 @@ struct txn {
 	unsigned tried;			/* proxies tried, a bit per index */
 	uint64_t failover_at;		/* 0 = none */
 	int fwd_1xx;			/* a provisional went upstream */
+	int unanswered;			/* a new call's INVITE, no response yet
+					   (counted in px->unanswered) */
 	struct txn_attempt {		/* attempts we gave up on */
 		char branch[64];
 		msg_t *req;
