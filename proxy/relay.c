@@ -135,8 +135,8 @@ relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
 	    srtp_stream_unprotect(&in->rx, p, &n);
 	if (r < 0) {
 		if (in->st.srtp_fail == 0)
-			log_warn(in->rl->callid, "media: SRTP%s from cloud dropped: %s",
-			    rtcp ? "CP" : "", srtp_stream_strerror(r));
+			log_warn(in->rl->callid, "media: %s from cloud dropped: %s",
+			    rtcp ? "SRTCP" : "SRTP", srtp_stream_strerror(r));
 		stat_add(&in->st.srtp_fail, 1);
 		return;
 	}

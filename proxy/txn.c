@@ -364,9 +364,13 @@ txn_reply(struct txn *t, int status, const char *phrase)
 static void
 txn_send_ack(struct txn *t, sip_t *resp)
 {
-	msg_t *ack = sipmsg_hop_request(t->req, resp, sip_method_ack);
+	msg_t *ack;
 
-	if (ack == NULL)
+	/* A non-2xx after the 2xx we passed on (txn_shed): the transaction
+	 * is over on that branch, nothing to ACK it for (found by fuzzing). */
+	if (t->req == NULL)
+		return;
+	if ((ack = sipmsg_hop_request(t->req, resp, sip_method_ack)) == NULL)
 		return;
 	free(t->ack_buf);
 	t->ack_buf = sipmsg_print(ack, &t->ack_len);
@@ -378,10 +382,11 @@ txn_send_ack(struct txn *t, sip_t *resp)
 static void
 txn_send_cancel(struct txn *t)
 {
-	msg_t *c = sipmsg_hop_request(t->req, NULL, sip_method_cancel);
+	msg_t *c;
 
 	t->cancel_pending = 0;
-	if (c == NULL)
+	if (t->req == NULL ||
+	    (c = sipmsg_hop_request(t->req, NULL, sip_method_cancel)) == NULL)
 		return;
 	free(t->cancel_buf);
 	t->cancel_buf = sipmsg_print(c, &t->cancel_len);

