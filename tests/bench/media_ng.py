@@ -19,6 +19,8 @@ import socket
 import sys
 import time
 
+from media_sip import sdp_media  # the same SDP reading as the SIP driver
+
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 
 
@@ -57,22 +59,6 @@ def bdec(b, i=0):
     colon = b.index(b":", i)
     n = int(b[i:colon])
     return b[colon + 1:colon + 1 + n], colon + 1 + n
-
-
-def sdp_media(body):
-    addr, port, proto, cryptos = None, None, None, []
-    in_audio = False
-    for ln in body.replace("\r\n", "\n").split("\n"):
-        if ln.startswith("c=") and (addr is None or in_audio):
-            addr = ln.split()[-1].split("/")[0]
-        elif ln.startswith("m="):
-            f = ln[2:].split()
-            in_audio = f[0] == "audio" and port is None
-            if in_audio:
-                port, proto = int(f[1]), f[2]
-        elif ln.startswith("a=crypto:") and in_audio:
-            cryptos.append(ln[len("a=crypto:"):].strip())
-    return addr, port, proto, cryptos
 
 
 class Ng:
