@@ -1507,6 +1507,15 @@ config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa)
 	return 0;
 }
 
+const struct cfg_resolve *
+config_resolve_find(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->cloud.nresolve; i++)
+		if (strcasecmp(cfg->cloud.resolve[i].name, name) == 0)
+			return &cfg->cloud.resolve[i];
+	return NULL;
+}
+
 int
 config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
 {

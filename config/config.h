@@ -163,6 +163,10 @@ int config_check_files(const struct config *cfg, char *err, size_t errlen);
 
 /* 1 when sa's address lies in one of the networks of nl. */
 int config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa);
+/* The first [cloud] resolve pair for name (connect there, verify name),
+ * or NULL: DNS decides. */
+const struct cfg_resolve *config_resolve_find(const struct config *cfg,
+    const char *name);
 /* 1 when sa's address lies in one of cfg->pbx.allow. */
 int config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa);
 /* 1 when [tls_server] allow is empty or lists sa's address. */

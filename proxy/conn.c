@@ -669,6 +669,7 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 	struct conn *c;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	const struct cfg_resolve *res;
 	struct addrinfo hints;
 	char portstr[8];
 
@@ -690,11 +691,9 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 		conn_do_connect(c, (struct sockaddr *)&ss);
 		return c;
 	}
-	for (int i = 0; i < cfg->cloud.nresolve; i++) {
-		if (strcasecmp(cfg->cloud.resolve[i].name, name) == 0) {
-			conn_do_connect(c, (struct sockaddr *)&cfg->cloud.resolve[i].ss);
-			return c;
-		}
+	if ((res = config_resolve_find(cfg, name)) != NULL) {
+		conn_do_connect(c, (const struct sockaddr *)&res->ss);
+		return c;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

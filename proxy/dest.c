@@ -56,16 +56,6 @@ dest_cloud(struct sip_dest *d, const char *host, uint16_t port)
 	d->port = port != 0 ? port : 5061;
 }
 
-static struct cloud_host *
-dest_cloud_host(struct proxy *px, const char *name, uint16_t port)
-{
-	for (int i = 0; i < px->nhosts; i++)
-		if (px->hosts[i].port == port &&
-		    strcasecmp(px->hosts[i].name, name) == 0)
-			return &px->hosts[i];
-	return NULL;
-}
-
 /* An open connection to the cloud that may carry a message for name:port. */
 static struct conn *
 dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
@@ -104,7 +94,7 @@ dest_send_cloud(struct proxy *px, const struct sip_dest *d, const char *buf,
 		/* No backoff here: a call may always try (one connection per
 		 * proxy, shared by every waiting request); the backoff only
 		 * paces our own reconnects and pings. */
-		ch = dest_cloud_host(px, d->host, d->port);
+		ch = proxy_host_find(px, d->host, d->port);
 		if ((c = conn_connect(px, SIDE_CLOUD, 1, d->host, d->port)) == NULL) {
 			*why = "cannot open a TLS connection";
 			return -EIO;

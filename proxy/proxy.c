@@ -470,14 +470,22 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 }
 
 struct cloud_host *
-proxy_host_add(struct proxy *px, const char *name, uint16_t port)
+proxy_host_find(struct proxy *px, const char *name, uint16_t port)
 {
-	struct cloud_host *ch = NULL;
-
 	for (int i = 0; i < px->nhosts; i++)
 		if (px->hosts[i].port == port &&
 		    strcasecmp(px->hosts[i].name, name) == 0)
 			return &px->hosts[i];
+	return NULL;
+}
+
+struct cloud_host *
+proxy_host_add(struct proxy *px, const char *name, uint16_t port)
+{
+	struct cloud_host *ch;
+
+	if ((ch = proxy_host_find(px, name, port)) != NULL)
+		return ch;
 	/* Full: a proxy that left the set and holds nothing makes room. */
 	for (int i = 0; px->nhosts == CFG_MAX_HOSTS && i < px->nhosts; i++) {
 		struct cloud_host *o = &px->hosts[i];

@@ -142,6 +142,9 @@ int proxy_call_end(struct proxy *px, const char *callid, const char *why);
  * cloud in, cloud out, SRTP failures. */
 void proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5]);
 
+/* The cloud host name:port, or NULL. */
+struct cloud_host *proxy_host_find(struct proxy *px, const char *name,
+    uint16_t port);
 /* The cloud host name:port, added (inactive, timers ready) if new; NULL
  * when the table is full. */
 struct cloud_host *proxy_host_add(struct proxy *px, const char *name,

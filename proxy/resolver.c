@@ -334,15 +334,6 @@ done:
 	uv_freeaddrinfo(res);
 }
 
-static int
-resolver_overridden(const struct config *cfg, const char *name)
-{
-	for (int i = 0; i < cfg->cloud.nresolve; i++)
-		if (strcasecmp(cfg->cloud.resolve[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 resolver_addr_check(uv_timer_t *t)
 {
@@ -356,7 +347,7 @@ resolver_addr_check(uv_timer_t *t)
 		struct cloud_host *ch = &px->hosts[i];
 		if (ch->resolving || ch->conn == NULL ||
 		    ch->conn->state != CONN_UP ||
-		    resolver_overridden(px->cfg, ch->name))
+		    config_resolve_find(px->cfg, ch->name) != NULL)
 			continue;
 		snprintf(port, sizeof(port), "%u", ch->port);
 		ch->gai.data = ch;
