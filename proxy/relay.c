@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,35 +36,33 @@ relay_is_rtcp(const uint8_t *p, ssize_t n)
 }
 
 /*
- * One buffer per worker thread, big enough for libuv to fill with
- * recvmmsg(): it cuts it into 64 KiB slots, one datagram each, so every
- * packet has room behind it for the SRTP trailer we append in place.
+ * One receive batch per worker thread.  Each slot leaves room behind the
+ * datagram for the SRTP trailer we append in place; a datagram longer
+ * than RELAY_MTU is cut by the kernel (MSG_TRUNC) and dropped.
  */
-#define RELAY_SLOT	65536
-#define RELAY_BATCH	8
+#define RELAY_BATCH	16
+#define RELAY_SLOT	(RELAY_MTU + RELAY_ROOM)
 
-static void
-relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static __thread char rbuf[RELAY_SLOT * RELAY_BATCH];
-
-	buf->base = rbuf;
-	buf->len = sizeof(rbuf);
-}
+struct relay_batch {
+	struct mmsghdr msg[RELAY_BATCH];
+	struct iovec iov[RELAY_BATCH];
+	union relay_addr from[RELAY_BATCH];
+	uint8_t buf[RELAY_BATCH][RELAY_SLOT];
+};
 
 static void
 relay_send(struct relay_leg *out, int rtcp, const void *pkt, int len)
 {
-	uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)len);
 	int mux = rtcp && !out->rtcp_mux;
 	struct relay_sock *s = mux ? &out->rtcp : &out->rtp;
-	const struct sockaddr *to = (const struct sockaddr *)
-	    (mux ? &out->peer_rtcp : &out->peer_rtp);
+	const union relay_addr *to = mux ? &out->peer_rtcp : &out->peer_rtp;
+	socklen_t tolen = to->sa.sa_family == AF_INET6 ?
+	    sizeof(to->in6) : sizeof(to->in);
 
 	if (!out->have_peer)
 		return;
 	/* A full socket buffer drops the packet, as the network would. */
-	if (uv_udp_try_send(&s->h, &b, 1, to) >= 0) {
+	if (sendto(s->fd, pkt, (size_t)len, MSG_DONTWAIT, &to->sa, tolen) >= 0) {
 		stat_add(&out->st.pkts_out, 1);
 		stat_add(&out->st.bytes_out, (uint64_t)len);
 	}
@@ -146,26 +145,56 @@ relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
 }
 
 static void
-relay_on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
-    const struct sockaddr *from, unsigned flags)
+relay_on_packet(struct relay_sock *s, uint8_t *p, ssize_t n,
+    const struct sockaddr *from, uint64_t now)
 {
-	struct relay_sock *s = h->data;
 	struct relay_leg *in = s->leg;
-	uint8_t *p = (uint8_t *)buf->base;
 	int rtcp;
 
-	/* n == 0 with UV_UDP_MMSG_FREE ends a batch: nothing to do, the
-	 * buffer is static. */
-	if (n < 12 || n > RELAY_MTU || from == NULL || (flags & UV_UDP_PARTIAL))
+	if (n < 12 || n > RELAY_MTU)
 		return;
 	rtcp = s->rtcp || relay_is_rtcp(p, n);
 	stat_add(&in->st.pkts_in, 1);
 	stat_add(&in->st.bytes_in, (uint64_t)n);
-	__atomic_store_n(&in->st.last_rx, uv_now(h->loop), __ATOMIC_RELAXED);
+	__atomic_store_n(&in->st.last_rx, now, __ATOMIC_RELAXED);
 	if (in->side == SIDE_PBX_)
 		relay_from_pbx(in, rtcp, p, (int)n, from);
 	else
 		relay_from_cloud(in, rtcp, p, (int)n, from);
+}
+
+/*
+ * Readable: one recvmmsg() takes what is queued, up to a batch.  We do
+ * not read again until EAGAIN: with one packet per socket per 20 ms that
+ * second call would fail nearly always, and libuv's poll is
+ * level-triggered, so anything left wakes us again.
+ */
+static void
+relay_on_readable(uv_poll_t *h, int status, int events)
+{
+	static __thread struct relay_batch b;
+	struct relay_sock *s = h->data;
+	uint64_t now = uv_now(h->loop);
+	int n;
+
+	for (int i = 0; i < RELAY_BATCH; i++) {
+		b.iov[i].iov_base = b.buf[i];
+		b.iov[i].iov_len = RELAY_MTU + 1;
+		memset(&b.msg[i].msg_hdr, 0, sizeof(b.msg[i].msg_hdr));
+		b.msg[i].msg_hdr.msg_iov = &b.iov[i];
+		b.msg[i].msg_hdr.msg_iovlen = 1;
+		b.msg[i].msg_hdr.msg_name = &b.from[i];
+		b.msg[i].msg_hdr.msg_namelen = sizeof(b.from[i]);
+	}
+	n = recvmmsg(s->fd, b.msg, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	/* Errors (EAGAIN, an ICMP error queued on the socket) end the wake-up;
+	 * a queued error is cleared by this very call. */
+	for (int i = 0; i < n; i++) {
+		if (b.msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		relay_on_packet(s, b.buf[i], (ssize_t)b.msg[i].msg_len,
+		    &b.from[i].sa, now);
+	}
 }
 
 /* ---- signaling thread: creating and binding ---- */
@@ -247,6 +276,8 @@ relay_sock_closed(uv_handle_t *h)
 	struct relay_sock *s = h->data;
 	struct relay *rl = s->leg->rl;
 
+	close(s->fd);		/* out of epoll already: uv_close removed it */
+	s->fd = -1;
 	if (--rl->handles == 0)
 		free(rl);
 }
@@ -260,19 +291,17 @@ relay_job_start(struct media_worker *w, void *arg)
 		struct relay_sock *ss[2] = { &rl->leg[i].rtp, &rl->leg[i].rtcp };
 		for (int k = 0; k < 2; k++) {
 			struct relay_sock *s = ss[k];
-			/* AF_UNSPEC: no new socket, we open ours below. */
-			if (uv_udp_init_ex(&w->loop, &s->h,
-			    AF_UNSPEC | UV_UDP_RECVMMSG) < 0)
+			if (uv_poll_init(&w->loop, &s->h, s->fd) < 0) {
+				log_error(rl->callid, "media: cannot watch port %d",
+				    rl->leg[i].port + k);
 				continue;
+			}
 			s->h.data = s;
 			s->open = 1;
 			rl->handles++;
-			if (uv_udp_open(&s->h, s->fd) < 0 ||
-			    uv_udp_recv_start(&s->h, relay_alloc, relay_on_recv) < 0)
+			if (uv_poll_start(&s->h, UV_READABLE, relay_on_readable) < 0)
 				log_error(rl->callid, "media: cannot start port %d",
 				    rl->leg[i].port + k);
-			else
-				s->fd = -1;	/* the handle owns it now */
 		}
 	}
 }
@@ -385,16 +414,15 @@ relay_job_close(struct media_worker *w, void *arg)
 
 	for (int i = 0; i < 2; i++) {
 		struct relay_leg *lg = &rl->leg[i];
+		struct relay_sock *ss[2] = { &lg->rtp, &lg->rtcp };
 		srtp_stream_free(&lg->tx);
 		srtp_stream_free(&lg->rx);
-		if (lg->rtp.fd >= 0)
-			close(lg->rtp.fd);
-		if (lg->rtcp.fd >= 0)
-			close(lg->rtcp.fd);
-		if (lg->rtp.open)
-			uv_close((uv_handle_t *)&lg->rtp.h, relay_sock_closed);
-		if (lg->rtcp.open)
-			uv_close((uv_handle_t *)&lg->rtcp.h, relay_sock_closed);
+		for (int k = 0; k < 2; k++) {
+			if (ss[k]->open)	/* the callback closes the fd */
+				uv_close((uv_handle_t *)&ss[k]->h, relay_sock_closed);
+			else if (ss[k]->fd >= 0)
+				close(ss[k]->fd);
+		}
 	}
 	if (rl->handles == 0)
 		free(rl);

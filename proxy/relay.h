@@ -25,12 +25,14 @@
 struct relay;
 struct relay_leg;
 
+/* A bound UDP socket watched for readability; we do the I/O ourselves
+ * (one recvmmsg per wake-up, sendto), libuv only polls. */
 struct relay_sock {
-	uv_udp_t h;
-	uv_os_sock_t fd;
+	uv_poll_t h;
+	int fd;				/* ours until the worker closes it */
 	struct relay_leg *leg;
 	int rtcp;			/* the odd port */
-	int open;
+	int open;			/* h is initialised */
 };
 
 /* Written by the worker, read by anyone: relaxed atomics. */
