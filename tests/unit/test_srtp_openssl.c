@@ -261,6 +261,48 @@ Test(srtp_openssl, rfc3711_b2_aes_cm_keystream)
 	    "6A2CC3787889374FBEB4C81B17BA6C44");
 }
 
+/*
+ * ICM states share one OpenSSL context per thread: two of them used in
+ * turn, each continuing its keystream across calls, must give what each
+ * gives alone.
+ */
+Test(srtp_openssl, icm_states_interleaved)
+{
+	unsigned char ka[46], kb[30], iva[16] = { 0 }, ivb[16] = { 0 };
+	unsigned char alone[2][300], mixed[2][300];
+	srtp_cipher_t *a, *b;
+	unsigned int n;
+
+	cr_assert_eq(srtp_init(), srtp_err_status_ok);
+	cr_assert_eq(srtp_openssl_register(), 0);
+	for (size_t i = 0; i < sizeof(ka); i++)
+		ka[i] = (unsigned char)(i * 7 + 1);
+	for (size_t i = 0; i < sizeof(kb); i++)
+		kb[i] = (unsigned char)(i * 13 + 5);
+	iva[9] = 0x42, ivb[12] = 0x17;
+	a = cipher_new(SRTP_AES_ICM_256, ka, sizeof(ka), 0);
+	b = cipher_new(SRTP_AES_ICM_128, kb, sizeof(kb), 0);
+	memset(alone, 0, sizeof(alone));
+	memset(mixed, 0, sizeof(mixed));
+	n = 300;
+	cr_assert_eq(srtp_cipher_set_iv(a, iva, srtp_direction_encrypt), 0);
+	cr_assert_eq(srtp_cipher_encrypt(a, alone[0], &n), 0);
+	cr_assert_eq(srtp_cipher_set_iv(b, ivb, srtp_direction_encrypt), 0);
+	cr_assert_eq(srtp_cipher_encrypt(b, alone[1], &n), 0);
+	cr_assert_eq(srtp_cipher_set_iv(a, iva, srtp_direction_encrypt), 0);
+	cr_assert_eq(srtp_cipher_set_iv(b, ivb, srtp_direction_encrypt), 0);
+	for (unsigned int off = 0, step = 5; off < 300; off += step, step += 6) {
+		n = step > 300 - off ? 300 - off : step;
+		cr_assert_eq(srtp_cipher_encrypt(a, mixed[0] + off, &n), 0);
+		cr_assert_eq(srtp_cipher_encrypt(b, mixed[1] + off, &n), 0);
+	}
+	cr_assert_eq(memcmp(alone[0], mixed[0], 300), 0, "first state");
+	cr_assert_eq(memcmp(alone[1], mixed[1], 300), 0, "second state");
+	cr_assert_neq(memcmp(alone[0], alone[1], 300), 0);
+	srtp_cipher_dealloc(a);
+	srtp_cipher_dealloc(b);
+}
+
 Test(srtp_openssl, rfc3711_b3_key_derivation)
 {
 	const char *mk = "E1F97A0D3E018BE0D64FA32C06DE4139"
