@@ -539,11 +539,35 @@ struct hmac {
 #if HMAC_EVP
 	EVP_MD_CTX	*inner, *outer, *work;
 #else
-	SHA_CTX		 inner;		/* after key ^ ipad */
-	SHA_CTX		 outer;		/* after key ^ opad */
 	SHA_CTX		 work;		/* inner + the message so far */
+	uint32_t	 ih[5];		/* chaining value after key ^ ipad */
+	uint32_t	 oh[5];		/* and after key ^ opad */
 #endif
 };
+
+#if !HMAC_EVP
+/*
+ * After one 64-byte block a SHA-1 state is its five chaining words: keep
+ * those (40 bytes) instead of two SHA_CTX (192), four times per call.
+ * SHA_CTX is a public struct; a state resumed this way has hashed 512
+ * bits and holds no partial block.
+ */
+static void
+hmac_resume(SHA_CTX *c, const uint32_t h[5])
+{
+	SHA1_Init(c);
+	c->h0 = h[0], c->h1 = h[1], c->h2 = h[2], c->h3 = h[3], c->h4 = h[4];
+	c->Nl = SHA1_BLOCK * 8;
+	c->Nh = 0;
+	c->num = 0;
+}
+
+static void
+hmac_save(const SHA_CTX *c, uint32_t h[5])
+{
+	h[0] = c->h0, h[1] = c->h1, h[2] = c->h2, h[3] = c->h3, h[4] = c->h4;
+}
+#endif
 
 static const srtp_auth_type_t srtp_openssl_hmac;
 
@@ -622,11 +646,12 @@ hmac_init(void *sv, const uint8_t *key, int key_len)
 	    EVP_DigestUpdate(st->outer, opad, sizeof(opad)) == 1 &&
 	    EVP_MD_CTX_copy_ex(st->work, st->inner) == 1;
 #else
-	ok = SHA1_Init(&st->inner) == 1 &&
-	    SHA1_Update(&st->inner, ipad, sizeof(ipad)) == 1 &&
-	    SHA1_Init(&st->outer) == 1 &&
-	    SHA1_Update(&st->outer, opad, sizeof(opad)) == 1;
-	st->work = st->inner;	/* started: see the note at the top */
+	ok = SHA1_Init(&st->work) == 1 &&
+	    SHA1_Update(&st->work, opad, sizeof(opad)) == 1;
+	hmac_save(&st->work, st->oh);
+	ok = ok && SHA1_Init(&st->work) == 1 &&
+	    SHA1_Update(&st->work, ipad, sizeof(ipad)) == 1;
+	hmac_save(&st->work, st->ih);	/* work stays started: see the top */
 #endif
 	OPENSSL_cleanse(ipad, sizeof(ipad));
 	OPENSSL_cleanse(opad, sizeof(opad));
@@ -642,7 +667,7 @@ hmac_start(void *sv)
 	if (EVP_MD_CTX_copy_ex(st->work, st->inner) != 1)
 		return srtp_err_status_auth_fail;
 #else
-	st->work = st->inner;
+	hmac_resume(&st->work, st->ih);
 #endif
 	return srtp_err_status_ok;
 }
@@ -683,13 +708,12 @@ hmac_compute(void *sv, const uint8_t *buf, int len, int tag_len,
 	    EVP_MD_CTX_copy_ex(st->work, st->inner) != 1)
 		return srtp_err_status_auth_fail;
 #else
-	SHA_CTX o = st->outer;
-
 	SHA1_Update(&st->work, buf, (size_t)len);
 	SHA1_Final(d, &st->work);
-	SHA1_Update(&o, d, sizeof(d));
-	SHA1_Final(d, &o);
-	st->work = st->inner;	/* a compute without start stays correct */
+	hmac_resume(&st->work, st->oh);
+	SHA1_Update(&st->work, d, sizeof(d));
+	SHA1_Final(d, &st->work);
+	hmac_resume(&st->work, st->ih);	/* compute without start stays right */
 #endif
 	memcpy(result, d, (size_t)tag_len);
 	counters.hmac++;
