@@ -31,6 +31,7 @@ static void
 dialog_free(struct dialog *dg)
 {
 	free(dg->callid);
+	free(dg->proxy);
 	free(dg->caller);
 	free(dg->callee);
 	free(dg->caller_target);
@@ -142,7 +143,7 @@ dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy)
 		return;
 	dg->confirmed = 1;
 	dg->status = resp->sip_status->st_status;
-	snprintf(dg->proxy, sizeof(dg->proxy), "%s", proxy);
+	dg->proxy = proxy != NULL && proxy[0] ? strdup(proxy) : NULL;
 	dg->callee = dialog_hdr((sip_header_t const *)resp->sip_to);
 	if (resp->sip_contact != NULL)
 		dg->callee_target = dialog_url(resp->sip_contact->m_url);
@@ -183,7 +184,7 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums status=%d "
 	    "end=\"%s\" media pbx in/out=%llu/%llu cloud in/out=%llu/%llu "
 	    "srtp_failures=%llu", side_name[dg->caller_side],
-	    side_name[!dg->caller_side], dg->proxy[0] ? dg->proxy : "-",
+	    side_name[!dg->caller_side], dg->proxy != NULL ? dg->proxy : "-",
 	    (unsigned long long)(proxy_now(px) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],

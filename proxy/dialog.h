@@ -24,7 +24,7 @@ struct dialog {
 	uint32_t cseq[2];		/* highest CSeq seen from each side */
 	uint64_t started;		/* loop ms */
 	char src_ip[64];		/* the caller's hop, for per-source limits */
-	char proxy[CFG_HOST_MAX];	/* the cloud proxy the call used */
+	char *proxy;			/* the cloud proxy the call used */
 	int status;			/* final status of the INVITE, 0 none */
 	int have_media;
 	uint64_t media[5];		/* pbx in, pbx out, cloud in, cloud out,

@@ -27,7 +27,7 @@
 
 struct media_call {
 	struct media *md;
-	char callid[128];
+	const char *callid;		/* stored after local[] */
 	struct relay *rl;		/* lives on a media worker */
 	int pbx_port, cloud_port;
 	int offer_from;			/* side with an offer pending, -1 none */
@@ -164,13 +164,15 @@ media_on_timer(uv_timer_t *t)
 	last = p.last_rx > c.last_rx ? p.last_rx : c.last_rx;
 	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
 		struct proxy *px = mc->md->px;
-		char callid[sizeof(mc->callid)];
+		char *callid;
 
 		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
 		/* Media first: its counters go into the call's summary line. */
-		snprintf(callid, sizeof(callid), "%s", mc->callid);
+		if ((callid = strdup(mc->callid)) == NULL)
+			return;		/* the next tick tries again */
 		media_call_end(mc, "media timeout");
 		proxy_call_end(px, callid, "media timeout");
+		free(callid);
 	}
 }
 
@@ -178,8 +180,9 @@ static struct media_call *
 media_call_new(struct media *md, const char *callid)
 {
 	const struct config *cfg = md->px->cfg;
+	size_t n = strlen(callid) + 1;
 	struct media_call *mc = calloc(1, sizeof(*mc) +
-	    (size_t)md->nsuites * sizeof(mc->local[0]));
+	    (size_t)md->nsuites * sizeof(mc->local[0]) + n);
 	uint64_t iv;
 	int r = -ENOMEM;
 
@@ -188,7 +191,7 @@ media_call_new(struct media *md, const char *callid)
 	mc->md = md;
 	mc->offer_from = -1;
 	mc->ai = -1;
-	snprintf(mc->callid, sizeof(mc->callid), "%s", callid);
+	mc->callid = memcpy(&mc->local[md->nsuites], callid, n);
 	mc->pbx_port = port_pool_get(&md->pool);
 	mc->cloud_port = port_pool_get(&md->pool);
 	if (mc->pbx_port < 0 || mc->cloud_port < 0) {

@@ -444,6 +444,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	px->tls_port = cfg->tls_server.listen.port;
 	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
 	    strmap_init(&px->txn_by_branch, 1024) < 0 ||
+	    accepted_init(&px->accepted, loop, 64 * 500 /* 64 x T1 */) < 0 ||
 	    dialog_table_init(px) < 0 || admission_init(px) < 0)
 		return -ENOMEM;
 	if ((px->tls_client = tls_client_ctx_new(cfg, err, sizeof(err))) == NULL ||
@@ -541,6 +542,7 @@ proxy_shutdown(struct proxy *px)
 		conn_close(px->conns, "shutting down");
 	while (px->txns != NULL)
 		txn_free(px->txns);
+	accepted_close(&px->accepted);
 	for (int i = 0; i < px->nhosts; i++)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
 	health_stop(px);
@@ -561,6 +563,7 @@ proxy_free(struct proxy *px)
 {
 	strmap_free(&px->txn_by_skey);
 	strmap_free(&px->txn_by_branch);
+	accepted_free(&px->accepted);
 	dialog_table_free(px);
 	admission_free(px);
 	SSL_CTX_free(px->tls_client);

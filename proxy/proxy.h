@@ -14,6 +14,7 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
+#include "accepted.h"
 #include "config.h"
 #include "metrics.h"
 #include "resolver.h"
@@ -94,6 +95,7 @@ struct proxy {
 					   from the next hop yet (overload) */
 	struct strmap txn_by_skey;	/* server key -> txn */
 	struct strmap txn_by_branch;	/* our branch -> txn */
+	struct accepted accepted;	/* INVITEs past their 2xx (32 s) */
 	struct strmap dialogs;		/* Call-ID -> struct dialog */
 	struct strmap sources;		/* source IP -> limits */
 	uint64_t branch_seq;

@@ -382,6 +382,10 @@ route_cancel(struct proxy *px, msg_t *msg, sip_t *sip, const struct sip_src *src
 
 	if (txn_skey(sip, 1, skey, sizeof(skey)) == 0)
 		t = txn_by_skey(px, skey);
+	if (t == NULL && accepted_has(&px->accepted, skey)) {
+		route_reply(px, msg, src, 200, "OK");	/* too late: no effect */
+		return;
+	}
 	if (t == NULL) {
 		route_reply(px, msg, src, 481, "Call/Transaction Does Not Exist");
 		return;
@@ -598,6 +602,9 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		txn_upstream_retransmit(t);
 		goto done;
 	}
+	if (t == NULL && sip->sip_request->rq_method == sip_method_invite &&
+	    accepted_has(&px->accepted, skey))
+		goto done;	/* a retransmission after our 2xx: absorbed */
 	if (sip->sip_request->rq_method == sip_method_cancel) {
 		route_cancel(px, msg, sip, src);
 		goto done;

@@ -7,6 +7,7 @@
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/sip_status.h>
 
+#include "accepted.h"
 #include "conn.h"
 #include "dialog.h"
 #include "health.h"
@@ -89,7 +90,9 @@ struct txn *
 txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
     sip_t const *sip)
 {
-	struct txn *t = calloc(1, sizeof(*t));
+	const char *cid = sipmsg_callid(sip);
+	size_t n = strlen(cid) + 1;
+	struct txn *t = calloc(1, sizeof(*t) + n);
 
 	if (t == NULL)
 		return NULL;
@@ -100,7 +103,7 @@ txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
 	t->px = px;
 	t->src = *src;
 	t->method = sip->sip_request->rq_method;
-	snprintf(t->callid, sizeof(t->callid), "%s", sipmsg_callid(sip));
+	memcpy(t->callid, cid, n);
 	snprintf(t->branch, sizeof(t->branch), "z9hG4bKtt%s%llx", px->branch_salt,
 	    (unsigned long long)++px->branch_seq);
 	if (strmap_put(&px->txn_by_skey, skey, t) < 0 ||
@@ -295,6 +298,37 @@ txn_shed(struct txn *t)
 	free(t->resp_buf);
 	t->resp_buf = NULL;
 	t->resp_len = 0;
+}
+
+/*
+ * A final response from downstream went upstream; keep only what the
+ * rest of the transaction's life needs.
+ * - INVITE 2xx: absorbing retransmissions, which the server key does as
+ *   well as the whole transaction (accepted.h).  One with attempts given
+ *   up on stays whole: their late finals still need our hop-by-hop ACK.
+ * - Other methods: a copy of the request arriving again gets the final
+ *   again (Timer J, 64 x T1 on UDP); nothing else needs the request.  On
+ *   a stream Timer J is 0: the transaction ends here (RFC 3261 17.2.2).
+ * An INVITE's non-2xx waits for its ACK as it is.
+ */
+static void
+txn_finish(struct txn *t, int status)
+{
+	if (t->method == sip_method_invite) {
+		if (status < 300 && t->nold == 0 &&
+		    accepted_add(&t->px->accepted, t->skey) == 0)
+			txn_free(t);
+		return;
+	}
+	if (t->src.tp != TP_UDP) {
+		txn_free(t);
+		return;
+	}
+	if (t->req != NULL)
+		msg_destroy(t->req);
+	t->req = NULL;
+	free(t->req_buf);
+	t->req_buf = NULL;
 }
 
 /* Remember what went upstream; start Timer G / the wait for the end. */
@@ -590,6 +624,8 @@ forward:
 		free(buf);
 	else
 		txn_store_response(t, buf, len, status);
+	if (status >= 200)
+		txn_finish(t, status);
 done:
 	msg_destroy(msg);
 }

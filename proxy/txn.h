@@ -30,7 +30,6 @@ struct txn {
 	sip_method_t method;
 	char *skey;			/* server key (branch, sent-by, method) */
 	char branch[64];		/* our Via branch downstream */
-	char callid[128];		/* for log lines */
 	struct sip_src src;		/* upstream */
 	struct sip_dest dst;		/* downstream */
 	uint64_t dst_conn;		/* stream it left on, 0 for UDP */
@@ -62,6 +61,7 @@ struct txn {
 	uint64_t retx_at;		/* 0 = none */
 	unsigned retx_iv;
 	uint64_t deadline;
+	char callid[];			/* for log lines */
 };
 
 /* Server key of a request: branch + sent-by + method (ACK -> INVITE). */
