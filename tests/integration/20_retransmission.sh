@@ -13,25 +13,29 @@ set -eEuo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
+# one_call NAME SCENARIO PORT NUMBER [UAS OPTIONS...]: a cloud UAS for one
+# call, the PBX UAC NAME through tlstrunk; both must succeed, and the PBX
+# must really have sent its INVITE twice (sipp's message log has both).
+# -nr: see the scenarios; without it sipp answers tlstrunk's repeated 100
+# with yet another INVITE copy, in a tight loop.
+one_call() {
+	local name=$1 scen=$2 port=$3 num=$4 rc=0 uas sent
+	shift 4
+	sipp_start "cloud-$name" cloud_uas.xml "$UAS_IP" "$UAS_PORT" -m 1 "$@"
+	uas=$SIPP_PID
+	sipp_run "$name" "$scen" -nr -i "$PBX_IP" -p "$port" -s "$num" -m 1 \
+		"$PBX_IP:$SBC_PBX_PORT" || rc=$?
+	[ "$rc" = 0 ] || fail "PBX sipp UAC $scen failed (exit $rc)"
+	sipp_wait "$uas" || rc=$?
+	[ "$rc" = 0 ] || fail "cloud sipp UAS for $scen failed (exit $rc)"
+	sent=$(grep -c '^INVITE sip:' "$WORK/sipp-$name.msg.log" || true)
+	[ "$sent" = 2 ] || fail "$scen: the PBX sent $sent INVITE(s); the scenario sends exactly 2"
+}
+
 test_init
 start_kamailio
 start_tlstrunk
-sipp_start cloud-uas cloud_uas.xml "$UAS_IP" "$UAS_PORT" -m 1 -d 1500
-UAS_PID=$SIPP_PID
-
-rc=0
-# -nr: see the scenario; without it sipp answers tlstrunk's repeated 100
-# with yet another INVITE copy, in a tight loop.
-sipp_run pbx-uac pbx_uac_retrans.xml -nr -i "$PBX_IP" -p 5070 -s +13175550100 -m 1 \
-	"$PBX_IP:$SBC_PBX_PORT" || rc=$?
-[ "$rc" = 0 ] || fail "PBX sipp UAC (retransmitting) failed (exit $rc)"
-rc=0
-sipp_wait "$UAS_PID" || rc=$?
-[ "$rc" = 0 ] || fail "cloud sipp UAS failed (exit $rc)"
-
-# The PBX really did send two INVITEs (sipp's message log has both).
-sent=$(grep -c '^INVITE sip:' "$WORK/sipp-pbx-uac.msg.log" || true)
-[ "$sent" = 2 ] || fail "the PBX sent $sent INVITE(s); the scenario sends exactly 2"
+one_call pbx-uac pbx_uac_retrans.xml 5070 +13175550100 -d 1500
 
 callid=$(cloud_rx | grep ' method=INVITE ' | head -1 | sed -E 's/.* callid=([^ ]*).*/\1/')
 [ -n "$callid" ] || fail "Kamailio saw no INVITE"
@@ -40,17 +44,7 @@ n=$(cloud_rx | grep ' method=INVITE ' | grep -cF "callid=$callid " || true)
 all=$(cloud_rx | grep -c ' method=INVITE ' || true)
 [ "$all" = 1 ] || fail "Kamailio saw $all INVITEs in total, expected 1"
 
-sipp_start cloud-uas2 cloud_uas.xml "$UAS_IP" "$UAS_PORT" -m 1
-UAS_PID=$SIPP_PID
-rc=0
-sipp_run pbx-uac2 pbx_uac_after_2xx.xml -nr -i "$PBX_IP" -p 5071 -s +13175550101 -m 1 \
-	"$PBX_IP:$SBC_PBX_PORT" || rc=$?
-[ "$rc" = 0 ] || fail "PBX sipp UAC (copy and CANCEL after the 200) failed (exit $rc)"
-rc=0
-sipp_wait "$UAS_PID" || rc=$?
-[ "$rc" = 0 ] || fail "second cloud sipp UAS failed (exit $rc)"
-sent2=$(grep -c '^INVITE sip:' "$WORK/sipp-pbx-uac2.msg.log" || true)
-[ "$sent2" = 2 ] || fail "the second PBX call sent $sent2 INVITE(s); its scenario sends 2"
+one_call pbx-uac2 pbx_uac_after_2xx.xml 5071 +13175550101
 grep -q '^CSeq: 1 CANCEL' "$WORK/sipp-pbx-uac2.msg.log" || fail "the PBX sent no CANCEL"
 all=$(cloud_rx | grep -c ' method=INVITE ' || true)
 [ "$all" = 2 ] || fail "Kamailio saw $all INVITEs for two calls; the copy after the 200 leaked"
@@ -61,4 +55,4 @@ byes=$(grep -c '^BYE sip:' "$WORK/sipp-pbx-uac2.msg.log" || true)
 n=$(cloud_rx | grep -c ' method=BYE ' || true)
 [ "$n" = 2 ] || fail "Kamailio saw $n BYEs for two calls; the repeated BYE must be answered by tlstrunk"
 
-pass "PBX sent $sent INVITE copies, cloud saw exactly 1 (Call-ID $callid); after the 200: the copy absorbed, the CANCEL answered 200 and not passed on, a repeated BYE answered 200 again by tlstrunk"
+pass "PBX sent 2 INVITE copies, cloud saw exactly 1 (Call-ID $callid); after the 200: the copy absorbed, the CANCEL answered 200 and not passed on, a repeated BYE answered 200 again by tlstrunk"
