@@ -8,7 +8,8 @@
 struct accepted_entry {
 	struct accepted_entry *next;
 	uint64_t expires;		/* loop ms */
-	char skey[];
+	char *branch;			/* after skey, in keys[] */
+	char keys[];
 };
 
 static void
@@ -19,7 +20,8 @@ accepted_pop(struct accepted *a)
 	a->head = e->next;
 	if (a->head == NULL)
 		a->tail = NULL;
-	strmap_del(&a->keys, e->skey);
+	strmap_del(&a->keys, e->keys);
+	strmap_del(&a->branches, e->branch);
 	a->count--;
 	free(e);
 }
@@ -46,8 +48,10 @@ accepted_init(struct accepted *a, uv_loop_t *loop, uint64_t ttl_ms)
 	a->ttl = ttl_ms;
 	if ((r = strmap_init(&a->keys, 1024)) < 0)
 		return r;
-	if ((r = uv_timer_init(loop, &a->timer)) < 0) {
+	if ((r = strmap_init(&a->branches, 1024)) < 0 ||
+	    (r = uv_timer_init(loop, &a->timer)) < 0) {
 		strmap_free(&a->keys);
+		strmap_free(&a->branches);
 		return r;
 	}
 	a->timer.data = a;
@@ -55,20 +59,26 @@ accepted_init(struct accepted *a, uv_loop_t *loop, uint64_t ttl_ms)
 }
 
 int
-accepted_add(struct accepted *a, const char *skey)
+accepted_add(struct accepted *a, const char *skey, const char *branch)
 {
-	size_t n = strlen(skey) + 1;
+	size_t n = strlen(skey) + 1, m = strlen(branch) + 1;
 	struct accepted_entry *e;
 	int r;
 
 	if (strmap_get(&a->keys, skey) != NULL)
 		return 0;
-	if ((e = malloc(sizeof(*e) + n)) == NULL)
+	if ((e = malloc(sizeof(*e) + n + m)) == NULL)
 		return -ENOMEM;
-	memcpy(e->skey, skey, n);
+	memcpy(e->keys, skey, n);
+	e->branch = memcpy(e->keys + n, branch, m);
 	e->next = NULL;
 	e->expires = uv_now(a->timer.loop) + a->ttl;
-	if ((r = strmap_put(&a->keys, e->skey, e)) < 0) {
+	if ((r = strmap_put(&a->keys, e->keys, e)) < 0) {
+		free(e);
+		return r;
+	}
+	if ((r = strmap_put(&a->branches, e->branch, e)) < 0) {
+		strmap_del(&a->keys, e->keys);
 		free(e);
 		return r;
 	}
@@ -89,6 +99,12 @@ accepted_has(const struct accepted *a, const char *skey)
 	return strmap_get(&a->keys, skey) != NULL;
 }
 
+int
+accepted_has_branch(const struct accepted *a, const char *branch)
+{
+	return strmap_get(&a->branches, branch) != NULL;
+}
+
 void
 accepted_close(struct accepted *a)
 {
@@ -102,4 +118,5 @@ accepted_free(struct accepted *a)
 	while (a->head != NULL)
 		accepted_pop(a);
 	strmap_free(&a->keys);
+	strmap_free(&a->branches);
 }

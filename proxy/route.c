@@ -655,6 +655,13 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	}
 	if (src->side == SIDE_CLOUD && health_response(px, sip))
 		goto done;
+	if (accepted_has_branch(&px->accepted, sip->sip_via->v_branch) &&
+	    (sip->sip_status->st_status < 200 || sip->sip_status->st_status >= 300)) {
+		/* After the 2xx only 2xx go on (RFC 6026 8.4): a provisional
+		 * the 2xx overtook must not reach the caller after it. */
+		log_debug(cid, "%d after the 2xx dropped", sip->sip_status->st_status);
+		goto done;
+	}
 	/* No transaction (a 2xx retransmission after it ended): by Via. */
 	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
 	if (strncmp(sip->sip_via->v_branch, prefix, strlen(prefix)) != 0 ||

@@ -316,7 +316,7 @@ txn_finish(struct txn *t, int status)
 {
 	if (t->method == sip_method_invite) {
 		if (status < 300 && t->nold == 0 &&
-		    accepted_add(&t->px->accepted, t->skey) == 0)
+		    accepted_add(&t->px->accepted, t->skey, t->branch) == 0)
 			txn_free(t);
 		return;
 	}
