@@ -281,23 +281,15 @@ txn_initial(const struct txn *t)
 	return t->req != NULL && sip_object(t->req)->sip_to->a_tag == NULL;
 }
 
-/*
- * An INVITE's 2xx went upstream.  For the 32 s the transaction still
- * lives (RFC 6026 "Accepted") it only absorbs retransmitted INVITEs and
- * passes 2xx retransmissions on, statelessly: the request, its printed
- * copy and the 2xx are dead weight on every call set up in that window.
- */
+/* The request (parsed and printed): nothing after the final needs it. */
 static void
-txn_shed(struct txn *t)
+txn_drop_request(struct txn *t)
 {
 	if (t->req != NULL)
 		msg_destroy(t->req);
 	t->req = NULL;
 	free(t->req_buf);
 	t->req_buf = NULL;
-	free(t->resp_buf);
-	t->resp_buf = NULL;
-	t->resp_len = 0;
 }
 
 /*
@@ -305,7 +297,9 @@ txn_shed(struct txn *t)
  * rest of the transaction's life needs.
  * - INVITE 2xx: absorbing retransmissions, which the server key does as
  *   well as the whole transaction (accepted.h).  One with attempts given
- *   up on stays whole: their late finals still need our hop-by-hop ACK.
+ *   up on stays for its 32 s, for their late finals need our hop-by-hop
+ *   ACK, but without the request and the 2xx (2xx retransmissions pass
+ *   statelessly).
  * - Other methods: a copy of the request arriving again gets the final
  *   again (Timer J, 64 x T1 on UDP); nothing else needs the request.  On
  *   a stream Timer J is 0: the transaction ends here (RFC 3261 17.2.2).
@@ -315,20 +309,21 @@ static void
 txn_finish(struct txn *t, int status)
 {
 	if (t->method == sip_method_invite) {
-		if (status < 300 && t->nold == 0 &&
-		    accepted_add(&t->px->accepted, t->skey, t->branch) == 0)
+		if (status >= 300)
+			return;
+		if (t->nold == 0 &&
+		    accepted_add(&t->px->accepted, t->skey, t->branch) == 0) {
 			txn_free(t);
-		return;
-	}
-	if (t->src.tp != TP_UDP) {
+			return;
+		}
+		free(t->resp_buf);
+		t->resp_buf = NULL;
+		t->resp_len = 0;
+	} else if (t->src.tp != TP_UDP) {
 		txn_free(t);
 		return;
 	}
-	if (t->req != NULL)
-		msg_destroy(t->req);
-	t->req = NULL;
-	free(t->req_buf);
-	t->req_buf = NULL;
+	txn_drop_request(t);
 }
 
 /* Remember what went upstream; start Timer G / the wait for the end. */
@@ -355,8 +350,6 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 	t->state = TXN_COMPLETED;
 	t->retx_at = 0;
 	t->deadline = now + TIMER_B;
-	if (t->method == sip_method_invite && status < 300)
-		txn_shed(t);
 	if (t->method == sip_method_invite && status >= 300 &&
 	    t->src.tp == TP_UDP) {
 		t->retx_iv = T1;
@@ -400,7 +393,7 @@ txn_send_ack(struct txn *t, sip_t *resp)
 {
 	msg_t *ack;
 
-	/* A non-2xx after the 2xx we passed on (txn_shed): the transaction
+	/* A non-2xx after the 2xx we passed on (txn_finish): the transaction
 	 * is over on that branch, nothing to ACK it for (found by fuzzing). */
 	if (t->req == NULL)
 		return;
