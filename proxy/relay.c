@@ -44,6 +44,7 @@ relay_is_rtcp(const uint8_t *p, ssize_t n)
 #define RELAY_SLOT	(RELAY_MTU + RELAY_ROOM)
 
 struct relay_batch {
+	int ready;			/* pointers set (once per thread) */
 	struct mmsghdr msg[RELAY_BATCH];
 	struct iovec iov[RELAY_BATCH];
 	union relay_addr from[RELAY_BATCH];
@@ -177,23 +178,24 @@ relay_on_readable(uv_poll_t *h, int status, int events)
 	uint64_t now = uv_now(h->loop);
 	int n;
 
-	for (int i = 0; i < RELAY_BATCH; i++) {
+	for (int i = 0; !b.ready && i < RELAY_BATCH; i++) {
 		b.iov[i].iov_base = b.buf[i];
 		b.iov[i].iov_len = RELAY_MTU + 1;
-		memset(&b.msg[i].msg_hdr, 0, sizeof(b.msg[i].msg_hdr));
 		b.msg[i].msg_hdr.msg_iov = &b.iov[i];
 		b.msg[i].msg_hdr.msg_iovlen = 1;
 		b.msg[i].msg_hdr.msg_name = &b.from[i];
 		b.msg[i].msg_hdr.msg_namelen = sizeof(b.from[i]);
 	}
+	b.ready = 1;
 	n = recvmmsg(s->fd, b.msg, RELAY_BATCH, MSG_DONTWAIT, NULL);
 	/* Errors (EAGAIN, an ICMP error queued on the socket) end the wake-up;
 	 * a queued error is cleared by this very call. */
 	for (int i = 0; i < n; i++) {
-		if (b.msg[i].msg_hdr.msg_flags & MSG_TRUNC)
-			continue;
-		relay_on_packet(s, b.buf[i], (ssize_t)b.msg[i].msg_len,
-		    &b.from[i].sa, now);
+		if (!(b.msg[i].msg_hdr.msg_flags & MSG_TRUNC))
+			relay_on_packet(s, b.buf[i], (ssize_t)b.msg[i].msg_len,
+			    &b.from[i].sa, now);
+		/* the kernel wrote the sender's length here: room for the next */
+		b.msg[i].msg_hdr.msg_namelen = sizeof(b.from[i]);
 	}
 }
 
