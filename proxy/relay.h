@@ -31,8 +31,9 @@ struct relay_sock {
 	uv_poll_t h;
 	int fd;				/* ours until the worker closes it */
 	struct relay_leg *leg;
-	int rtcp;			/* the odd port */
-	int open;			/* h is initialised */
+	uint32_t last_wake;		/* ms (loop time) of the last read */
+	uint8_t rtcp;			/* the odd port */
+	uint8_t open;			/* h is initialised */
 };
 
 /* Written by the worker, read by anyone: relaxed atomics. */

@@ -34,6 +34,11 @@ tests/cloud4/promparse.py) before and after each:
   E  K more valid SRTP packets from LISTEN reach the PBX (the forgeries
      did not spoil the stream), and K more RTP packets from the PBX all
      reach LISTEN and none THIRD_SRC (no latching onto a forger).
+  F  2N RTP packets from the PBX in one burst (no pause: relay.c reads
+     such a socket in batches), a 3012-byte datagram before it (after a
+     pause: read alone) and one inside it: LISTEN receives exactly the 2N
+     packets as SRTP, nothing of the oversized ones (the relay takes at
+     most 2048 bytes; a longer datagram is dropped, never cut and sent).
 Throughout: nothing ever arrives at the BAD_SRC or THIRD_SRC sockets.
 
 Prints one "ok: ..." or "FAIL: ..." line per check and, last, the counts
@@ -447,6 +452,33 @@ def main():
     delta(s4b, s5, "srtp_failures_total", 0, Snap.srtp_fail)
     delta(s0, s5, "total srtp_failures_total", nfail, Snap.srtp_fail)
     delta(s0, s5, 'total dropped_total{reason="source"}', N, Snap.src_drops)
+
+    # --- F: a burst, and datagrams longer than the relay takes (2048) ---
+    # relay.c reads a socket read < 2 ms before in batches (recvmmsg), an
+    # idle one with a single recvfrom: the oversized datagram after a pause
+    # goes the single way, the one inside the burst most likely the batch
+    # way. Both must be dropped whole (not cut and relayed), and every
+    # packet of the burst relayed once.
+    time.sleep(0.05)
+    big = rtp(4000, 0, pbx_ssrc, b"\x00" * 3000)
+    pbx_sock.sendto(big, pbx_relay)
+    time.sleep(0.01)
+    pf = [rtp(4001 + i, 160 * i, pbx_ssrc, plain_payload(3 * N + i)) for i in range(2 * N)]
+    for i, p in enumerate(pf):
+        pbx_sock.sendto(p, pbx_relay)
+        if i == N:
+            pbx_sock.sendto(big, pbx_relay)
+    exp["pbx_in"] += 2 * N
+    exp["cloud_out"] += 2 * N
+    got = collect(listen, 2 * N, 4.0)
+    seqs = sorted(struct.unpack("!H", d[2:4])[0] for d, s in got)
+    good = [d for d, s in got if s == cloud_relay and len(d) == 172 + taglen and MARKER not in d]
+    if seqs == list(range(4001, 4001 + 2 * N)) and len(good) == 2 * N:
+        ok("F: a burst of %d RTP packets with two 3012-byte datagrams among them: the cloud received "
+           "exactly the %d packets as SRTP, nothing of the oversized ones" % (2 * N, 2 * N))
+    else:
+        bad("F: a burst of %d RTP packets and two oversized datagrams: the cloud received %d "
+            "(%d as expected; seqs %s...)" % (2 * N, len(got), len(good), seqs[:6]))
 
     stray = drain(bad_sock, 0.1)
     if stray:
