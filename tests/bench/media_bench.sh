@@ -2,7 +2,10 @@
 # media_bench.sh - media relay benchmark: tlstrunk against rtpengine (userspace
 # mode, no kernel module), both converting plain RTP (PBX side) to SRTP (cloud
 # side, SDES AES_CM_128_HMAC_SHA1_80) and back, in the same run, on the same
-# loopback topology, driven by the same load generator (media_load.c).
+# loopback topology, driven by the same load generator (media_load.c). A third
+# system, "floor" (null_relay.c: one recvfrom and one sendto per packet, plain
+# RTP on both legs, no crypto), is the cheapest relay hop there can be: what
+# any userspace hop costs on this machine, to read the other two against.
 #
 # A benchmark, not a test: it prints numbers (one table at the end, on
 # stdout; progress on stderr) and exits 0 unless something could not be set
@@ -17,7 +20,7 @@
 #                 working tree as it is. Either way RelWithDebInfo, no
 #                 sanitizers, in $BENCH_BUILD
 #   BENCH_BUILD   build directory (default /tmp/tlstrunk-bench-rel)
-#   SYSTEMS       "tlstrunk rtpengine" (default), or one of them
+#   SYSTEMS       "tlstrunk rtpengine floor" (default), or any of them
 #   LADDER        call counts to step through (a call: 50 pps each way)
 #   WARMUP MEASURE  seconds per step before / of the measurement window
 #   BISECT        bisection steps between the last good and first bad count
@@ -37,6 +40,7 @@ openssl iproute2 python3 util-linux procps git"
 #   rtpengine-daemon  the reference relay (10.5 on Debian 12), userspace only
 #   kamailio(+tls)    the cloud stand-in tlstrunk talks TLS to (tests/lib.sh)
 #   libssl-dev        media_load.c's SRTP (AES-CTR, SHA-1) and tlstrunk
+#   build-essential   also media_load.c and null_relay.c (the floor)
 #   the rest          building tlstrunk; python3 drives SIP and ng; taskset
 set -eEuo pipefail
 
@@ -63,7 +67,7 @@ bench_install
 
 # --- settings ---------------------------------------------------------------------
 : "${QUICK:=0}"
-: "${SYSTEMS:=tlstrunk rtpengine}"
+: "${SYSTEMS:=tlstrunk rtpengine floor}"
 : "${SUT_CPUS:=1}"
 : "${LOAD_CPUS:=0}"
 : "${LOSS_MAX:=0.001}"
@@ -83,6 +87,21 @@ else
 	: "${MEASURE:=10}"
 	: "${BISECT:=2}"
 fi
+for sys in $SYSTEMS; do
+	case $sys in
+	tlstrunk | rtpengine | floor) ;;
+	*) echo "media_bench: unknown system '$sys' in SYSTEMS (tlstrunk, rtpengine, floor)" >&2; exit 1 ;;
+	esac
+done
+# The systems whose steps pick the equal-load comparison and the rate of the
+# direct latency run: the relays, not the floor, so that adding the floor
+# changes none of their figures (the floor alone when it runs alone).
+CMP_SYSTEMS=
+for sys in $SYSTEMS; do
+	[ "$sys" = floor ] || CMP_SYSTEMS+=" $sys"
+done
+CMP_SYSTEMS=${CMP_SYSTEMS# }
+[ -n "$CMP_SYSTEMS" ] || CMP_SYSTEMS=floor
 SUT_NCPU=$(taskset -c "$SUT_CPUS" nproc)
 : "${RTPE_THREADS:=$SUT_NCPU}"
 
@@ -95,6 +114,7 @@ B_PBX_EP=127.0.0.24        # media_load: PBX endpoints (plain RTP)
 B_CLOUD_EP=127.0.0.25      # media_load: cloud endpoints (SRTP)
 B_RTPE_IP=127.0.0.26       # rtpengine: both media legs and ng
 B_RTPE_NG=22223
+B_FLOOR_IP=127.0.0.27      # null_relay (the floor): both media legs
 B_PORT_MIN=4000            # relays' media ports (one relay runs at a time)
 B_PORT_MAX=19999
 B_EP_BASE=4000             # endpoints: port base + 2 * call index
@@ -125,6 +145,9 @@ mkdir -p "$BENCH_BUILD"
 LOADGEN=$BENCH_BUILD/media_load
 cc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-deprecated-declarations \
 	-o "$LOADGEN" "$BENCH_DIR/media_load.c" -lcrypto
+NULL_RELAY=$BENCH_BUILD/null_relay
+cc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	-o "$NULL_RELAY" "$BENCH_DIR/null_relay.c"
 
 # --- the shared test helpers (PKI, Kamailio, spawn/kill) ----------------------
 TEST_NAME=media_bench
@@ -156,6 +179,7 @@ fcmp() { awk "BEGIN { exit !($1) }"; }
 # --- systems under test -----------------------------------------------------------
 SUT_PID=
 SUT_IP=
+FLOOR_CALLS=
 
 write_tlstrunk_bench_config() {
 	cat >"$1" <<EOF
@@ -205,9 +229,10 @@ EOF
 	done
 }
 
-# sut_start SYSTEM TAG: start it pinned to SUT_CPUS; sets SUT_PID, SUT_IP.
+# sut_start SYSTEM TAG N: start it pinned to SUT_CPUS; sets SUT_PID, SUT_IP.
+# N (the call count) is for the floor, which reads its N calls at start-up.
 sut_start() {
-	local sys=$1 tag=$2 comm
+	local sys=$1 tag=$2 n=$3 comm want port
 	case $sys in
 	tlstrunk)
 		require_free_port udp "$PBX_IP" "$SBC_PBX_PORT"
@@ -232,12 +257,34 @@ sut_start() {
 		wait_port udp "$B_RTPE_IP" "$B_RTPE_NG" 30 "$SUT_PID" ||
 			fail "rtpengine did not start (see $WORK/rtpengine-$tag.log)"
 		;;
+	floor)
+		# null_relay binds call i's legs at B_PORT_MIN + 4i (PBX) and
+		# + 4i + 2 (cloud) before it serves; sut_calls hands the same
+		# file to media_load.
+		require_free_port udp "$B_FLOOR_IP" "$B_PORT_MIN"
+		FLOOR_CALLS=$WORK/floor-$tag.relay.calls
+		"$NULL_RELAY" --make-calls "$n" --out "$FLOOR_CALLS" --ip "$B_FLOOR_IP" \
+			--port-base "$B_PORT_MIN" --pbx-ep-ip "$B_PBX_EP" --cloud-ep-ip "$B_CLOUD_EP" \
+			--ep-base "$B_EP_BASE"
+		spawn "$WORK/floor-$tag.log" taskset -c "$SUT_CPUS" "$NULL_RELAY" \
+			--calls-file "$FLOOR_CALLS"
+		SUT_PID=$SPAWNED_PID
+		SUT_IP=$B_FLOOR_IP
+		# its last socket: all are bound
+		wait_port udp "$B_FLOOR_IP" $((B_PORT_MIN + 4 * (n - 1) + 2)) 15 "$SUT_PID" ||
+			fail "null_relay did not start (see $WORK/floor-$tag.log)"
+		;;
 	esac
+	want=$sys
+	[ "$sys" != floor ] || want=null_relay
 	comm=$(cat "/proc/$SUT_PID/comm" 2>/dev/null || true)
-	[ "$comm" = "$sys" ] || fail "pid $SUT_PID is '$comm', not $sys"
+	[ "$comm" = "$want" ] || fail "pid $SUT_PID is '$comm', not $want"
 	# The port it listens on must be its own (not a leftover's).
-	local port=$SBC_PBX_PORT
-	[ "$sys" = rtpengine ] && port=$B_RTPE_NG
+	case $sys in
+	tlstrunk) port=$SBC_PBX_PORT ;;
+	rtpengine) port=$B_RTPE_NG ;;
+	floor) port=$B_PORT_MIN ;;
+	esac
 	ss -Hlnup 2>/dev/null | grep -F "$SUT_IP:$port " | grep -q "pid=$SUT_PID," ||
 		fail "$SUT_IP:$port is not held by the $sys we started (pid $SUT_PID): $(ss -Hlnup | grep -F "$SUT_IP:$port " | head -1)"
 	sleep 0.5
@@ -268,6 +315,10 @@ sut_calls() {
 			--ng "$B_RTPE_IP:$B_RTPE_NG" --pbx-media-ip "$B_PBX_EP" \
 			--cloud-media-ip "$B_CLOUD_EP" --port-base "$B_EP_BASE" --out "$out" || rc=$?
 		;;
+	floor)
+		# made in sut_start (null_relay had to read it before serving)
+		cp "$FLOOR_CALLS" "$out" || rc=$?
+		;;
 	esac
 	return "$rc"
 }
@@ -292,8 +343,9 @@ STEP_VERDICT=
 step() {
 	local sys=$1 n=$2 tag=$3 tick=${4:-1000}
 	local out=$RESULTS/$1-$3.out calls=$RESULTS/$1-$3.calls
-	local idle setup rc=0 expect sent late full lossy
-	sut_start "$sys" "$tag"
+	local idle setup rc=0 expect sent late full lossy plain=
+	[ "$sys" != floor ] || plain=1		# the floor forwards plain RTP both ways
+	sut_start "$sys" "$tag" "$n"
 	idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$SUT_PID/status")
 	if ! sut_calls "$sys" "$n" "$calls" 2>"$RESULTS/$sys-$tag.setup.log"; then
 		cat "$RESULTS/$sys-$tag.setup.log" >&2
@@ -306,7 +358,7 @@ step() {
 	setup=$(awk '/^VmRSS:/ {print $2}' "/proc/$SUT_PID/status")
 	taskset -c "$LOAD_CPUS" "$LOADGEN" --calls-file "$calls" --warmup "$WARMUP" \
 		--measure "$MEASURE" --tick-us "$tick" --sut-pid "$SUT_PID" --sut-ip "$SUT_IP" \
-		>"$out" 2>"$RESULTS/$sys-$tag.load.log" || rc=$?
+		${plain:+--plain} >"$out" 2>"$RESULTS/$sys-$tag.load.log" || rc=$?
 	kill -0 "$SUT_PID" 2>/dev/null || fail "$sys died during the $n-call step (see $WORK/$sys-$tag.log)"
 	sut_stop
 	[ "$rc" = 0 ] || fail "media_load failed (status $rc): $(tail -n 3 "$RESULTS/$sys-$tag.load.log")"
@@ -341,10 +393,12 @@ step() {
 step_line() {
 	awk -F= -v sys="$1" -v ncpu="$SUT_NCPU" '{ v[$1] = substr($0, length($1) + 2) }
 		END {
-			printf "  %-9s %5d calls: RTP->SRTP %6d pps loss %.3f%%, SRTP->RTP %6d pps loss %.3f%%, " \
+			fl = "RTP->SRTP"; rl = "SRTP->RTP"
+			if (sys == "floor") { fl = "PBX->cloud"; rl = "cloud->PBX" }	# plain both ways
+			printf "  %-9s %5d calls: %s %6d pps loss %.3f%%, %s %6d pps loss %.3f%%, " \
 			    "relay %.2f CPU-s/Mpkt (%.0f%% of %d CPU), gen %.0f%%, lat p50 %.0f p99 %.0f us, " \
 			    "rss %d/%d/%d KiB, relay drops %d -> %s\n",
-			    sys, v["calls"], v["fwd_pps"], v["fwd_loss"] * 100, v["rev_pps"], v["rev_loss"] * 100,
+			    sys, v["calls"], fl, v["fwd_pps"], v["fwd_loss"] * 100, rl, v["rev_pps"], v["rev_loss"] * 100,
 			    v["sut_cpu_s_per_mpkt"], v["sut_cpu_frac"] * 100 / ncpu, ncpu,
 			    v["load_cpu_frac"] * 100, v["lat_p50_us"], v["lat_p99_us"],
 			    v["rss_idle_kib"], v["rss_setup_kib"], v["sut_rss_kib"], v["sut_udp_drops"],
@@ -436,17 +490,25 @@ for sys in $SYSTEMS; do
 done
 
 # Latency at half the maximum rate, packets sent at their own time (fine tick).
+# The floor at tlstrunk's count when tlstrunk has one (the same load, so that
+# the two compare), else at half its own maximum.
 for sys in $SYSTEMS; do
 	[ -n "${LAST_OK[$sys]:-}" ] || continue
 	half=$(( (LAST_OK[$sys] / 2 + 5) / 10 * 10 ))
 	[ "$half" -ge 10 ] || half=10
 	LAT_N[$sys]=$half
-	step "$sys" "$half" "lat$half" "$LAT_TICK_US"
+done
+if [ -n "${LAT_N[floor]:-}" ] && [ -n "${LAT_N[tlstrunk]:-}" ]; then
+	LAT_N[floor]=${LAT_N[tlstrunk]}
+fi
+for sys in $SYSTEMS; do
+	[ -n "${LAT_N[$sys]:-}" ] || continue
+	step "$sys" "${LAT_N[$sys]}" "lat${LAT_N[$sys]}" "$LAT_TICK_US"
 done
 # The generator and the kernel alone (endpoints talking straight to each
-# other, plain) at the larger of those rates: the floor of the latency.
+# other, plain) at the larger of the relays' rates: the floor of the latency.
 base_n=0
-for sys in $SYSTEMS; do
+for sys in $CMP_SYSTEMS; do
 	if [ "${LAT_N[$sys]:-0}" -gt "$base_n" ]; then base_n=${LAT_N[$sys]}; fi
 done
 if [ "$base_n" -gt 0 ]; then
@@ -457,12 +519,13 @@ fi
 stop_kamailio
 
 # --- the table ---------------------------------------------------------------------------
-# Equal load: the largest ladder step every system passed, and the smallest.
+# Equal load: the largest ladder step every system passed, and the smallest
+# (of the relays: the floor's steps do not move them).
 common=
 light=
 for n in $LADDER; do
 	all=1
-	for sys in $SYSTEMS; do
+	for sys in $CMP_SYSTEMS; do
 		[ "$(kv "$RESULTS/$sys-$n.out" verdict)" = ok ] || all=0
 	done
 	if [ "$all" = 1 ]; then
@@ -473,6 +536,14 @@ done
 
 # pps_per_cpu S: packets/s per CPU-second from CPU seconds per 1M packets.
 pps_per_cpu() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) printf "%.0f", 1e6 / c; else printf "-" }'; }
+# floor_cpu N: the floor's CPU s per 1M packets at N calls ("-" when it did
+# not run that step; the verdict when that was not ok).
+floor_cpu() {
+	local f=$RESULTS/floor-$1.out v
+	[ -f "$f" ] || { echo -; return 0; }
+	v=$(kv "$f" verdict)
+	if [ "$v" = ok ]; then kv "$f" sut_cpu_s_per_mpkt; else echo "$(kv "$f" sut_cpu_s_per_mpkt) ($v)"; fi
+}
 # ratio A B: A/B as "1.23x", or "-".
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
@@ -523,6 +594,9 @@ pct() { awk -v f="$1" 'BEGIN { printf "%.1f%%", f * 100 }'; }
 echo
 echo "== media relay benchmark: RTP <-> SRTP (SDES AES_CM_128_HMAC_SHA1_80), G.711 20 ms, 172-byte RTP, both directions =="
 echo "tlstrunk $TREE; rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') userspace (--table=-1, $RTPE_THREADS thread(s))"
+if [[ " $SYSTEMS " == *" floor "* ]]; then
+	echo "floor: null_relay.c, the cheapest relay hop: plain RTP both legs, level-triggered epoll, one recvfrom + one sendto per packet"
+fi
 echo "$(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); relay pinned to CPU $SUT_CPUS, generator to CPU $LOAD_CPUS; window $MEASURE s after $WARMUP s warm-up; loss limit $(awk -v l="$LOSS_MAX" 'BEGIN { print l * 100 }')%"
 echo "machine: $(machine_line)"
 echo
@@ -539,9 +613,23 @@ fi
 if [ -n "$light" ] && [ "$light" != "$common" ]; then
 row "  packets/s per CPU-second, $light calls each" "$(pps_per_cpu "${F[$T,lcpu]:-}")" "$(pps_per_cpu "${F[$R,lcpu]:-}")" "$(ratio "${F[$R,lcpu]:-}" "${F[$T,lcpu]:-}")" ""
 fi
+if [[ " $SYSTEMS " == *" floor "* ]]; then
+	if [ -n "$common" ]; then
+		row "  floor (null relay hop) CPU s per 1M packets, at $common calls" "$(floor_cpu "$common")" "" "" ""
+	fi
+	if [ -n "$light" ] && [ "$light" != "$common" ]; then
+		row "  floor (null relay hop) CPU s per 1M packets, at $light calls" "$(floor_cpu "$light")" "" "" ""
+	fi
+fi
 row "one-way latency p50 / p99 us, half max" "${F[$T,lat]:--}" "${F[$R,lat]:--}" "" "p99 < 200"
 row "  p99.9 / max us" "${F[$T,lat999]:--}" "${F[$R,lat999]:--}" "" ""
 row "  at" "${F[$T,latn]:--}" "${F[$R,latn]:--}" "" ""
+if [ -n "${LAT_N[floor]:-}" ]; then
+	lf=$RESULTS/floor-lat${LAT_N[floor]}.out
+	v=$(kv "$lf" verdict)
+	[ "$v" != ok ] || v=
+	row "  floor (null relay hop) latency p50 / p99 us" "$(kv "$lf" lat_p50_us) / $(kv "$lf" lat_p99_us) (${LAT_N[floor]} calls${v:+, $v})" "" "" ""
+fi
 if [ -f "$lf_direct" ]; then
 row "  floor: generator+kernel alone, p50 / p99" "$(kv "$lf_direct" lat_p50_us) / $(kv "$lf_direct" lat_p99_us) ($base_n calls)" "" "" ""
 fi

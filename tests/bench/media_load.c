@@ -35,6 +35,11 @@
  * --direct N: no relay; N calls whose endpoints send straight to each
  * other, plain, to measure what the generator and the kernel add.
  *
+ * --plain (with --calls-file): the relay forwards plain RTP on both legs
+ * (media_bench.sh's "floor", null_relay.c): the cloud endpoints neither
+ * protect what they send nor unprotect what they receive, as in --direct
+ * mode; the keys are not used (null_relay writes "-").
+ *
  * Output: key=value lines on stdout (see the end of main()).
  *
  * Build: cc -O2 -o media_load media_load.c -lcrypto
@@ -111,6 +116,7 @@ static int ncalls;
 static struct sock *socks;
 static int nsocks, socks_cap;
 static int direct;
+static int plain;			/* no SRTP at the cloud endpoints */
 static struct dir_stats st[2];
 static volatile sig_atomic_t stop_now;
 
@@ -378,8 +384,10 @@ load_calls(const char *file, int want)
 		c->csock = sock_for(cip, cp, 1);
 		addr_set(&c->to_pbx_leg, spip, spp);
 		addr_set(&c->to_cloud_leg, scip, scp);
-		srtp_ctx_init(&c->tx, okey);
-		srtp_ctx_init(&c->rx, skey);
+		if (!plain) {
+			srtp_ctx_init(&c->tx, okey);
+			srtp_ctx_init(&c->rx, skey);
+		}
 		call_common(c);
 	}
 	fclose(f);
@@ -625,7 +633,7 @@ send_one(int ci, int cloud, int meas)
 	pl.pad = 0;
 	pl.sent_ns = now_ns(CLOCK_REALTIME);
 	memcpy(p + 12, &pl, sizeof(pl));
-	if (cloud && !direct)
+	if (cloud && !direct && !plain)
 		len = srtp_protect(&c->tx, p, PKT_LEN, c->tx_roc);
 	if (++c->seq[cloud] == 0 && cloud)
 		c->tx_roc++;
@@ -732,7 +740,8 @@ recv_sock(int si)
 					st[FWD].bad++;
 					continue;
 				}
-				if (!direct && (len = srtp_unprotect(&calls[ci], p, len)) < 0) {
+				if (!direct && !plain &&
+				    (len = srtp_unprotect(&calls[ci], p, len)) < 0) {
 					st[FWD].auth_fail++;
 					continue;
 				}
@@ -801,7 +810,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: media_load (--calls-file F [--calls N] | --direct N) [--warmup S]\n"
+	    "usage: media_load (--calls-file F [--calls N] [--plain] | --direct N) [--warmup S]\n"
 	    "         [--measure S] [--tick-us US] [--drain MS] [--sut-pid PID] [--sut-ip IP]\n"
 	    "         [--direct-ips PBX_IP,CLOUD_IP] [--direct-base PORT] [--direct-share K]\n"
 	    "       media_load --jitter SECONDS | --stall SECONDS\n");
@@ -829,6 +838,10 @@ main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--plain") == 0) {	/* the one flag without a value */
+			plain = 1;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		if (strcmp(a, "--calls-file") == 0)
@@ -864,7 +877,7 @@ main(int argc, char **argv)
 			usage();
 		i++;
 	}
-	if ((file == NULL) == (direct_n == 0))
+	if ((file == NULL) == (direct_n == 0) || (plain && file == NULL))
 		usage();
 	srand((unsigned)getpid() ^ (unsigned)now_ns(CLOCK_MONOTONIC));
 	signal(SIGINT, on_signal);
