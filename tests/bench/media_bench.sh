@@ -24,6 +24,10 @@
 #   LADDER        call counts to step through (a call: 50 pps each way)
 #   WARMUP MEASURE  seconds per step before / of the measurement window
 #   BISECT        bisection steps between the last good and first bad count
+#   PAIRS         extra rounds at the two equal-load counts the ratio rows
+#                 use (each system in turn, back to back); those rows then
+#                 give the median over all rounds and each round's ratio
+#                 (default 2; QUICK: 0)
 #   LOSS_MAX      loss that still counts as sustained (default 0.001 = 0.1%)
 #   SUT_CPUS      CPUs the relay under test is pinned to (default 1)
 #   LOAD_CPUS     CPUs the load generator is pinned to (default 0)
@@ -81,11 +85,13 @@ if [ "$QUICK" = 1 ]; then
 	: "${WARMUP:=1}"
 	: "${MEASURE:=3}"
 	: "${BISECT:=0}"
+	: "${PAIRS:=0}"
 else
 	: "${LADDER:=200 400 600 800 1000 1200 1500 1800 2200 2600 3000}"
 	: "${WARMUP:=3}"
 	: "${MEASURE:=10}"
 	: "${BISECT:=2}"
+	: "${PAIRS:=2}"
 fi
 for sys in $SYSTEMS; do
 	case $sys in
@@ -489,6 +495,36 @@ for sys in $SYSTEMS; do
 	done
 done
 
+# Equal load: the largest ladder step every relay passed, and the smallest
+# (the floor's steps do not move them). Sets COMMON and LIGHT.
+equal_loads() {
+	local n all sys
+	COMMON= LIGHT=
+	for n in $LADDER; do
+		all=1
+		for sys in $CMP_SYSTEMS; do
+			[ "$(kv "$RESULTS/$sys-$n.out" verdict)" = ok ] || all=0
+		done
+		if [ "$all" = 1 ]; then
+			COMMON=$n
+			[ -n "$LIGHT" ] || LIGHT=$n
+		fi
+	done
+}
+
+# More rounds at the equal loads: one step per system in turn, so that a
+# round's systems see the machine in the same state; the table takes the
+# median of each system and shows every round's ratio.
+equal_loads
+for r in $(seq 1 "$PAIRS"); do
+	for n in $(printf '%s\n' $LIGHT $COMMON | sort -un); do
+		for sys in $SYSTEMS; do
+			[ -f "$RESULTS/$sys-$n.out" ] || continue
+			step "$sys" "$n" "${n}r$r"
+		done
+	done
+done
+
 # Latency at half the maximum rate, packets sent at their own time (fine tick).
 # The floor at tlstrunk's count when tlstrunk has one (the same load, so that
 # the two compare), else at half its own maximum.
@@ -519,30 +555,43 @@ fi
 stop_kamailio
 
 # --- the table ---------------------------------------------------------------------------
-# Equal load: the largest ladder step every system passed, and the smallest
-# (of the relays: the floor's steps do not move them).
-common=
-light=
-for n in $LADDER; do
-	all=1
-	for sys in $CMP_SYSTEMS; do
-		[ "$(kv "$RESULTS/$sys-$n.out" verdict)" = ok ] || all=0
+equal_loads
+common=$COMMON
+light=$LIGHT
+
+# cpu_at SYS N: the median CPU s per 1M packets of SYS's good steps at N
+# calls (the ladder's and the extra rounds'), and how many there were.
+cpu_at() {
+	local f vals=()
+	for f in "$RESULTS/$1-$2.out" "$RESULTS/$1-$2"r*.out; do
+		[ -f "$f" ] && [ "$(kv "$f" verdict)" = ok ] || continue
+		vals+=("$(kv "$f" sut_cpu_s_per_mpkt)")
 	done
-	if [ "$all" = 1 ]; then
-		common=$n
-		[ -n "$light" ] || light=$n
-	fi
-done
+	[ ${#vals[@]} -gt 0 ] || { echo "- 0"; return 0; }
+	printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f %d\n", m, NR }'
+}
+# round_ratios N: rtpengine/tlstrunk CPU per packet in each round at N
+# calls where both were good, as "min-max over K rounds".
+round_ratios() {
+	local tag a b rs=()
+	for tag in "$1" $(seq -f "$1r%g" 1 "$PAIRS"); do
+		a=$RESULTS/rtpengine-$tag.out b=$RESULTS/tlstrunk-$tag.out
+		[ -f "$a" ] && [ -f "$b" ] && [ "$(kv "$a" verdict)" = ok ] && [ "$(kv "$b" verdict)" = ok ] || continue
+		rs+=("$(awk -v x="$(kv "$a" sut_cpu_s_per_mpkt)" -v y="$(kv "$b" sut_cpu_s_per_mpkt)" 'BEGIN { printf "%.2f", x / y }')")
+	done
+	[ ${#rs[@]} -gt 0 ] || { echo -; return 0; }
+	printf '%s\n' "${rs[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2fx-%.2fx over %d round(s)\n", v[1], v[NR], NR }'
+}
 
 # pps_per_cpu S: packets/s per CPU-second from CPU seconds per 1M packets.
 pps_per_cpu() { awk -v c="$1" 'BEGIN { if (c + 0 > 0) printf "%.0f", 1e6 / c; else printf "-" }'; }
-# floor_cpu N: the floor's CPU s per 1M packets at N calls ("-" when it did
-# not run that step; the verdict when that was not ok).
+# floor_cpu N: the floor's median CPU s per 1M packets at N calls ("-" when
+# it had no good step there).
 floor_cpu() {
-	local f=$RESULTS/floor-$1.out v
-	[ -f "$f" ] || { echo -; return 0; }
-	v=$(kv "$f" verdict)
-	if [ "$v" = ok ]; then kv "$f" sut_cpu_s_per_mpkt; else echo "$(kv "$f" sut_cpu_s_per_mpkt) ($v)"; fi
+	local m
+	m=$(cpu_at floor "$1")
+	echo "${m% *}"
 }
 # ratio A B: A/B as "1.23x", or "-".
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
@@ -565,8 +614,8 @@ for sys in $SYSTEMS; do
 		-v u="$(kv "$f" sut_user_s)" -v s="$(kv "$f" sut_sys_s)" \
 		'BEGIN { us = u + s; printf "%.0f%% (user %.0f%%)", c * 100 / n, (us > 0 ? 100 * u / us : 0) }')
 	F[$sys,cpu]=$(kv "$f" sut_cpu_s_per_mpkt)
-	[ -z "$common" ] || F[$sys,ccpu]=$(kv "$RESULTS/$sys-$common.out" sut_cpu_s_per_mpkt)
-	[ -z "$light" ] || F[$sys,lcpu]=$(kv "$RESULTS/$sys-$light.out" sut_cpu_s_per_mpkt)
+	if [ -n "$common" ]; then m=$(cpu_at "$sys" "$common"); F[$sys,ccpu]=${m% *} F[$sys,ccpun]=${m#* }; fi
+	if [ -n "$light" ]; then m=$(cpu_at "$sys" "$light"); F[$sys,lcpu]=${m% *} F[$sys,lcpun]=${m#* }; fi
 	lf=$RESULTS/$sys-lat${LAT_N[$sys]}.out
 	F[$sys,lat]="$(kv "$lf" lat_p50_us) / $(kv "$lf" lat_p99_us)"
 	F[$sys,lat999]="$(kv "$lf" lat_p999_us) / $(kv "$lf" fwd_lat_max_us)"
@@ -609,9 +658,11 @@ row "CPU s per 1M packets (relay process)" "${F[$T,cpu]:--}" "${F[$R,cpu]:--}" "
 row "  packets/s per CPU-second, at max" "$(pps_per_cpu "${F[$T,cpu]:-}")" "$(pps_per_cpu "${F[$R,cpu]:-}")" "$(ratio "${F[$R,cpu]:-}" "${F[$T,cpu]:-}")" ">= 1.5x"
 if [ -n "$common" ]; then
 row "  packets/s per CPU-second, $common calls each" "$(pps_per_cpu "${F[$T,ccpu]:-}")" "$(pps_per_cpu "${F[$R,ccpu]:-}")" "$(ratio "${F[$R,ccpu]:-}" "${F[$T,ccpu]:-}")" ">= 1.5x"
+row "    (median of $T ${F[$T,ccpun]:-0} / $R ${F[$R,ccpun]:-0} steps)" "rounds: $(round_ratios "$common")" "" "" ""
 fi
 if [ -n "$light" ] && [ "$light" != "$common" ]; then
 row "  packets/s per CPU-second, $light calls each" "$(pps_per_cpu "${F[$T,lcpu]:-}")" "$(pps_per_cpu "${F[$R,lcpu]:-}")" "$(ratio "${F[$R,lcpu]:-}" "${F[$T,lcpu]:-}")" ""
+row "    (median of $T ${F[$T,lcpun]:-0} / $R ${F[$R,lcpun]:-0} steps)" "rounds: $(round_ratios "$light")" "" "" ""
 fi
 if [[ " $SYSTEMS " == *" floor "* ]]; then
 	if [ -n "$common" ]; then
