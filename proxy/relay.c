@@ -219,6 +219,18 @@ relay_on_readable(uv_poll_t *h, int status, int events)
 	struct relay_sock *s = h->data;
 	uint64_t now = uv_now(h->loop);
 
+	if (status < 0) {
+		/* A socket error (an ICMP error queued with IP_RECVERR or on a
+		 * connected socket): libuv has stopped watching; clear it and
+		 * watch again, or the leg would go deaf for good. */
+		int e;
+		socklen_t el = sizeof(e);
+		(void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (uv_poll_start(h, UV_READABLE, relay_on_readable) < 0)
+			log_error(s->leg->rl->callid, "media: cannot watch port %d again",
+			    s->leg->port + s->rtcp);
+		return;
+	}
 	if ((uint32_t)now - s->last_wake < 2)
 		relay_read_batch(s, &b, now);
 	else

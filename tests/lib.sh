@@ -184,7 +184,10 @@ stop_everything() {
 port_listening() {
 	local flag=t
 	[ "$1" = udp ] && flag=u
-	ss -Hln$flag 2>/dev/null | awk '{print $4}' | grep -qx "$2:$3"
+	# awk reads all of ss's output: with grep -q quitting at the first
+	# match, a long listing (thousands of media sockets) died of SIGPIPE
+	# and pipefail turned the match into a failure.
+	ss -Hln$flag 2>/dev/null | awk -v a="$2:$3" '$4 == a { f = 1 } END { exit !f }'
 }
 
 # wait_port udp|tcp IP PORT [SECONDS] [PID]: fails early when PID dies.

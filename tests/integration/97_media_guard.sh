@@ -34,10 +34,13 @@
 #   F  40 RTP from 127.0.0.1 in one burst (read in batches) with a 3012-byte
 #      datagram before it (read alone) and one inside it: exactly the 40
 #      reach 127.0.0.3:6500 as SRTP; an oversized datagram is dropped whole.
+#   G  the PBX's socket closes, tlstrunk sends one packet to it (ICMP port
+#      unreachable), a new socket on the same port sends 5 RTP: they reach
+#      the cloud, and 5 SRTP from the cloud reach it (a PBX restart).
 # Then: the PBX's BYE ends the call normally (both sipps exit 0), tlstrunk
 # is still running, its "media: call ended (BYE)" and "call summary" lines
-# for the call carry srtp failures 45 and the exact out counts (pbx out 10,
-# cloud out 65; in counts between what was accepted and what was sent),
+# for the call carry srtp failures 45 and the exact out counts (pbx out 16,
+# cloud out 70; in counts between what was accepted and what was sent),
 # /metrics strict-parses at every scrape, and tlstrunk exits 0 on SIGINT
 # (an ASan report would make it non-zero).
 #
@@ -135,4 +138,4 @@ if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TLSTRUNK
 	fail "sanitizer report in $TLSTRUNK_LOG"
 fi
 
-pass "not allowed source: $N RTP dropped (dropped source +$N, none relayed); allowed: $N relayed as SRTP (+10-byte tag, decrypts, no plaintext); cloud side: $M forged from the media address + $M from a third address + $K replays dropped (srtp failures +$want_fail, pbx out +0, no latching onto the forger); valid SRTP both ways around them; a burst of 40 relayed exactly, 2 oversized datagrams dropped; BYE ended the call, summary srtp_failures=$sf pbx out=$pout cloud out=$cout; $((SECONDS - T0)) s"
+pass "not allowed source: $N RTP dropped (dropped source +$N, none relayed); allowed: $N relayed as SRTP (+10-byte tag, decrypts, no plaintext); cloud side: $M forged from the media address + $M from a third address + $K replays dropped (srtp failures +$want_fail, pbx out +0, no latching onto the forger); valid SRTP both ways around them; a burst of 40 relayed exactly, 2 oversized datagrams dropped; media flows again after an ICMP error; BYE ended the call, summary srtp_failures=$sf pbx out=$pout cloud out=$cout; $((SECONDS - T0)) s"

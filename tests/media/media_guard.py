@@ -39,6 +39,11 @@ tests/cloud4/promparse.py) before and after each:
      pause: read alone) and one inside it: LISTEN receives exactly the 2N
      packets as SRTP, nothing of the oversized ones (the relay takes at
      most 2048 bytes; a longer datagram is dropped, never cut and sent).
+  G  the PBX's socket closes; one valid SRTP packet from LISTEN makes
+     tlstrunk send to the closed port (ICMP port unreachable); a new
+     socket on the same address and port then sends K RTP packets: LISTEN
+     receives K, and K valid SRTP packets from LISTEN reach the new socket
+     (the relay's sockets did not go deaf over the ICMP error).
 Throughout: nothing ever arrives at the BAD_SRC or THIRD_SRC sockets.
 
 Prints one "ok: ..." or "FAIL: ..." line per check and, last, the counts
@@ -479,6 +484,38 @@ def main():
     else:
         bad("F: a burst of %d RTP packets and two oversized datagrams: the cloud received %d "
             "(%d as expected; seqs %s...)" % (2 * N, len(got), len(good), seqs[:6]))
+
+    # --- G: the PBX's port closes (ICMP port unreachable) and comes back ---
+    # What a PBX restart looks like: tlstrunk's packets to it meet a closed
+    # port (ICMP port unreachable), then the PBX is back on the same port.
+    # The relay's sockets must not go deaf over the ICMP error (a socket in
+    # error makes libuv stop watching it; relay.c watches it again).
+    pbx_addr = pbx_sock.getsockname()
+    pbx_sock.close()
+    cg = rtp(3000 + 2 * K + 2 * M, 160 * (2 * K + 2 * M), cloud_ssrc, b"\x77" * 160)
+    listen.sendto(tx_cloud.protect(cg), cloud_relay)   # to a closed port: ICMP
+    exp["cloud_in"] += 1
+    exp["pbx_out"] += 1
+    time.sleep(0.3)
+    pbx_sock = udp(pbx_addr[0], pbx_addr[1])
+    pg = [rtp(5000 + i, 160 * i, pbx_ssrc, plain_payload(5 * N + i)) for i in range(K)]
+    send_all(pbx_sock, pbx_relay, pg)
+    exp["pbx_in"] += K
+    exp["cloud_out"] += K
+    got = collect(listen, K, 3.0)
+    cg2 = [rtp(3001 + 2 * K + 2 * M + i, 160 * (2 * K + 2 * M + 1 + i), cloud_ssrc, bytes([0x30 + i]) * 160)
+           for i in range(K)]
+    send_all(listen, cloud_relay, [tx_cloud.protect(p) for p in cg2])
+    exp["cloud_in"] += K
+    exp["pbx_out"] += K
+    back = collect(pbx_sock, K, 3.0)
+    if len(got) == K and sorted(d for d, _ in back) == sorted(cg2):
+        ok("G: after an ICMP port unreachable from the PBX's port, the PBX on that port again: its %d "
+           "packets reached the cloud and the cloud's %d reached it" % (K, K))
+    else:
+        bad("G: after an ICMP port unreachable from the PBX's port %s:%d, the PBX on that port again: "
+            "the cloud received %d of its %d packets, it received %d of the cloud's %d (the relay "
+            "stopped reading the socket in error?)" % (pbx_addr[0], pbx_addr[1], len(got), K, len(back), K))
 
     stray = drain(bad_sock, 0.1)
     if stray:
