@@ -646,7 +646,7 @@ echo "tlstrunk $TREE; rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') u
 if [[ " $SYSTEMS " == *" floor "* ]]; then
 	echo "floor: null_relay.c, the cheapest relay hop: plain RTP both legs, level-triggered epoll, one recvfrom + one sendto per packet"
 fi
-echo "$(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); relay pinned to CPU $SUT_CPUS, generator to CPU $LOAD_CPUS; window $MEASURE s after $WARMUP s warm-up; loss limit $(awk -v l="$LOSS_MAX" 'BEGIN { print l * 100 }')%"
+echo "$(nproc --all) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); relay pinned to CPU $SUT_CPUS, generator to CPU $LOAD_CPUS; window $MEASURE s after $WARMUP s warm-up; loss limit $(awk -v l="$LOSS_MAX" 'BEGIN { print l * 100 }')%"
 echo "machine: $(machine_line)"
 echo
 row "" "$T" "$R" "$T/$R" "target"
@@ -690,7 +690,8 @@ row "  at max: total = set-up + media, KiB/call" "${F[$T,memsplit]:--}" "${F[$R,
 echo
 echo "steps ($RESULTS/SYSTEM-CALLS.out, key=value; rss = idle / after set-up / with media):"
 for sys in $SYSTEMS; do
-	for f in $(ls "$RESULTS/$sys"-*.out 2>/dev/null | sort -t- -k2 -n); do
+	for f in $(cd "$RESULTS" && ls "$sys"-*.out 2>/dev/null | sort -t- -k2 -n); do
+		f=$RESULTS/$f
 		if [ "$(kv "$f" verdict)" = setup ]; then
 			echo "  $sys $(kv "$f" calls) calls: call set-up failed"
 			continue

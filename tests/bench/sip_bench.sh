@@ -132,7 +132,7 @@ fi
 RECV_TIMEOUT_MS=10000
 
 # Loopback topology; addresses of its own, so that it can run while the
-# integration tests (127.0.0.1-3) or media_bench.sh (127.0.0.21-26) run.
+# integration tests (127.0.0.1-3) or media_bench.sh (127.0.0.21-27) run.
 B_PBX_IP=127.0.0.41        # sipp UAC (the PBX)
 B_PBX_PORT=35070
 B_TT_IP=127.0.0.42         # tlstrunk: SIP udp, its TLS server, media
