@@ -555,7 +555,8 @@ fi
 stop_kamailio
 
 # --- the table ---------------------------------------------------------------------------
-equal_loads
+# (equal_loads ran before the extra rounds; those and the latency steps
+# write other files than the ladder's, so COMMON and LIGHT still hold.)
 common=$COMMON
 light=$LIGHT
 
