@@ -220,9 +220,10 @@ relay_on_readable(uv_poll_t *h, int status, int events)
 	uint64_t now = uv_now(h->loop);
 
 	if (status < 0) {
-		/* A socket error (an ICMP error queued with IP_RECVERR or on a
-		 * connected socket): libuv has stopped watching; clear it and
-		 * watch again, or the leg would go deaf for good. */
+		/* libuv stops a handle on POLLERR.  Our sockets are neither
+		 * connected nor IP_RECVERR, so ICMP errors do not reach them
+		 * and none is expected; should one come, clear it and watch
+		 * again rather than let the leg go deaf for good. */
 		int e;
 		socklen_t el = sizeof(e);
 		(void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el);
