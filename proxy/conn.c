@@ -48,8 +48,7 @@ conn_unref(struct conn *c)
 		next = p->next;
 		free(p);
 	}
-	if (c->rx != NULL)
-		msg_destroy(c->rx);
+	sipframe_free(&c->frame);
 	SSL_free(c->ssl);	/* frees both BIOs */
 	free(c);
 }
@@ -74,6 +73,7 @@ conn_new(struct proxy *px, int side, int tls, int outbound)
 	c->outbound = outbound;
 	c->pending_tail = &c->pending;
 	c->last_io = proxy_now(px);
+	sipframe_init(&c->frame, px->cfg->limits.max_message_size);
 	if (uv_tcp_init(px->loop, &c->tcp) < 0) {
 		free(c);
 		return NULL;
@@ -403,12 +403,11 @@ conn_hep_in(struct conn *c, msg_t *m)
 	free(buf);
 }
 
-/* Feed plaintext into the SIP framer; deliver complete messages. */
+/* A framed message goes up to the core. */
 static void
-conn_frame(struct conn *c, const char *data, size_t len)
+conn_deliver(struct conn *c, msg_t *m)
 {
 	struct sip_src src;
-	size_t maxsize = c->px->cfg->limits.max_message_size;
 
 	memset(&src, 0, sizeof(src));
 	src.side = c->side;
@@ -416,70 +415,62 @@ conn_frame(struct conn *c, const char *data, size_t len)
 	memcpy(&src.addr, &c->peer, c->peerlen);
 	src.addrlen = c->peerlen;
 	src.conn_id = c->id;
+	c->rx_count++;
+	if (c->px->have_hep)
+		conn_hep_in(c, m);
+	proxy_recv(c->px, m, &src);
+}
 
-	while (len > 0 && c->state == CONN_UP) {
-		int r;
-		/* Between messages: CRLF keepalives (RFC 5626), answer pings. */
-		if (c->rx == NULL || msg_buf_committed(c->rx) == 0) {
-			if (*data == '\r' || *data == '\n') {
-				if (*data == '\n' && ++c->crlf_run == 2) {
-					conn_write_msg(c, "\r\n", 2);
-					c->crlf_run = 0;
-				}
-				data++, len--;
-				continue;
-			}
-			c->crlf_run = 0;
-		}
-		if (c->rx == NULL) {
-			c->rx = msg_create(sip_default_mclass(), 0);
-			if (c->rx == NULL) {
-				conn_close(c, "out of memory");
-				return;
-			}
-			msg_maxsize(c->rx, maxsize);
-		}
-		size_t take = len;
-		void *b;
+static int
+conn_on_frame(void *ctx, enum sipframe_event ev, msg_t *m)
+{
+	struct conn *c = ctx;
 
-		if (c->rx_started == 0) {
-			/* The slowloris clock starts: wake up in time for it. */
-			c->rx_started = proxy_now(c->px);
-			conn_timer_arm(c);
-		}
-		b = msg_buf_alloc(c->rx, take);
-		if (b == NULL) {
-			conn_close(c, "message larger than %zu bytes", maxsize);
-			return;
-		}
-		memcpy(b, data, take);
-		msg_buf_commit(c->rx, take, 0);
-		data += take;
-		len -= take;
-		/* Extract as many messages as the buffer holds. */
-		while (c->rx != NULL && (r = msg_extract(c->rx)) != 0) {
-			msg_t *m = c->rx, *next;
-			if (r < 0) {
-				conn_close(c, "unparsable SIP message");
-				return;
-			}
-			next = msg_next(m);
-			c->rx = next;
-			/* The slowloris clock restarts with whatever follows. */
-			c->rx_started = next != NULL && msg_buf_committed(next) > 0 ?
-			    proxy_now(c->px) : 0;
-			if (c->rx_started != 0)
-				conn_timer_arm(c);
-			if (next != NULL)
-				msg_maxsize(next, maxsize);
-			if (c->px->have_hep)
-				conn_hep_in(c, m);
-			proxy_recv(c->px, m, &src);
-			if (c->state != CONN_UP)
-				return;
-			if (next == NULL || msg_buf_committed(next) == 0)
-				break;
-		}
+	switch (ev) {
+	case SIPFRAME_PING:
+		conn_write_msg(c, "\r\n", 2);
+		break;
+	case SIPFRAME_TOOBIG:
+		log_warn(sipmsg_callid(sip_object(m)), "%s conn #%llu from %s: "
+		    "message over [limits] max_message_size (%zu bytes)",
+		    conn_kind(c), (unsigned long long)c->id, c->peer_str,
+		    c->frame.maxsize);
+		conn_deliver(c, m);	/* the core answers 513 */
+		break;
+	case SIPFRAME_MSG:
+		conn_deliver(c, m);
+		break;
+	}
+	return c->state != CONN_UP;
+}
+
+/*
+ * Feed plaintext into the SIP framer.  The slowloris clock runs while a
+ * message is unfinished, from the read that began it.
+ */
+static void
+conn_frame(struct conn *c, const char *data, size_t len)
+{
+	uint64_t before = c->rx_count;
+	int r = sipframe_feed(&c->frame, data, len, conn_on_frame, c);
+
+	if (c->state != CONN_UP)
+		return;
+	if (r == -EMSGSIZE) {
+		conn_close(c, "message larger than %zu bytes",
+		    c->frame.maxsize);
+		return;
+	}
+	if (r < 0) {
+		conn_close(c, "%s", r == -EBADMSG ? "unparsable SIP message" :
+		    "out of memory");
+		return;
+	}
+	if (!sipframe_open(&c->frame)) {
+		c->rx_started = 0;
+	} else if (c->rx_started == 0 || c->rx_count != before) {
+		c->rx_started = proxy_now(c->px);
+		conn_timer_arm(c);
 	}
 }
 

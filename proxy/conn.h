@@ -12,6 +12,7 @@
 #include <sofia-sip/msg.h>
 
 #include "proxy.h"
+#include "sipframe.h"
 #include "tls.h"
 
 enum conn_state {
@@ -49,10 +50,10 @@ struct conn {
 	socklen_t peerlen;
 	struct sockaddr_storage local;	/* our end, for HEP copies */
 	char peer_str[64];
-	msg_t *rx;			/* message being framed */
+	struct sipframe frame;		/* bytes in, messages out */
 	struct conn_pending *pending, **pending_tail;
-	size_t crlf_run;		/* CRLFs seen between messages */
 	uint64_t rx_started;		/* ms the unfinished message began, 0 none */
+	uint64_t rx_count;		/* messages framed */
 	uint64_t last_io;
 	struct cloud_host *host;	/* the cloud host this serves, if any */
 	struct tls_verify_note note;	/* first certificate failure */

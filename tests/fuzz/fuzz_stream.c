@@ -20,9 +20,17 @@
  *           bit 3      half-close (FIN) after the last chunk
  *           bit 4      do not read what tlstrunk sends back (its
  *                      writes queue once the socket buffer is full)
+ *           bit 5      pauses: after each chunk the (fake) clock moves
+ *                      on 0..2.5 s, the seed choosing; past [limits]
+ *                      message_timeout an unfinished message is cut
  *   bytes 1-2: chunking: 0 = the whole stream in one write; else a
  *           seed for chunk lengths of 1..(1 << (byte1 & 15)) bytes
  *           (at most MAX_CHUNKS chunks, then the rest at once).
+ *
+ * Before the proxy sees it, the same stream goes through the framer
+ * alone (sipframe.c) twice, whole and cut by the same schedule: the
+ * messages that come out must be the same, in the same order.  Framing
+ * that depends on where the network cut is the bug this guards.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -38,8 +46,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <sofia-sip/sip.h>
+
 #include "conn.h"
 #include "fuzz_common.h"
+#include "sipframe.h"
+#include "sipmsg.h"
 
 #define MAX_CHUNKS	128
 
@@ -191,12 +203,108 @@ send_all(int fd, SSL *ssl, const uint8_t *buf, size_t len, int read_back)
 	return 0;
 }
 
+/* xorshift32: chunk lengths (and pauses) the input chooses. */
+static unsigned
+next_rand(unsigned *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* What the framer delivered: each message printed, one after another. */
+struct frame_log {
+	char *buf;
+	size_t len, cap;
+	int events;
+};
+
+static int
+frame_log_add(void *ctx, enum sipframe_event ev, msg_t *msg)
+{
+	struct frame_log *fl = ctx;
+	char head[32], *text = NULL;
+	size_t n = 0, hl;
+
+	if (msg != NULL)
+		text = sipmsg_print(msg, &n);
+	hl = (size_t)snprintf(head, sizeof(head), "|%d:%zu|", (int)ev, n);
+	if (fl->len + hl + n > fl->cap) {
+		fl->cap = (fl->len + hl + n) * 2;
+		if ((fl->buf = realloc(fl->buf, fl->cap)) == NULL)
+			fz_die("out of memory");
+	}
+	memcpy(fl->buf + fl->len, head, hl);
+	fl->len += hl;
+	if (text != NULL)
+		memcpy(fl->buf + fl->len, text, n);
+	fl->len += n;
+	fl->events++;
+	free(text);
+	if (msg != NULL)
+		msg_destroy(msg);
+	return 0;
+}
+
+/* Feed data to a fresh framer, in pieces when seed != 0. */
+static int
+frame_run(struct frame_log *fl, const uint8_t *data, size_t size,
+    unsigned seed, unsigned maxchunk, size_t maxsize)
+{
+	struct sipframe f;
+	int r = 0;
+
+	sipframe_init(&f, maxsize);
+	for (int chunks = 0; size > 0 && r == 0; chunks++) {
+		size_t n = size;
+		if (seed != 0 && chunks < MAX_CHUNKS) {
+			n = 1 + next_rand(&seed) % maxchunk;
+			next_rand(&seed);	/* the pause's draw */
+			if (n > size)
+				n = size;
+		}
+		r = sipframe_feed(&f, (const char *)data, n, frame_log_add, fl);
+		data += n;
+		size -= n;
+	}
+	sipframe_free(&f);
+	return r;
+}
+
+/* Whole and cut, the framer must deliver the same messages. */
+static void
+frame_check(const uint8_t *data, size_t size, unsigned seed,
+    unsigned maxchunk, size_t maxsize)
+{
+	struct frame_log whole = { 0 }, cut = { 0 };
+	int rw, rc;
+
+	if (seed == 0)
+		return;
+	rw = frame_run(&whole, data, size, 0, maxchunk, maxsize);
+	rc = frame_run(&cut, data, size, seed, maxchunk, maxsize);
+	/* Up to the first error: an oversized header may be refused at a
+	 * different byte depending on the cuts (buffers grow by them). */
+	if (rw == -EMSGSIZE || rc == -EMSGSIZE) {
+		size_t n = whole.len < cut.len ? whole.len : cut.len;
+		if (n > 0 && memcmp(whole.buf, cut.buf, n) != 0)
+			fz_die("framer: cut stream gave other messages than whole");
+	} else if (rw != rc || whole.len != cut.len || (whole.len > 0 &&
+	    memcmp(whole.buf, cut.buf, whole.len) != 0)) {
+		fz_die("framer: cut stream gave other messages than whole "
+		    "(%d/%d events, rc %d/%d)", whole.events, cut.events, rw, rc);
+	}
+	free(whole.buf);
+	free(cut.buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t maxsize[] = { 65536, 1024, 4096, 16384 };
 	struct linger lg = { 1, 0 };
-	int tls, halfclose, read_back, fd;
+	int tls, halfclose, read_back, pauses, fd;
 	unsigned seed, maxchunk;
 	SSL *ssl = NULL;
 
@@ -206,10 +314,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg->limits.max_message_size = maxsize[(data[0] >> 1) & 3];
 	halfclose = data[0] & 8;
 	read_back = !(data[0] & 16);
+	pauses = data[0] & 32;
 	seed = (unsigned)data[1] << 8 | data[2];
 	maxchunk = 1u << (data[1] & 15);
 	data += 3;
 	size -= 3;
+	frame_check(data, size, seed, maxchunk, cfg->limits.max_message_size);
 
 	fz_proxy_start(&fp, cfg);
 	fd = connect_to(tls ? 5061 : 5060);
@@ -218,17 +328,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int chunks = 0; size > 0; chunks++) {
 		size_t n = size;
 		/* At most MAX_CHUNKS splits: the rest goes in one write. */
+		unsigned pause = 0;
 		if (seed != 0 && chunks < MAX_CHUNKS) {
-			/* xorshift32: chunk lengths the input chooses. */
-			seed ^= seed << 13;
-			seed ^= seed >> 17;
-			seed ^= seed << 5;
-			n = 1 + seed % maxchunk;
+			n = 1 + next_rand(&seed) % maxchunk;
+			pause = next_rand(&seed) % 2500;
 			if (n > size)
 				n = size;
 		}
 		if (send_all(fd, ssl, data, n, read_back) < 0)
 			break;
+		if (pauses && pause > 0) {
+			fz_clock_skip_ms += pause;
+			fz_uv_run(&fp.loop, 1);
+		}
 		data += n;
 		size -= n;
 	}

@@ -366,8 +366,8 @@ def stream_seeds():
     cinv = cloud_request("INVITE", "fz-stream-3", 1, "z9hG4bK-s3", body=sdp("198.51.100.7", 16000, savp=True))
     copt = cloud_request("OPTIONS", "fz-stream-4", 1, "z9hG4bK-s4", ruri="sip:%s:5061;transport=tls" % SBC)
 
-    def hdr(tls=0, size=0, fin=0, noread=0, chunk_bits=0, seed_lo=0):
-        b0 = tls | (size << 1) | (fin << 3) | (noread << 4)
+    def hdr(tls=0, size=0, fin=0, noread=0, chunk_bits=0, seed_lo=0, pauses=0):
+        b0 = tls | (size << 1) | (fin << 3) | (noread << 4) | (pauses << 5)
         return bytes([b0, chunk_bits, seed_lo])
 
     def enc(s):
@@ -392,6 +392,12 @@ def stream_seeds():
     write("stream", hdr(tls=1, size=3) + enc(copt.replace("Max-Forwards", "X-Pad: " + "p" * 20000 +
                                                           "\r\nMax-Forwards")), "tls-over-16k")
     write("stream", hdr() + b"\x16\x03\x01\x00\x05hello", "tcp-tls-bytes")
+    # A body that straddles reads, with pauses: the issue 14 bug.
+    pad = "".join("a=x-pad:%d abcdefghijklmnopqrstuvwxyz\r\n" % i for i in range(60))
+    fat = pbx_request("INVITE", "fz-stream-5", 1, "z9hG4bK-s5",
+                      body=sdp("127.77.0.1", 40002) + pad).replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+    write("stream", hdr(chunk_bits=0x09, seed_lo=5, pauses=1) + enc(fat + opt), "tcp-body-pauses")
+    write("stream", hdr(tls=1, chunk_bits=0x08, seed_lo=11, pauses=1) + enc(copt + cinv), "tls-pauses")
     write("stream", hdr(tls=1) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "tls-http")
 
 # --- config ------------------------------------------------------------------------
