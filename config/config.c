@@ -53,11 +53,26 @@ const char *const config_default_root_files[] = {
 	NULL
 };
 
-/* The spec's eight suites, ECDHE-GCM first: the cloud drops CBC ones. */
+/*
+ * The spec's eight suites less the two the cloud deprecated (below),
+ * ECDHE-GCM first: the cloud drops CBC ones.
+ */
 static const char cfg_default_ciphers[] =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:"
-    "AES128-GCM-SHA256:AES256-SHA256:AES256-SHA";
+    "ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA";
+
+/*
+ * Suites the cloud deprecated (byoc-tls.md: announced 2025-03-24, removed
+ * from 2025-11-17; it already ranks them last).  Still accepted in
+ * [cloud] ciphers, for peers that need them, but warned about.
+ */
+static const struct {
+	const char *name;	/* OpenSSL */
+	const char *iana;	/* as the cloud's notices spell it */
+} cfg_deprecated_ciphers[] = {
+	{ "AES256-SHA256", "TLS_RSA_WITH_AES_256_CBC_SHA256" },
+	{ "ECDHE-RSA-AES256-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
+};
 
 static const char *const cfg_sections[] = {
 	"general", "pbx", "cloud", "tls_server", "media", "limits", "trace",
@@ -92,6 +107,16 @@ struct cfg_parse {
 	char		*err;
 	size_t		 errlen;
 };
+
+const char *
+config_cipher_deprecated(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cfg_deprecated_ciphers) /
+	    sizeof(cfg_deprecated_ciphers[0]); i++)
+		if (strcasecmp(name, cfg_deprecated_ciphers[i].name) == 0)
+			return cfg_deprecated_ciphers[i].iana;
+	return NULL;
+}
 
 /* "FILE:LINE: [section] key: why", leaving out what is NULL. */
 static void
@@ -1004,6 +1029,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "cloud", "drain_timeout", .set = set_int,
 	    .off = offsetof(struct config, cloud.drain_timeout),
 	    .min = 1, .max = CFG_SECONDS_MAX },
+	{ "cloud", "max_message_size", .set = set_size,
+	    .off = offsetof(struct config, cloud.max_message_size),
+	    .min = 1024, .max = 1 << 20 },
 
 	{ "tls_server", "listen", .set = set_listen,
 	    .off = offsetof(struct config, tls_server.listen) },
@@ -1146,6 +1174,8 @@ config_defaults(struct config *cfg)
 	cfg->cloud.options_interval_down = 10;
 	cfg->cloud.failover_timeout = 4;
 	cfg->cloud.drain_timeout = 30;
+	/* What common SIP proxies read in one piece: Kamailio's tcp_rd_buf_size. */
+	cfg->cloud.max_message_size = 16384;
 
 	addr_default(&cfg->tls_server.listen, "0.0.0.0", 5061);
 
@@ -1818,6 +1848,27 @@ check_cloud(struct check_ctx *c)
 	return 0;
 }
 
+/*
+ * A deprecated suite still works (the operator may need it for a while),
+ * so it is a warning, not an error: one line per suite, where -t, the
+ * start and every reload show it.
+ */
+static void
+warn_deprecated_ciphers(const struct config *cfg)
+{
+	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
+	const char *iana;
+
+	memcpy(list, cfg->cloud.ciphers, sizeof(list));
+	for (name = strtok_r(list, ":", &save); name != NULL;
+	    name = strtok_r(NULL, ":", &save))
+		if ((iana = config_cipher_deprecated(name)) != NULL)
+			log_warn(NULL, "%s:%d: [cloud] ciphers: %s (%s) is %s: "
+			    "remove it from the list", cfg->path,
+			    line_of(cfg, "cloud", "ciphers"), name, iana,
+			    CONFIG_CIPHER_DEPRECATED_WHY);
+}
+
 int
 config_check_files(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1829,5 +1880,6 @@ config_check_files(const struct config *cfg, char *err, size_t errlen)
 	c.errlen = errlen;
 	if (check_tls_server(&c) == -1 || check_cloud(&c) == -1)
 		return -1;
+	warn_deprecated_ciphers(cfg);
 	return 0;
 }

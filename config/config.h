@@ -95,6 +95,11 @@ struct config {
 		int options_interval_down;	/* 10 */
 		int failover_timeout;		/* 4 */
 		int drain_timeout;		/* 30 */
+		size_t max_message_size;	/* 16384: largest SIP message
+						 * forwarded toward the cloud; a
+						 * larger one makes common proxies
+						 * (Kamailio's 16 KiB tcp_rd_buf_size)
+						 * drop the whole shared connection */
 	} cloud;
 
 	struct {
@@ -178,6 +183,15 @@ int config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa);
  */
 int config_key_line(const struct config *cfg, const char *section,
     const char *key);
+
+/*
+ * The IANA name of an OpenSSL suite name the cloud deprecated (byoc-tls.md),
+ * NULL for any other: the one list of them, for config.c's warning and
+ * the doctor's.  CONFIG_CIPHER_DEPRECATED_WHY finishes "X is ...".
+ */
+const char *config_cipher_deprecated(const char *name);
+#define CONFIG_CIPHER_DEPRECATED_WHY	"deprecated by the cloud " \
+	"(announced 2025-03-24, removed from 2025-11-17)"
 
 /*
  * The roots trusted toward the cloud when [cloud] ca_file and ca_path

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,38 @@ san_dns(X509 *x, const char *name, int *exact)
 	}
 	GENERAL_NAMES_free(gens);
 	return n;
+}
+
+/*
+ * The TLS purposes x's extended key usage lists ("serverAuth, clientAuth"),
+ * or that it has none (any purpose).
+ */
+static const char *
+eku_str(X509 *x, char *buf, size_t len)
+{
+	uint32_t xku = X509_get_extended_key_usage(x);
+
+	ERR_clear_error();
+	if (xku == UINT32_MAX) {
+		snprintf(buf, len, "no extended key usage (any purpose)");
+		return buf;
+	}
+	snprintf(buf, len, "extended key usage %s%s%s%s",
+	    xku & XKU_SSL_SERVER ? "serverAuth" : "",
+	    (xku & XKU_SSL_SERVER) && (xku & XKU_SSL_CLIENT) ? ", " : "",
+	    xku & XKU_SSL_CLIENT ? "clientAuth" : "",
+	    xku & (XKU_SSL_SERVER | XKU_SSL_CLIENT) ? "" :
+	    "without serverAuth or clientAuth");
+	return buf;
+}
+
+static int
+eku_has(X509 *x, uint32_t flag)
+{
+	uint32_t xku = X509_get_extended_key_usage(x);
+
+	ERR_clear_error();
+	return xku == UINT32_MAX || (xku & flag) != 0;
 }
 
 /* ---- our chain --------------------------------------------------------- */
@@ -676,6 +709,82 @@ doctor_expiry(struct doc *d, struct chain_ctx *c, int n)
 	}
 }
 
+/*
+ * The cloud checks our certificate as a TLS server's: serverAuth (or no
+ * EKU at all).  clientAuth, which public CAs no longer issue, is not
+ * needed: the cloud never asks us for a client certificate.
+ */
+static void
+doctor_purpose(struct doc *d, X509 *leaf)
+{
+	char eku[128], lbl[256];
+
+	eku_str(leaf, eku, sizeof(eku));
+	if (!eku_has(leaf, XKU_SSL_SERVER)) {
+		report(d, DOC_FAIL, "chain.purpose", "get a certificate with "
+		    "the serverAuth extended key usage (TLS server)", "'%s' has "
+		    "%s: the cloud refuses it as a TLS server's certificate",
+		    subject_label(leaf, lbl, sizeof(lbl)), eku);
+		return;
+	}
+	report(d, DOC_OK, "chain.purpose", NULL, "%s; serverAuth is what the "
+	    "cloud checks, clientAuth %s (the cloud asks for no client "
+	    "certificate)", eku, eku_has(leaf, XKU_SSL_CLIENT) ?
+	    "is there but not needed" : "is absent and not needed");
+}
+
+/*
+ * [tls_server] mutual: what a client certificate must be.  The purpose
+ * rule is tls.c's (tls_peer_purpose_ok): a CA in client_ca_file that
+ * cannot issue TLS certificates at all makes every client under it fail.
+ */
+static void
+doctor_mutual(struct doc *d, const struct config *cfg)
+{
+	const char *path = cfg->tls_server.client_ca_file;
+	STACK_OF(X509) *cas;
+	char why[PATH_MAX + 256], names[512] = "", lbl[256];
+	size_t off = 0;
+	int n, bad = -1;
+
+	if (!cfg->tls_server.mutual)
+		return;
+	if ((cas = read_certs(path, why, sizeof(why))) == NULL) {
+		report(d, DOC_FAIL, "tls_server.mutual", "point [tls_server] "
+		    "client_ca_file at the PEM CAs of the client certificates",
+		    "client_ca_file: %s", why);
+		return;
+	}
+	n = sk_X509_num(cas);
+	for (int i = 0; i < n; i++) {
+		X509 *ca = sk_X509_value(cas, i);
+		int w = snprintf(names + off, sizeof(names) - off, "%s'%s'",
+		    i ? ", " : "", subject_label(ca, lbl, sizeof(lbl)));
+		if (w > 0 && (size_t)w < sizeof(names) - off)
+			off += (size_t)w;
+		if (bad < 0 && !tls_peer_purpose_ok(ca, 1))
+			bad = i;
+	}
+	ERR_clear_error();
+	if (bad >= 0)
+		report(d, DOC_WARN, "tls_server.mutual", "use CAs without an "
+		    "extended key usage, or with serverAuth or clientAuth",
+		    "client_ca_file %s: '%s' cannot issue TLS certificates (%s): "
+		    "clients under it are refused", path, subject_label(
+		    sk_X509_value(cas, bad), lbl, sizeof(lbl)), eku_str(
+		    sk_X509_value(cas, bad), why, sizeof(why)));
+	else
+		report(d, DOC_OK, "tls_server.mutual", NULL, "on: a client "
+		    "certificate must chain to client_ca_file %s (%d CA(s): "
+		    "%s), be within its dates%s; client certificate purpose: "
+		    "serverAuth or clientAuth, clientAuth not required (the "
+		    "cloud's certificates have serverAuth only since 2026-03)",
+		    path, n, names, cfg->cloud.crl_file[0] ? " and not revoked "
+		    "([cloud] crl_file)" : " (no [cloud] crl_file: no "
+		    "revocation check)");
+	sk_X509_pop_free(cas, X509_free);
+}
+
 static void
 doctor_chain(struct doc *d, const struct config *cfg)
 {
@@ -710,6 +819,7 @@ doctor_chain(struct doc *d, const struct config *cfg)
 	if (doctor_order(d, &c, &last) && last != NULL)
 		doctor_root(d, &c, last);
 	doctor_name(d, sk_X509_value(c.certs, 0), cfg->tls_server.advertised_name);
+	doctor_purpose(d, sk_X509_value(c.certs, 0));
 	doctor_expiry(d, &c, sk_X509_num(c.certs));
 done:
 	sk_X509_pop_free(c.certs, X509_free);
@@ -832,14 +942,6 @@ fail:
 	return -1;
 }
 
-/* The suites the cloud announced it drops (byoc-tls.md, 2025-03-24). */
-static int
-suite_dropped(const char *name)
-{
-	return strcmp(name, "AES256-SHA256") == 0 ||
-	    strcmp(name, "ECDHE-RSA-AES256-SHA384") == 0;
-}
-
 /*
  * Verify the peer's chain against the client context's store, as the
  * handshake did, but without the host name and the dates (those have
@@ -891,6 +993,23 @@ cloud_verify(struct doc *d, SSL_CTX *ctx, STACK_OF(X509) *peer,
 	}
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();
+}
+
+/*
+ * Whether the cloud's certificate has clientAuth: it has not since
+ * 2026-03, and nothing here depends on it (tls.c, tls_peer_purpose_ok).
+ */
+static void
+cloud_purpose(struct doc *d, X509 *leaf, int mutual, const char *check)
+{
+	char eku[128];
+
+	report(d, DOC_OK, check, NULL, "%s%s; clientAuth not required of the "
+	    "cloud as a TLS client (%s)", eku_str(leaf, eku, sizeof(eku)),
+	    eku_has(leaf, XKU_SSL_CLIENT) ? "" : " (no clientAuth, as the "
+	    "cloud's certificates since 2026-03)", mutual ? "mutual on: "
+	    "serverAuth or clientAuth accepted" : "mutual off: no client "
+	    "certificate asked");
 }
 
 static void
@@ -1123,12 +1242,13 @@ doctor_cloud_host(struct doc *d, const struct config *cfg, SSL_CTX *ctx,
 		const char *suite = SSL_get_cipher_name(ssl);
 		int g = SSL_get_negotiated_group(ssl);
 		const char *gname = g ? SSL_group_to_name(ssl, g) : NULL;
-		report(d, suite_dropped(suite) ? DOC_WARN : DOC_OK, check,
-		    "put the ECDHE-GCM suites first in [cloud] ciphers (the "
-		    "default does)", "%s, %s%s%s, handshake in %.1f ms%s",
+		int dep = config_cipher_deprecated(suite) != NULL;
+		report(d, dep ? DOC_WARN : DOC_OK, check, "remove the "
+		    "deprecated suites from [cloud] ciphers (the default has "
+		    "none)", "%s, %s%s%s, handshake in %.1f ms%s",
 		    SSL_get_version(ssl), suite, gname ? ", group " : "",
-		    gname ? gname : "", ms, suite_dropped(suite) ?
-		    " (a suite the cloud announced it drops)" : "");
+		    gname ? gname : "", ms, dep ? " (a suite "
+		    CONFIG_CIPHER_DEPRECATED_WHY ")" : "");
 	} else if (SSL_get_verify_result(ssl) != X509_V_OK || note.text[0]) {
 		report(d, DOC_FAIL, check, "see the cloud.verify, cloud.name "
 		    "and cloud.expiry lines below", "handshake refused by our "
@@ -1156,6 +1276,8 @@ doctor_cloud_host(struct doc *d, const struct config *cfg, SSL_CTX *ctx,
 	}
 	snprintf(check, sizeof(check), "cloud.verify %s", host);
 	cloud_verify(d, ctx, peer, check, roots);
+	snprintf(check, sizeof(check), "cloud.purpose %s", host);
+	cloud_purpose(d, sk_X509_value(peer, 0), cfg->tls_server.mutual, check);
 	snprintf(check, sizeof(check), "cloud.name %s", host);
 	cloud_name(d, sk_X509_value(peer, 0), host, check);
 	snprintf(check, sizeof(check), "cloud.expiry %s", host);
@@ -1231,6 +1353,32 @@ doctor_cloud_srv(struct doc *d, const struct config *cfg, SSL_CTX *ctx,
 	free(one);
 }
 
+/* [cloud] ciphers against the suites the cloud deprecated: one line each. */
+static void
+doctor_ciphers(struct doc *d, const struct config *cfg)
+{
+	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
+	const char *iana;
+	int n = 0, ndep = 0;
+
+	memcpy(list, cfg->cloud.ciphers, sizeof(list));
+	for (name = strtok_r(list, ":", &save); name != NULL;
+	    name = strtok_r(NULL, ":", &save)) {
+		n++;
+		if ((iana = config_cipher_deprecated(name)) == NULL)
+			continue;
+		ndep++;
+		report(d, DOC_WARN, "cloud.ciphers", "remove it from [cloud] "
+		    "ciphers (the default lists only the six the cloud keeps)",
+		    "%s:%d: [cloud] ciphers names %s (%s), %s", cfg->path,
+		    config_key_line(cfg, "cloud", "ciphers"), name, iana,
+		    CONFIG_CIPHER_DEPRECATED_WHY);
+	}
+	if (ndep == 0)
+		report(d, DOC_OK, "cloud.ciphers", NULL, "%d suite(s), none "
+		    "deprecated by the cloud: %s", n, cfg->cloud.ciphers);
+}
+
 static void
 doctor_cloud(struct doc *d, const struct config *cfg)
 {
@@ -1238,6 +1386,7 @@ doctor_cloud(struct doc *d, const struct config *cfg)
 	SSL_CTX *ctx = tls_client_ctx_new(cfg, err, sizeof(err));
 
 	ERR_clear_error();
+	doctor_ciphers(d, cfg);
 	if (cfg->cloud.ca_file[0] != '\0')
 		snprintf(roots, sizeof(roots), "[cloud] ca_file %s",
 		    cfg->cloud.ca_file);
@@ -1457,6 +1606,7 @@ doctor_run(const struct config *cfg, FILE *out)
 	/* A proxy closing on us must not kill the report. */
 	signal(SIGPIPE, SIG_IGN);
 	doctor_chain(&d, cfg);
+	doctor_mutual(&d, cfg);
 	doctor_cloud(&d, cfg);
 	doctor_local(&d, cfg);
 	ERR_clear_error();

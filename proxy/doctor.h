@@ -10,12 +10,20 @@
  *             chain is complete and in order, it ends at a root the cloud
  *             trusts (config/cloud_roots.h: matched by subject hash or by
  *             subject name, and the line says which), advertised_name is
- *             in the SAN/CN exactly, days to notAfter (warn under 30).
- *   cloud.*   every [cloud] host (with its [cloud] resolve override):
- *             resolves, TCP connects (5 s), TLS handshake with the exact
- *             client policy (tls_client_ctx_new), the chain verifies to the
- *             configured roots, the name matches, days to expiry, an
- *             OPTIONS round trip over that connection.
+ *             in the SAN/CN exactly, its extended key usage allows a TLS
+ *             server (chain.purpose; clientAuth is not needed), days to
+ *             notAfter (warn under 30).
+ *   tls_server.mutual (when on): client_ca_file reads, its CAs can issue
+ *             TLS certificates; what a client certificate needs (clientAuth
+ *             is not required: tls.c, tls_peer_purpose_ok).
+ *   cloud.*   [cloud] ciphers: a warning for each suite the cloud
+ *             deprecated (config_cipher_deprecated); then every [cloud] host
+ *             (with its [cloud] resolve override): resolves, TCP connects
+ *             (5 s), TLS handshake with the exact client policy
+ *             (tls_client_ctx_new), the chain verifies to the configured
+ *             roots, the certificate's extended key usage (cloud.purpose:
+ *             whether it has clientAuth), the name matches, days to expiry,
+ *             an OPTIONS round trip over that connection.
  *   pbx.*, tls_server.listen, general.admin_listen, media.*: the
  *             listeners can bind, [pbx] allow is not 0.0.0.0/0 or ::/0,
  *             the media port range is large enough for [limits] max_calls

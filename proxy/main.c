@@ -59,9 +59,8 @@ static const struct help_key {
 	{ "cloud", "tls_max_version", "1.2", "1.2 or 1.3 (the cloud speaks 1.2)" },
 	{ "cloud", "ciphers",
 	    "ECDHE-RSA-AES256-GCM-SHA384,ECDHE-RSA-AES128-GCM-SHA256,"
-	    "ECDHE-RSA-AES256-SHA384,ECDHE-RSA-AES256-SHA,AES256-GCM-SHA384,"
-	    "AES128-GCM-SHA256,AES256-SHA256,AES256-SHA",
-	    "TLS 1.2 suites (OpenSSL names), preferred first; weak suites are refused" },
+	    "ECDHE-RSA-AES256-SHA,AES256-GCM-SHA384,AES128-GCM-SHA256,AES256-SHA",
+	    "TLS 1.2 suites (OpenSSL names), preferred first; weak ones refused, the cloud's deprecated ones warned about" },
 	{ "cloud", "groups", "secp384r1", "ECDHE groups offered" },
 	{ "cloud", "resolve", "",
 	    "name=ip pairs: connect to ip, verify the certificate against name" },
@@ -77,6 +76,8 @@ static const struct help_key {
 	    "seconds without a provisional response before the next proxy is tried" },
 	{ "cloud", "drain_timeout", "30",
 	    "seconds SIGTERM waits for active calls (new calls get 503)" },
+	{ "cloud", "max_message_size", "16384",
+	    "largest SIP message sent toward the cloud, in bytes; larger ones make common proxies drop the connection" },
 
 	{ "tls_server", "listen", "0.0.0.0:5061", "TLS listener for calls from the cloud" },
 	{ "tls_server", "cert_file", "(required)",

@@ -15,9 +15,9 @@
  * skipped silently. An intermediate is checked when the file holds its
  * issuer's CRL (a revoked intermediate is refused), and a missing CRL for
  * it is no error: CRL_CHECK_ALL alone refused every handshake unless the
- * file also held the root's CRL, which operators rarely fetch. Used as the
- * store's callback too, so that other verifications with the store (tlstrunk
- * doctor) agree with the handshake.
+ * file also held the root's CRL, which operators rarely fetch. Part of the
+ * store's callback too (tls_verify_allow), so that other verifications with
+ * the store (tlstrunk doctor) agree with the handshake.
  */
 static int
 tls_crl_missing_ok(int ok, X509_STORE_CTX *xs)
@@ -31,6 +31,45 @@ tls_crl_missing_ok(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+/*
+ * A peer certificate's purpose.  As a TLS server, OpenSSL checks a client's
+ * chain for the "sslclient" purpose: an extended key usage, where there is
+ * one, must list clientAuth, at every depth.  Since 2026-03 the cloud's
+ * certificates carry serverAuth only (public CAs dropped clientAuth from
+ * TLS server certificates), so with [tls_server] mutual on the cloud would
+ * be refused.  A certificate that fails the purpose check is accepted when
+ * it serves as a TLS server's instead (serverAuth, or no EKU): either TLS
+ * purpose will do.  Chain, dates, names and CRLs are checked as before.
+ * Toward the cloud the purpose checked is already "sslserver": no change.
+ */
+int
+tls_peer_purpose_ok(X509 *cert, int is_ca)
+{
+	return X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, is_ca) == 1 ||
+	    X509_check_purpose(cert, X509_PURPOSE_SSL_SERVER, is_ca) == 1;
+}
+
+static int
+tls_purpose_either_ok(int ok, X509_STORE_CTX *xs)
+{
+	X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+
+	if (!ok && X509_STORE_CTX_get_error(xs) == X509_V_ERR_INVALID_PURPOSE &&
+	    cert != NULL && tls_peer_purpose_ok(cert,
+	    X509_STORE_CTX_get_error_depth(xs) > 0)) {
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
+/* The store's callback: what verification tolerates beyond OpenSSL's. */
+static int
+tls_verify_allow(int ok, X509_STORE_CTX *xs)
+{
+	return tls_crl_missing_ok(tls_purpose_either_ok(ok, xs), xs);
+}
+
 static int
 tls_verify_cb(int ok, X509_STORE_CTX *xs)
 {
@@ -39,7 +78,7 @@ tls_verify_cb(int ok, X509_STORE_CTX *xs)
 	X509 *cert;
 	char subj[160] = "?";
 
-	if ((ok = tls_crl_missing_ok(ok, xs)))
+	if ((ok = tls_verify_allow(ok, xs)))
 		return ok;
 	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	note = ssl ? SSL_get_app_data(ssl) : NULL;
@@ -164,7 +203,7 @@ tls_ctx_load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
 	}
 	/* Every CA of the chain, but see tls_crl_missing_ok(). */
 	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-	X509_STORE_set_verify_cb(st, tls_crl_missing_ok);
+	X509_STORE_set_verify_cb(st, tls_verify_allow);
 	return 0;
 }
 

@@ -16,6 +16,14 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen);
 /* Per-connection setup: SNI and host-name check for a client. */
 int tls_client_setup(SSL *ssl, const char *name);
 
+/*
+ * 1 when cert may serve a TLS peer as either a client's or a server's
+ * certificate (is_ca: as a CA of such a chain).  Peer verification needs
+ * no more: clientAuth is not required of a TLS client (the cloud's
+ * certificates have serverAuth only since 2026-03).
+ */
+int tls_peer_purpose_ok(X509 *cert, int is_ca);
+
 /* Describe why the last TLS operation failed (OpenSSL error queue). */
 void tls_last_error(char *buf, size_t len);
 

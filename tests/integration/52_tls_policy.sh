@@ -5,24 +5,44 @@
 # Server side (tlstrunk's listener 127.0.0.1:15061), `sslscan` and
 # `openssl s_client`:
 #   - only TLS 1.2: 1.0, 1.1 (offered for real: SECLEVEL=0) and 1.3 refused
-#   - the accepted suites are exactly the configured eight (sslscan's list),
-#     each one completes a handshake alone, suites outside the list do not
+#   - the accepted suites are exactly the default six (sslscan's list): the
+#     spec's eight less the two the cloud deprecated (AES256-SHA256,
+#     ECDHE-RSA-AES256-SHA384); each one completes a handshake alone, suites
+#     outside the list (the deprecated two included) do not
 #   - ECDHE only on secp384r1: prime256v1 / X25519 alone fail, secp384r1 works
 #   - the full chain is sent: leaf + intermediate, and it verifies against
 #     the root alone
 #   second run with [cloud] tls_max_version = 1.3: 1.3 accepted (still only
 #   with secp384r1), 1.2 too, 1.1 still refused.
+#   third run with the deprecated two added to [cloud] ciphers: both work
+#   again, and the start logs one warning for each, naming the suite, the
+#   key and the file.
 # Client side (tlstrunk -> `openssl s_server` in the cloud's place), a server
 # that offers (a) TLS 1.3 only, (b) TLS 1.1 only, (c) ECDHE suites on
-# prime256v1 only, (d) only a suite outside the list: each time the PBX's
-# call gets 503, no SIP crosses, and tlstrunk's log says why.  A well
-# configured s_server first, as the control: the handshake completes.
+# prime256v1 only, (d) only a suite outside the list, (e) only the two
+# deprecated suites: each time the PBX's call gets 503, no SIP crosses, and
+# tlstrunk's log says why.  A well configured s_server first, as the
+# control: the handshake completes, and the ClientHello it received (its
+# -trace) offers exactly the default six, in their order, and secp384r1
+# alone.  With the deprecated two configured, a server that has only
+# AES256-SHA256 is reached with it.
 set -eEuo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-# The eight suites of the spec (lib.sh's CLOUD_CIPHERS), one per line, sorted.
-EXPECTED_SUITES=$(tr ':' '\n' <<<"$CLOUD_CIPHERS" | sort)
+# The suites the cloud deprecated (byoc-tls.md), and tlstrunk's default
+# [cloud] ciphers in its order: the other six of the spec's eight (lib.sh's
+# CLOUD_CIPHERS, which the Kamailio stand-in still accepts), ECDHE-GCM first.
+DEPRECATED_SUITES="AES256-SHA256 ECDHE-RSA-AES256-SHA384"
+DEFAULT_SUITES="ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-SHA
+AES256-GCM-SHA384 AES128-GCM-SHA256 AES256-SHA"
+# One per line, sorted: what sslscan must list.
+EXPECTED_SUITES=$(tr ' ' '\n' <<<"$DEFAULT_SUITES" | sort)
+if [ "$(tr ' ' '\n' <<<"$DEFAULT_SUITES $DEPRECATED_SUITES" | sort)" != \
+	"$(tr ':' '\n' <<<"$CLOUD_CIPHERS" | sort)" ]; then
+	echo "FAIL: 52_tls_policy: the six and the deprecated two are not lib.sh's eight" >&2
+	exit 1
+fi
 # Real TLS 1.2 suites that are not in the list.
 OUTSIDE_SUITES="AES128-SHA AES128-SHA256 ECDHE-RSA-AES128-SHA ECDHE-RSA-AES128-SHA256
 ECDHE-RSA-CHACHA20-POLY1305 DHE-RSA-AES256-GCM-SHA384 AES256-CCM"
@@ -105,9 +125,13 @@ server_default() {
 
 	suites=$(awk '$1 ~ /^(Preferred|Accepted)$/ {print $5}' "$WORK/sslscan-$scan.log" | sort)
 	if [ "$suites" != "$EXPECTED_SUITES" ]; then
-		fail "sslscan: accepted suites differ from the configured eight:
+		fail "sslscan: accepted suites differ from the default six:
 $(diff <(echo "$EXPECTED_SUITES") <(echo "$suites") || true)"
 	fi
+	for s in $DEPRECATED_SUITES; do
+		! grep -qw -- "$s" <<<"$suites" || fail "sslscan: the deprecated $s is accepted"
+		must_not_hs "deprecated-$s" -tls1_2 -cipher "$s"
+	done
 	n=0
 	for s in $EXPECTED_SUITES; do
 		must_hs "suite-$s" -tls1_2 -cipher "$s"
@@ -117,7 +141,7 @@ $(diff <(echo "$EXPECTED_SUITES") <(echo "$suites") || true)"
 	for s in $OUTSIDE_SUITES; do
 		must_not_hs "outside-$s" -tls1_2 -cipher "$s"
 	done
-	ok "suites: sslscan lists exactly the $n configured; each alone works; $(wc -w <<<"$OUTSIDE_SUITES") others refused"
+	ok "suites: sslscan lists exactly the default $n, not the deprecated $DEPRECATED_SUITES (refused alone too); each alone works; $(wc -w <<<"$OUTSIDE_SUITES") others refused"
 
 	groups=$(sed -n '/Server Key Exchange Group/,/^$/p' "$WORK/sslscan-$scan.log" |
 		awk '$1 ~ /^TLSv/ {print $4}' | sort -u | paste -sd' ' -)
@@ -167,7 +191,56 @@ server_tls13() {
 	stop_tlstrunk || fail "tlstrunk (1.3) did not exit cleanly (see $TLSTRUNK_LOG)"
 }
 
+# with_deprecated CONFIG: the test configuration with [cloud] ciphers = the
+# default six and then the deprecated two.
+with_deprecated() {
+	write_tlstrunk_config "$1"
+	sed -i "s/^\[cloud\]\$/[cloud]\nciphers = $(tr ' \n' ',,' <<<"$DEFAULT_SUITES $DEPRECATED_SUITES" | sed 's/,$//')/" "$1"
+	grep -q '^ciphers = .*AES256-SHA256' "$1" || fail "could not write $1"
+}
+
+# Configured, the deprecated suites still work, and the start says that the
+# cloud deprecated each (tlstrunk -t and doctor: tests 60 and 82).
+server_deprecated() {
+	local cfg=$WORK/tlstrunk-deprecated.ini s line
+	with_deprecated "$cfg"
+	start_ours "$cfg" "$WORK/tlstrunk-server-deprecated.log"
+	line=$(grep -n '^ciphers = ' "$cfg" | cut -d: -f1)
+	for s in $DEPRECATED_SUITES; do
+		must_hs "configured-$s" -tls1_2 -cipher "$s"
+		grep -aq "Cipher is $s" "$WORK/s_client-configured-$s.log" || fail "configured $s: another suite was chosen"
+		grep -aF "$cfg:$line: [cloud] ciphers: $s (" "$TLSTRUNK_LOG" |
+			grep -aqE '^[^ ]+ warn  .* is deprecated by the cloud' ||
+			fail "configured $s: no start-up warning naming $s, [cloud] ciphers and $cfg:$line (see $TLSTRUNK_LOG)"
+	done
+	ok "deprecated suites configured: both work; start-up warns: $(grep -a -m1 'is deprecated by the cloud' "$TLSTRUNK_LOG" | sed 's/^[^ ]* warn  //')"
+	stop_tlstrunk || fail "tlstrunk (deprecated) did not exit cleanly (see $TLSTRUNK_LOG)"
+}
+
 # --- client side ----------------------------------------------------------------------
+
+# hello_suites LOG: the OpenSSL names of the suites of the first ClientHello
+# in an s_server -trace log, in order, space-separated (SCSV left out).
+hello_suites() {
+	local iana map
+	iana=$(awk '/ClientHello/ { in_hello = 1 }
+		in_hello && /cipher_suites \(len=/ { in_list = 1; next }
+		in_list && /^ *\{0x/ { print $NF; next }
+		in_list { exit }' "$1")
+	map=$(openssl ciphers -stdname -tls1_2 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' | awk '{print $1, $3}')
+	for s in $iana; do
+		[ "$s" = TLS_EMPTY_RENEGOTIATION_INFO_SCSV ] && continue
+		awk -v s="$s" '$1 == s { print $2; f = 1 } END { if (!f) print s }' <<<"$map"
+	done | paste -sd' ' -
+}
+
+# hello_groups LOG: the supported_groups of that ClientHello.
+hello_groups() {
+	awk '/ClientHello/ { in_hello = 1 }
+		in_hello && /extension_type=supported_groups/ { in_list = 1; next }
+		in_list && /extension_type=/ { exit }
+		in_list { print $1 }' "$1" | paste -sd' ' -
+}
 
 # start_s_server LABEL ARGS...: openssl s_server on the cloud's address with
 # the cloud's good certificate chain.
@@ -183,7 +256,9 @@ start_s_server() {
 }
 
 client_control() {
-	start_s_server control -tls1_2 -cipher "$CLOUD_CIPHERS" -groups secp384r1
+	local offered groups
+	# -trace: the ClientHello as the server received it.
+	start_s_server control -tls1_2 -cipher "$CLOUD_CIPHERS" -groups secp384r1 -trace
 	start_ours "$WORK/tlstrunk.ini" "$WORK/tlstrunk-control.log"
 	# tlstrunk opens its cloud connection at start (OPTIONS ping).
 	wait_grep "$TLSTRUNK_LOG" 'tls conn #[0-9]+ to .* up: TLSv1\.2' 15 ||
@@ -191,6 +266,28 @@ client_control() {
 	stop_tlstrunk || fail "control: tlstrunk did not exit cleanly (see $TLSTRUNK_LOG)"
 	kill_group "$S_SERVER_PID"
 	ok "client control: TLS 1.2 with $(grep -aoE 'up: TLSv1\.2 [A-Z0-9-]+' "$WORK/tlstrunk-control.log" | head -1 | cut -d' ' -f3) to a server within the policy"
+	offered=$(hello_suites "$WORK/s_server-control.log")
+	[ "$offered" = "$(echo $DEFAULT_SUITES)" ] ||
+		fail "client: the ClientHello s_server received offers '$offered', want the default six in order: $(echo $DEFAULT_SUITES) (see $WORK/s_server-control.log)"
+	groups=$(hello_groups "$WORK/s_server-control.log")
+	[ "$groups" = secp384r1 ] || fail "client: the ClientHello offers the groups '$groups', want secp384r1 alone"
+	ok "client offers (s_server's -trace of the ClientHello): $offered; groups $groups; not $DEPRECATED_SUITES"
+}
+
+# The deprecated two, when configured, are offered and used.
+client_deprecated_configured() {
+	local cfg=$WORK/tlstrunk-client-deprecated.ini offered
+	with_deprecated "$cfg"
+	start_s_server deprecated-configured -tls1_2 -cipher AES256-SHA256 -trace
+	start_ours "$cfg" "$WORK/tlstrunk-client-deprecated.log"
+	wait_grep "$TLSTRUNK_LOG" 'tls conn #[0-9]+ to .* up: TLSv1\.2 AES256-SHA256' 15 ||
+		fail "deprecated configured: no TLS 1.2 connection with AES256-SHA256 (see $TLSTRUNK_LOG)"
+	stop_tlstrunk || fail "deprecated configured: tlstrunk did not exit cleanly (see $TLSTRUNK_LOG)"
+	kill_group "$S_SERVER_PID"
+	offered=$(hello_suites "$WORK/s_server-deprecated-configured.log")
+	[ "$offered" = "$(echo $DEFAULT_SUITES $DEPRECATED_SUITES)" ] ||
+		fail "deprecated configured: the ClientHello offers '$offered', want the six then the two"
+	ok "client with the deprecated two configured: offers them last, reaches an AES256-SHA256-only server"
 }
 
 # client_case LABEL REASON_REGEX S_SERVER_ARGS...
@@ -221,8 +318,10 @@ write_tlstrunk_config "$WORK/tlstrunk.ini"
 
 server_default
 server_tls13
+server_deprecated
 
 client_control
+client_deprecated_configured
 client_case tls13-only 'alert protocol version|unsupported protocol|wrong version number' \
 	-tls1_3
 client_case tls11-only 'alert protocol version|unsupported protocol|wrong version number' \
@@ -231,5 +330,7 @@ client_case p256-only 'alert handshake failure|no shared cipher' \
 	-tls1_2 -groups prime256v1 -cipher "$ECDHE_SUITES"
 client_case suite-outside 'alert handshake failure|no shared cipher' \
 	-tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305
+client_case deprecated-only 'alert handshake failure|no shared cipher' \
+	-tls1_2 -cipher "$(tr ' ' ':' <<<"$DEPRECATED_SUITES")"
 
 pass "$(IFS=';'; echo "${CHECKS[*]}")"

@@ -14,10 +14,17 @@
 #      a certificate from client-ca           -> handshake, OPTIONS gets 200
 #      the same, offering to resume its TLS 1.2 session (s_client
 #      -reconnect)                            -> six handshakes, none refused
-#    and a call from the cloud side (Kamailio presenting client.pem, as a
-#    client certificate) reaches the PBX and completes. Each refusal: the
-#    handshake fails for s_client, and tlstrunk logs exactly one line for
-#    that connection, saying why.
+#    Client certificates without clientAuth (the cloud's have had serverAuth
+#    only since 2026-03; made here, from client-ca):
+#      extended key usage serverAuth only     -> handshake, OPTIONS gets 200
+#      the same under an intermediate that is
+#      itself serverAuth only                 -> handshake, OPTIONS gets 200
+#      serverAuth only, expired               -> refused (dates still checked)
+#      codeSigning only (no TLS purpose)      -> refused (purpose still checked)
+#    and a call from the cloud side (Kamailio presenting the serverAuth-only
+#    certificate as its client certificate) reaches the PBX and completes.
+#    Each refusal: the handshake fails for s_client, and tlstrunk logs
+#    exactly one line for that connection, saying why.
 # B) [cloud] crl_file, a call from the PBX to the Kamailio cloud:
 #      the intermediate's CRL revokes the cloud's certificate
 #                        -> 503, no CLOUD-RX line, log: certificate revoked
@@ -30,7 +37,9 @@
 #      the good one                   -> handshake, OPTIONS gets 200
 #    and with a crl_file that has no CRL for client-ca at all, the good
 #    client is refused too ("unable to get certificate CRL"): a configured
-#    CRL check fails closed for the leaf's issuer.
+#    CRL check fails closed for the leaf's issuer.  With a client-ca CRL that
+#    revokes a serverAuth-only certificate: that one refused (revoked), a
+#    good serverAuth-only one accepted.
 #
 # CRL semantics asserted (proxy/tls.c): the leaf's issuer must have a CRL in
 # crl_file; an intermediate is checked when its issuer's CRL is in the file,
@@ -45,14 +54,117 @@ ok() { CHECKS+=("$*"); log "ok: $*"; }
 # The cloud stand-in presents a client certificate (from client-ca) when it
 # connects to tlstrunk: its rendered tls.cfg gains certificate/private_key
 # in [client:default], the last profile of tests/cloud/tls.cfg.in. The
-# library's renderer is kept under another name and wrapped.
+# library's renderer is kept under another name and wrapped.  Which
+# certificate: CLOUD_CLIENT (a PEM file, its key beside it as .key), the
+# serverAuth-only one made below, as the cloud's are since 2026-03.
 eval "$(declare -f render_cloud_config | sed '1s/^render_cloud_config/lib_render_cloud_config/')"
 render_cloud_config() {
 	lib_render_cloud_config "$@"
 	local cfg=$1/tls.cfg
 	[ "$(grep -E '^\[' "$cfg" | tail -1)" = "[client:default]" ] ||
 		fail "the last profile of $cfg is not [client:default]; cannot add a client certificate"
-	printf '%s\n' "certificate = $PKI/client.pem" "private_key = $PKI/client.key" >>"$cfg"
+	printf '%s\n' "certificate = $CLOUD_CLIENT.pem" "private_key = $CLOUD_CLIENT.key" >>"$cfg"
+}
+
+# Client certificates without clientAuth, from client-ca (tests/pki.sh's
+# client*.pem have serverAuth and clientAuth), made by `openssl ca` on a
+# database of our own so that a CRL can revoke one; in $WORK/eku/:
+#   sa          serverAuth only, DNS:cloud-client.test.example
+#   sa-revoked  the same, revoked by sa-crl.pem (client-ca's CRL)
+#   sa-expired  the same, valid in 2020 only
+#   sa-inter    a CA under client-ca whose own EKU is serverAuth only, and
+#   sa-chained  a serverAuth-only leaf it issued
+#   codesign    codeSigning only: no TLS purpose at all
+# Sets EKU_DIR.
+make_eku_certs() {
+	local d=$WORK/eku n
+	mkdir -p "$d/new"
+	: >"$d/index.txt"
+	echo 1000 >"$d/serial"
+	echo 01 >"$d/crlnumber"
+	cat >"$d/ca.cnf" <<CNF
+[ca]
+default_ca = cca
+[cca]
+dir              = $d
+database         = \$dir/index.txt
+new_certs_dir    = \$dir/new
+serial           = \$dir/serial
+crlnumber        = \$dir/crlnumber
+certificate      = $PKI/client-ca.pem
+private_key      = $PKI/client-ca.key
+default_md       = sha256
+default_days     = 90
+default_crl_days = 30
+policy           = anything
+unique_subject   = no
+copy_extensions  = none
+crl_extensions   = crl_ext
+[anything]
+organizationName = optional
+commonName       = supplied
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+[leaf]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, keyEncipherment
+extendedKeyUsage       = \$ENV::EKU
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName         = DNS:cloud-client.test.example
+[inter]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+CNF
+	eku_cert sa serverAuth leaf
+	eku_cert sa-revoked serverAuth leaf
+	eku_cert sa-expired serverAuth leaf -startdate 20200101000000Z -enddate 20210101000000Z
+	eku_cert codesign codeSigning leaf
+	eku_cert sa-inter serverAuth inter
+	# The leaf under sa-inter, signed with plain x509 -req.
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$d/sa-chained.key" -out "$d/sa-chained.csr" \
+		-subj "/O=tlstrunk test/CN=sa-chained.test.example" >>"$d/openssl.log" 2>&1 &&
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+		"subjectAltName=DNS:cloud-client.test.example" >"$d/chained.ext" &&
+	openssl x509 -req -in "$d/sa-chained.csr" -CA "$d/sa-inter.pem" -CAkey "$d/sa-inter.key" \
+		-set_serial 77 -days 90 -sha256 -extfile "$d/chained.ext" \
+		-out "$d/sa-chained-leaf.pem" >>"$d/openssl.log" 2>&1 ||
+		fail "cannot make the sa-chained certificate (see $d/openssl.log)"
+	# (EKU: the [leaf] section is read with the file, used or not.)
+	EKU=serverAuth openssl ca -config "$d/ca.cnf" -revoke "$d/sa-revoked.pem" \
+		-crl_reason keyCompromise >>"$d/openssl.log" 2>&1 &&
+	EKU=serverAuth openssl ca -config "$d/ca.cnf" -gencrl -out "$d/sa-crl.pem" \
+		>>"$d/openssl.log" 2>&1 ||
+		fail "cannot make client-ca's CRL revoking sa-revoked (see $d/openssl.log)"
+	# What the test relies on, so that a wrong certificate fails here.
+	for n in sa sa-revoked sa-expired sa-chained-leaf; do
+		openssl x509 -in "$d/$n.pem" -noout -ext extendedKeyUsage >"$d/$n.eku" 2>&1
+		grep -q 'TLS Web Server Authentication' "$d/$n.eku" &&
+			! grep -q 'Client Authentication' "$d/$n.eku" || fail "$n: not serverAuth-only"
+	done
+	openssl verify -CAfile "$PKI/client-ca.pem" "$d/sa.pem" >>"$d/openssl.log" 2>&1 ||
+		fail "sa.pem does not verify against client-ca (see $d/openssl.log)"
+	# The point of it all: OpenSSL's own check for a TLS client refuses it.
+	if openssl verify -CAfile "$PKI/client-ca.pem" -purpose sslclient "$d/sa.pem" \
+		>>"$d/openssl.log" 2>&1; then
+		fail "sa.pem passes OpenSSL's sslclient purpose check? (test certificate broken)"
+	fi
+	EKU_DIR=$d
+}
+
+# eku_cert NAME EKU EXTENSIONS [OPENSSL-CA-ARGS...]: $WORK/eku/NAME.pem and
+# .key, from client-ca, with that extended key usage.
+eku_cert() {
+	local d=$WORK/eku name=$1 eku=$2 ext=$3; shift 3
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$d/$name.key" -out "$d/$name.csr" \
+		-subj "/O=tlstrunk test/CN=$name.test.example" >>"$d/openssl.log" 2>&1 &&
+	EKU=$eku openssl ca -batch -notext -config "$d/ca.cnf" -extensions "$ext" \
+		-in "$d/$name.csr" -out "$d/$name.pem" "$@" >>"$d/openssl.log" 2>&1 ||
+		fail "cannot make the $name certificate (see $d/openssl.log)"
 }
 
 # config FILE [mutual] [crl FILE]: the standard configuration plus these.
@@ -203,6 +315,8 @@ for f in client-ca.pem client.pem client-revoked.pem client-other.pem crl-inter.
 	crl-inter-cloud-revoked.pem crl-root-inter-revoked.pem crl-client.pem; do
 	[ -s "$PKI/$f" ] || fail "tests/pki.sh did not make $PKI/$f"
 done
+make_eku_certs
+CLOUD_CLIENT=$EKU_DIR/sa
 start_kamailio
 
 # --- A: mutual TLS, no CRL ------------------------------------------------------
@@ -236,6 +350,19 @@ n=$(grep -ac '^\(New\|Reused\), TLSv1\.2' "$WORK/s_client-a-reconnect.out" || tr
 [ "$n" = 6 ] || fail "A: s_client -reconnect completed $n handshakes, want 6"
 ok "A: a client offering to resume its session gets a handshake each time (6 of 6)"
 
+# Without clientAuth: accepted on serverAuth; dates and purpose still count.
+must_accept a-serverauth-only -cert "$EKU_DIR/sa.pem" -key "$EKU_DIR/sa.key"
+ok "A: a client certificate with serverAuth only (no clientAuth): handshake, OPTIONS answered 200"
+must_accept a-serverauth-chain -cert "$EKU_DIR/sa-chained-leaf.pem" -key "$EKU_DIR/sa-chained.key" \
+	-cert_chain "$EKU_DIR/sa-inter.pem"
+ok "A: serverAuth only, leaf and intermediate CA alike: handshake, OPTIONS answered 200"
+must_refuse a-serverauth-expired 'certificate verify failed: certificate has expired \(depth 0' \
+	-cert "$EKU_DIR/sa-expired.pem" -key "$EKU_DIR/sa-expired.key"
+ok "A: serverAuth only but expired refused: $REFUSED_WHY"
+must_refuse a-codesign 'certificate verify failed: uns(upported|uitable) certificate purpose \(depth 0' \
+	-cert "$EKU_DIR/codesign.pem" -key "$EKU_DIR/codesign.key"
+ok "A: codeSigning only (neither TLS purpose) refused: $REFUSED_WHY"
+
 # A call from the cloud: Kamailio connects to tlstrunk with client.pem.
 sipp_start pbx-a pbx_uas.xml "$PBX_IP" "$PBX_UAS_PORT" -m 1
 PBX_PID=$SIPP_PID
@@ -247,7 +374,7 @@ sipp_wait "$PBX_PID" || rc=$?
 [ "$rc" = 0 ] || fail "A: the PBX UAS failed (exit $rc)"
 grep -aEq "tls conn #[0-9]+ from $CLOUD_IP:[0-9]+ up: TLSv1\.2" "$TLSTRUNK_LOG" ||
 	fail "A: no TLS connection from the Kamailio cloud came up (see $TLSTRUNK_LOG)"
-ok "A: a call from the cloud (Kamailio with a client certificate) reached the PBX and completed"
+ok "A: a call from the cloud (Kamailio with a serverAuth-only client certificate) reached the PBX and completed"
 stop_tlstrunk || fail "A: tlstrunk did not exit cleanly (see $TLSTRUNK_LOG)"
 
 # --- B: the cloud's certificate against crl_file -------------------------------
@@ -289,6 +416,17 @@ must_refuse c-revoked 'certificate verify failed: certificate revoked \(depth 0,
 ok "C: revoked client certificate refused: $REFUSED_WHY"
 must_accept c-good -cert "$PKI/client.pem" -key "$PKI/client.key"
 ok "C: the good client certificate still works with the CRL: OPTIONS answered 200"
+stop_tlstrunk || fail "C: tlstrunk did not exit cleanly (see $TLSTRUNK_LOG)"
+
+label=c-serverauth
+config "$WORK/tlstrunk-$label.ini" mutual crl "$(crl_bundle "$label" crl-inter.pem)"
+cat "$EKU_DIR/sa-crl.pem" >>"$WORK/$label.pem"
+start_tlstrunk "$WORK/tlstrunk-$label.ini" "$WORK/tlstrunk-$label.log"
+must_refuse c-serverauth-revoked 'certificate verify failed: certificate revoked \(depth 0, subject [^)]*CN ?= ?sa-revoked\.test\.example' \
+	-cert "$EKU_DIR/sa-revoked.pem" -key "$EKU_DIR/sa-revoked.key"
+ok "C: revoked serverAuth-only client certificate refused: $REFUSED_WHY"
+must_accept c-serverauth-good -cert "$EKU_DIR/sa.pem" -key "$EKU_DIR/sa.key"
+ok "C: the good serverAuth-only client certificate works with client-ca's CRL: OPTIONS answered 200"
 stop_tlstrunk || fail "C: tlstrunk did not exit cleanly (see $TLSTRUNK_LOG)"
 
 label=c-nocrl

@@ -8,7 +8,14 @@
 #   good      the test configuration, TLSTRUNK_DOCTOR_TRUST=$PKI/ca.pem (the
 #             test root accepted as if the cloud trusted it): exit 0, every
 #             line ok (a warn only from media.*: other tests may hold media
-#             ports), the negotiated TLS 1.2 suite and an OPTIONS RTT listed.
+#             ports), the negotiated TLS 1.2 suite and an OPTIONS RTT listed;
+#             cloud.ciphers: the default six, none deprecated; chain.purpose
+#             and cloud.purpose name the extended key usage.
+#   deprecated [cloud] ciphers with AES256-SHA256 and ECDHE-RSA-AES256-SHA384
+#             added: exit 0, one warn line each naming the suite, the key and
+#             FILE:LINE, with a fix; no other warn but media.*.
+#   mutual    [tls_server] mutual on: tls_server.mutual is ok and says that
+#             clientAuth is not required of client certificates.
 #   untrusted the same without TLSTRUNK_DOCTOR_TRUST: chain.root fails, the
 #             test root being in none of the cloud's roots.
 #   key       key_file = the cloud's key: chain.key fails.
@@ -95,7 +102,8 @@ run_doctor good "$good" TLSTRUNK_DOCTOR_TRUST="$PKI/ca.pem"
 if grep -E '^(fail|warn)' "$DOCTOR_OUT" | grep -vqE '^warn  media\.'; then
 	fail "good: unexpected warn/fail: $(grep -E '^(fail|warn)' "$DOCTOR_OUT")"
 fi
-for check in chain.key chain.complete chain.root chain.name chain.expiry \
+for check in chain.key chain.complete chain.root chain.name chain.purpose chain.expiry \
+	cloud.ciphers "cloud.purpose $HOST" \
 	"cloud.resolve $HOST" "cloud.connect $HOST" "cloud.tls $HOST" \
 	"cloud.verify $HOST" "cloud.name $HOST" "cloud.expiry $HOST" \
 	"cloud.options $HOST" "pbx.listen udp $PBX_IP:$SBC_PBX_PORT" \
@@ -113,7 +121,40 @@ grep -qE "^ok    chain\.root: .*trusted through TLSTRUNK_DOCTOR_TRUST=" "$DOCTOR
 # Kamailio saw the OPTIONS come in over TLS.
 wait_grep "$WORK/kamailio.log" 'CLOUD-RX method=OPTIONS .*proto=tls .*callid=doctor-' 5 ||
 	fail "good: Kamailio logged no OPTIONS from the doctor"
+grep -qE '^ok    cloud\.ciphers: 6 suite\(s\), none deprecated by the cloud: ECDHE-RSA-AES256-GCM-SHA384:' "$DOCTOR_OUT" ||
+	fail "good: cloud.ciphers does not list the default six as not deprecated: $(grep 'cloud.ciphers' "$DOCTOR_OUT")"
+grep -qE '^ok    chain\.purpose: extended key usage serverAuth, clientAuth; ' "$DOCTOR_OUT" ||
+	fail "good: chain.purpose does not name our certificate's EKU: $(grep 'chain.purpose' "$DOCTOR_OUT")"
+grep -qE "^ok    cloud\.purpose $HOST: extended key usage serverAuth, clientAuth; clientAuth not required" "$DOCTOR_OUT" ||
+	fail "good: cloud.purpose does not name the cloud certificate's EKU: $(grep 'cloud.purpose' "$DOCTOR_OUT")"
 RESULTS+=("good: exit 0; ${suite_line#ok    }; ${rtt_line#ok    }")
+
+# --- the cloud's deprecated suites: warned, not failed ------------------------------
+f=$WORK/deprecated.ini
+sed '/^\[cloud\]/a ciphers = ECDHE-RSA-AES256-GCM-SHA384, AES256-SHA256, ECDHE-RSA-AES256-SHA384' "$good" >"$f"
+line=$(grep -n -m1 '^ciphers = ' "$f" | cut -d: -f1)
+run_doctor deprecated "$f" TLSTRUNK_DOCTOR_TRUST="$PKI/ca.pem"
+[ "$DOCTOR_RC" = 0 ] || fail "deprecated: doctor exited $DOCTOR_RC, a deprecated suite is a warning: $(grep -v '^ok' "$DOCTOR_OUT")"
+for s in AES256-SHA256 ECDHE-RSA-AES256-SHA384; do
+	n=$(grep -cF "warn  cloud.ciphers: $f:$line: [cloud] ciphers names $s (" "$DOCTOR_OUT" || true)
+	[ "$n" = 1 ] || fail "deprecated: $n cloud.ciphers warn lines for $s at $f:$line, want 1: $(grep 'cloud.ciphers' "$DOCTOR_OUT")"
+done
+grep '^warn  cloud\.ciphers: ' "$DOCTOR_OUT" | grep -v 'deprecated by the cloud .*; fix: ' &&
+	fail "deprecated: a cloud.ciphers line without the reason or a fix"
+if grep -E '^(fail|warn)' "$DOCTOR_OUT" | grep -vqE '^warn  (media\.|cloud\.ciphers: )'; then
+	fail "deprecated: unexpected warn/fail: $(grep -E '^(fail|warn)' "$DOCTOR_OUT")"
+fi
+RESULTS+=("deprecated: exit 0; $(grep -m1 '^warn  cloud.ciphers' "$DOCTOR_OUT")")
+
+# --- mutual TLS: what a client certificate needs -------------------------------------
+f=$WORK/mutual.ini
+cp "$good" "$f"
+printf '%s\n' "mutual = on" "client_ca_file = $PKI/client-ca.pem" >>"$f"
+run_doctor mutual "$f" TLSTRUNK_DOCTOR_TRUST="$PKI/ca.pem"
+[ "$DOCTOR_RC" = 0 ] || fail "mutual: doctor exited $DOCTOR_RC: $(grep -v '^ok' "$DOCTOR_OUT")"
+mutual_line=$(grep -E "^ok    tls_server\.mutual: on: .*client_ca_file $PKI/client-ca\.pem \(1 CA\(s\): 'tlstrunk Test Client CA'\).*clientAuth not required \(the cloud's certificates have serverAuth only since 2026-03\)" "$DOCTOR_OUT") ||
+	fail "mutual: no tls_server.mutual line saying clientAuth is not required: $(grep 'tls_server.mutual' "$DOCTOR_OUT")"
+RESULTS+=("mutual: ${mutual_line#ok    }")
 
 # --- our chain, broken ------------------------------------------------------------
 expect_fail untrusted "$good" "chain.root" \

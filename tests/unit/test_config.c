@@ -168,10 +168,11 @@ Test(config, minimal_file_and_defaults)
 	cr_assert_eq(cfg->cloud.port, 5061);
 	cr_assert_eq(cfg->cloud.tls_min_version, TLS1_2_VERSION);
 	cr_assert_eq(cfg->cloud.tls_max_version, TLS1_2_VERSION);
+	/* The spec's eight less the two the cloud deprecated. */
 	cr_assert_str_eq(cfg->cloud.ciphers,
 	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
-	    "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:"
-	    "AES128-GCM-SHA256:AES256-SHA256:AES256-SHA");
+	    "ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:"
+	    "AES256-SHA");
 	cr_assert_str_eq(cfg->cloud.groups, "secp384r1");
 	cr_assert_str_eq(cfg->cloud.ca_file, "");
 	cr_assert_str_eq(cfg->cloud.ca_path, "");
@@ -182,6 +183,7 @@ Test(config, minimal_file_and_defaults)
 	cr_assert_eq(cfg->cloud.options_interval_down, 10);
 	cr_assert_eq(cfg->cloud.failover_timeout, 4);
 	cr_assert_eq(cfg->cloud.drain_timeout, 30);
+	cr_assert_eq(cfg->cloud.max_message_size, 16384);
 
 	cr_assert_str_eq(cfg->tls_server.listen.host, "0.0.0.0");
 	cr_assert_eq(cfg->tls_server.listen.port, 5061);
@@ -587,6 +589,36 @@ Test(config, ciphers)
 	    "ECDHE-RSA-AES256-GCM-SHA384:AES256-SHA256");
 }
 
+/* The one list of deprecated suites, and the default names none of it. */
+Test(config, ciphers_deprecated)
+{
+	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
+	int n = 0;
+
+	cr_assert_str_eq(config_cipher_deprecated("AES256-SHA256"),
+	    "TLS_RSA_WITH_AES_256_CBC_SHA256");
+	cr_assert_str_eq(config_cipher_deprecated("ECDHE-RSA-AES256-SHA384"),
+	    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384");
+	cr_assert_not_null(config_cipher_deprecated("aes256-sha256"));
+	cr_assert_null(config_cipher_deprecated("AES256-SHA"));
+	cr_assert_null(config_cipher_deprecated("ECDHE-RSA-AES256-SHA"));
+	cr_assert_null(config_cipher_deprecated(""));
+
+	load_ok("");
+	memcpy(list, cfg->cloud.ciphers, sizeof(list));
+	for (name = strtok_r(list, ":", &save); name != NULL;
+	    name = strtok_r(NULL, ":", &save), n++)
+		cr_expect_null(config_cipher_deprecated(name),
+		    "the default lists %s, which the cloud deprecated", name);
+	cr_assert_eq(n, 6, "the default lists %d suites, want 6", n);
+
+	/* Still accepted, in the order given. */
+	load_ok("[cloud]\nciphers = ECDHE-RSA-AES256-GCM-SHA384, "
+	    "ECDHE-RSA-AES256-SHA384, AES256-SHA256\n");
+	cr_assert_str_eq(cfg->cloud.ciphers, "ECDHE-RSA-AES256-GCM-SHA384:"
+	    "ECDHE-RSA-AES256-SHA384:AES256-SHA256");
+}
+
 Test(config, ciphers_unknown_named)
 {
 	load_bad("[cloud]\nciphers = AES256-SHA, FOO-BAR-SHA\n",
@@ -779,6 +811,28 @@ Test(config, limits)
 	    "above max_connections (1024)");
 }
 
+Test(config, cloud_max_message_size)
+{
+	load_ok("[cloud]\nmax_message_size = 1024\n");
+	cr_assert_eq(cfg->cloud.max_message_size, 1024);
+	load_ok("[cloud]\nmax_message_size = 1048576\n");
+	cr_assert_eq(cfg->cloud.max_message_size, 1048576);
+	/* Apart from [limits] max_message_size, either way. */
+	load_ok("[cloud]\nmax_message_size = 200000\n[limits]\n"
+	    "max_message_size = 4096\n");
+	cr_assert_eq(cfg->cloud.max_message_size, 200000);
+	cr_assert_eq(cfg->limits.max_message_size, 4096);
+	load_bad("[cloud]\nmax_message_size = 1023\n",
+	    ":15: [cloud] max_message_size: ", "1023 is out of range "
+	    "(1024..1048576)");
+	load_bad("[cloud]\nmax_message_size = 1048577\n",
+	    ":15: [cloud] max_message_size: ", "out of range");
+	load_bad("[cloud]\nmax_message_size = 16k\n",
+	    ":15: [cloud] max_message_size: ", "\"16k\" is not a number");
+	load_bad("[cloud]\nmax_message_size =\n",
+	    ":15: [cloud] max_message_size: ", "not a number");
+}
+
 Test(config, trace)
 {
 	load_ok("[trace]\nhep_collector = homer.example.com:9060\nhep_id = 7\n"
@@ -813,6 +867,7 @@ Test(config, example_file_names_every_key)
 		{ "cloud", "options_interval" },
 		{ "cloud", "options_interval_down" },
 		{ "cloud", "failover_timeout" }, { "cloud", "drain_timeout" },
+		{ "cloud", "max_message_size" },
 		{ "tls_server", "listen" }, { "tls_server", "cert_file" },
 		{ "tls_server", "key_file" }, { "tls_server", "advertised_name" },
 		{ "tls_server", "mutual" }, { "tls_server", "client_ca_file" },
@@ -1143,4 +1198,59 @@ Test(config, check_files_client_ca)
 	    dir, dir);
 	cr_assert_eq(check_with("cert.pem", "key.pem", "sbc.example.com",
 	    extra), 0, "%s", err);
+}
+
+/*
+ * config_check_files with the log (stderr) in a file: the lines logged.
+ * check_with's text sets [cloud] ciphers on line 15 (extra's line 2).
+ */
+static char *
+check_files_log(const char *ciphers)
+{
+	static char text[8192];
+	char extra[3 * PATH_MAX], logpath[PATH_MAX];
+	int saved, fd;
+	FILE *fp;
+	size_t n;
+
+	snprintf(extra, sizeof(extra), "[cloud]\nciphers = %s\nca_file = "
+	    "%s/cert.pem\n", ciphers, dir);
+	file_path(logpath, sizeof(logpath), "stderr.log");
+	fflush(stderr);
+	cr_assert_neq(saved = dup(STDERR_FILENO), -1);
+	cr_assert_not_null(fp = fopen(logpath, "w+"));
+	cr_assert_neq(dup2(fileno(fp), STDERR_FILENO), -1);
+	log_init(LOG_WARN, 0);
+	fd = check_with("cert.pem", "key.pem", "sbc.example.com", extra);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	cr_assert_eq(fd, 0, "%s", err);
+	rewind(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+/* A deprecated suite works, with one warning naming it, the key, the file. */
+Test(config, check_files_warns_deprecated_ciphers)
+{
+	char want[PATH_MAX + 256], *log;
+
+	make_pki();
+	log = check_files_log("ECDHE-RSA-AES256-GCM-SHA384, AES256-SHA256, "
+	    "ECDHE-RSA-AES256-SHA384");
+	snprintf(want, sizeof(want), "%s:15: [cloud] ciphers: AES256-SHA256 "
+	    "(TLS_RSA_WITH_AES_256_CBC_SHA256) is deprecated by the cloud", path);
+	cr_assert_not_null(strstr(log, want), "want \"%s\" in: %s", want, log);
+	snprintf(want, sizeof(want), "%s:15: [cloud] ciphers: "
+	    "ECDHE-RSA-AES256-SHA384 (TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384) "
+	    "is deprecated by the cloud", path);
+	cr_assert_not_null(strstr(log, want), "want \"%s\" in: %s", want, log);
+	cr_assert_null(strstr(log, "ECDHE-RSA-AES256-GCM-SHA384 ("),
+	    "a kept suite warned about: %s", log);
+
+	log = check_files_log("ECDHE-RSA-AES256-GCM-SHA384, AES256-SHA");
+	cr_assert_null(strstr(log, "deprecated"), "warned: %s", log);
 }

@@ -190,6 +190,7 @@ config_eq(const struct config *a, const struct config *b, const char *why)
 	INT_EQ(cloud.options_interval_down);
 	INT_EQ(cloud.failover_timeout);
 	INT_EQ(cloud.drain_timeout);
+	INT_EQ(cloud.max_message_size);
 
 	addr_eq(&a->tls_server.listen, &b->tls_server.listen, why);
 	STR_EQ(tls_server.cert_file);
