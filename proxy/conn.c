@@ -437,6 +437,9 @@ conn_on_frame(void *ctx, enum sipframe_event ev, msg_t *m)
 		    c->frame.maxsize);
 		conn_deliver(c, m);	/* the core answers 513 */
 		break;
+	case SIPFRAME_BAD:
+		conn_deliver(c, m);	/* the core answers 400; we close */
+		break;
 	case SIPFRAME_MSG:
 		conn_deliver(c, m);
 		break;

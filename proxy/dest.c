@@ -139,12 +139,25 @@ dest_send_pbx(struct proxy *px, const struct sip_dest *d, const char *buf,
 	return r;
 }
 
+const char *
+dest_too_large(const struct proxy *px, int side, int tp, size_t len)
+{
+	/* One message too large for the cloud's reader can make it drop
+	 * the shared connection, and every call on it. */
+	if (side == SIDE_CLOUD && len > px->cfg->cloud.max_message_size)
+		return "larger than [cloud] max_message_size";
+	if (side == SIDE_PBX && tp == TP_UDP && len > DEST_UDP_MAX)
+		return "larger than a UDP datagram";
+	return NULL;
+}
+
 int
 dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
     size_t len, uint64_t *used, const char **why)
 {
 	*used = 0;
-	*why = NULL;
+	if ((*why = dest_too_large(px, d->side, d->tp, len)) != NULL)
+		return -EMSGSIZE;
 	metrics_sip(&px->metrics, d->side, 1, buf, len);
 	if (d->side == SIDE_PBX)
 		return dest_send_pbx(px, d, buf, len, used, why);

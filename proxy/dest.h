@@ -14,10 +14,19 @@ struct sip_dest {
 	uint64_t conn_id;		/* preferred stream (sticky), 0 none */
 };
 
+/* The largest SIP message one UDP datagram carries (IPv4: 65,535 less
+ * the IP and UDP headers; over IPv6 20 bytes more would fit). */
+#define DEST_UDP_MAX	65507
+
+/* NULL when len bytes may go to side over tp, else why not. */
+const char *dest_too_large(const struct proxy *px, int side, int tp,
+    size_t len);
+
 /*
  * Send one whole message.  On return *used holds the stream connection
  * it went to (0 for UDP) so a caller can notice its loss.  Fails with a
- * negative code when no secure path exists; *why then says why.
+ * negative code when no secure path exists, -EMSGSIZE when the message
+ * is larger than the next hop takes; *why then says why.
  */
 int dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
     size_t len, uint64_t *used, const char **why);

@@ -63,6 +63,12 @@ route_send_upstream(struct proxy *px, const struct sip_src *src,
 	uint64_t used;
 	sip_t *sip;
 
+	if ((why = dest_too_large(px, src->side, src->tp, len)) != NULL) {
+		log_warn(resp != NULL ? sipmsg_callid(sip_object(resp)) : NULL,
+		    "%zu-byte response to the %s not sent: %s", len,
+		    side_name[src->side], why);
+		return -EMSGSIZE;
+	}
 	metrics_sip(&px->metrics, src->side, 1, buf, len);
 	if (src->tp == TP_UDP)
 		return udp_send(px, (const struct sockaddr *)&src->addr, buf, len);
@@ -97,6 +103,26 @@ route_reply(struct proxy *px, msg_t *req, const struct sip_src *src,
 }
 
 /* ---- header work ---- */
+
+/* A branch this process made (every one starts z9hG4bKtt<salt>). */
+static int
+route_branch_ours(struct proxy *px, const char *branch)
+{
+	char prefix[40];
+
+	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
+	return branch != NULL && strncmp(branch, prefix, strlen(prefix)) == 0;
+}
+
+/* RFC 3261 16.3 step 4: a request carrying a Via of ours came round. */
+static int
+route_via_loop(struct proxy *px, sip_t const *sip)
+{
+	for (sip_via_t const *v = sip->sip_via; v != NULL; v = v->v_next)
+		if (route_branch_ours(px, v->v_branch))
+			return 1;
+	return 0;
+}
 
 static int
 route_url_port(url_t const *u, int tls)
@@ -450,6 +476,22 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (m == sip_method_ack && route_url_ours(px, sip->sip_route ?
 	    sip->sip_route->r_url : sip->sip_request->rq_url) >= 0)
 		goto done;
+	if (sip->sip_route != NULL && route_url_ours(px, sip->sip_route->r_url) >= 0) {
+		/* Our two entries are gone and the next still names us. */
+		log_warn(cid, "%s from %s: its Route set leads back to us",
+		    sip->sip_request->rq_method_name, side_name[src->side]);
+		route_reply(px, msg, src, 482, "Loop Detected");
+		goto done;
+	}
+	if (in_dialog && sip->sip_route == NULL &&
+	    route_url_ours(px, sip->sip_request->rq_url) >= 0) {
+		/* In a dialog with us as the far end: we are no party to any
+		 * dialog, so this one does not exist here (RFC 3261 12.2.2). */
+		log_info(cid, "%s from %s for a dialog we do not know: 481",
+		    sip->sip_request->rq_method_name, side_name[src->side]);
+		route_reply(px, msg, src, 481, "Call/Transaction Does Not Exist");
+		goto done;
+	}
 	if (px->draining && !in_dialog && m == sip_method_invite) {
 		log_info(cid, "INVITE refused: draining for shutdown");
 		route_reply(px, msg, src, 503, "Service Unavailable");
@@ -573,6 +615,13 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		route_reply(px, msg, src, 403, "Forbidden");
 		goto done;
 	}
+	if (msg_get_flags(msg, MSG_FLG_TOOLARGE)) {
+		log_warn(cid, "%s from %s over [limits] max_message_size (%zu "
+		    "bytes) refused: 513", sip->sip_request->rq_method_name,
+		    side_name[src->side], px->cfg->limits.max_message_size);
+		route_reply(px, msg, src, 513, "Message Too Large");
+		goto done;
+	}
 	if ((bad = sipmsg_check(msg, sip)) != NULL ||
 	    txn_skey(sip, sip->sip_request->rq_method == sip_method_ack,
 	    skey, sizeof(skey)) < 0) {
@@ -609,6 +658,12 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		route_cancel(px, msg, sip, src);
 		goto done;
 	}
+	if (route_via_loop(px, sip)) {
+		log_warn(cid, "%s from %s already passed through us: loop",
+		    sip->sip_request->rq_method_name, side_name[src->side]);
+		route_reply(px, msg, src, 482, "Loop Detected");
+		goto done;
+	}
 	if (route_max_forwards(msg, sip) < 0) {
 		log_warn(cid, "Max-Forwards exhausted");
 		route_reply(px, msg, src, 483, "Too Many Hops");
@@ -627,7 +682,6 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
     const struct sip_src *src)
 {
 	const char *cid = sipmsg_callid(sip), *bad;
-	char prefix[40];
 	struct sip_dest d;
 	struct txn *t;
 	const char *why;
@@ -635,6 +689,12 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	char *buf;
 	size_t len;
 
+	if (msg_get_flags(msg, MSG_FLG_TOOLARGE)) {
+		log_warn(cid, "response %d from %s over [limits] max_message_size "
+		    "(%zu bytes) dropped", sip->sip_status->st_status,
+		    side_name[src->side], px->cfg->limits.max_message_size);
+		goto done;
+	}
 	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {
 		log_warn(cid, "response from %s with more than %d header fields dropped",
 		    side_name[src->side], px->cfg->limits.max_headers);
@@ -663,8 +723,7 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	/* No transaction (a 2xx retransmission after it ended): by Via. */
-	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
-	if (strncmp(sip->sip_via->v_branch, prefix, strlen(prefix)) != 0 ||
+	if (!route_branch_ours(px, sip->sip_via->v_branch) ||
 	    sip->sip_via->v_next == NULL) {
 		log_debug(cid, "stray response %d dropped", sip->sip_status->st_status);
 		goto done;

@@ -133,6 +133,30 @@ sipframe_toobig(struct sipframe *f, sipframe_cb cb, void *ctx)
 	return -EMSGSIZE;
 }
 
+/*
+ * A message the parser gave up on: where it ends is unknown, so the
+ * stream cannot go on; but when its request line and the fields a
+ * response copies did parse, the sender can still be told (400).
+ */
+static int
+sipframe_bad(struct sipframe *f, sipframe_cb cb, void *ctx)
+{
+	msg_t *m = f->rx;
+	sip_t const *sip = sip_object(m);
+
+	f->rx = NULL;
+	f->open = 0;
+	if (sip != NULL && sip->sip_request != NULL && sip->sip_via != NULL &&
+	    sip->sip_from != NULL && sip->sip_to != NULL &&
+	    sip->sip_call_id != NULL && sip->sip_cseq != NULL) {
+		msg_set_flags(m, MSG_FLG_ERROR);
+		cb(ctx, SIPFRAME_BAD, m);
+	} else {
+		msg_destroy(m);
+	}
+	return -EBADMSG;
+}
+
 /* Deliver every message the buffer completes. */
 static int
 sipframe_extract(struct sipframe *f, sipframe_cb cb, void *ctx)
@@ -144,9 +168,10 @@ sipframe_extract(struct sipframe *f, sipframe_cb cb, void *ctx)
 
 		if (r == 0)
 			return 0;
-		if (r < 0 || msg_get_flags(m, MSG_FLG_TRUNC | MSG_FLG_TOOLARGE))
-			return msg_get_flags(m, MSG_FLG_TOOLARGE) ?
-			    sipframe_toobig(f, cb, ctx) : -EBADMSG;
+		if (msg_get_flags(m, MSG_FLG_TOOLARGE))
+			return sipframe_toobig(f, cb, ctx);
+		if (r < 0 || msg_get_flags(m, MSG_FLG_TRUNC))
+			return sipframe_bad(f, cb, ctx);
 		next = msg_next(m);
 		mlen = f->used - msg_buf_committed(next);
 		f->rx = NULL;

@@ -17,6 +17,9 @@ enum sipframe_event {
 				   MSG_FLG_TOOLARGE; the stream goes on unless
 				   sipframe_feed() then fails */
 	SIPFRAME_PING,		/* a double CRLF keepalive (RFC 5626) */
+	SIPFRAME_BAD,		/* unparsable, but enough of its header
+				   parsed to answer 400: the callee owns it;
+				   the stream then ends (-EBADMSG) */
 };
 
 /* Return 0 to go on, non-zero to stop: the stream is closing. */

@@ -76,8 +76,8 @@ sipmsg_check(msg_t *msg, sip_t const *sip)
 		    strcmp(sip->sip_cseq->cs_method_name,
 		    sip->sip_request->rq_method_name) != 0))
 			return "CSeq method does not match the request";
-		if (sip->sip_via->v_branch == NULL)
-			return "Via without branch";
+		/* A Via without a branch is an RFC 2543 hop: still valid
+		 * (RFC 3261 17.2.3, RFC 4475 3.1.1.7), see txn_skey(). */
 	}
 	return NULL;
 }

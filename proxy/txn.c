@@ -6,14 +6,17 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/url.h>
 
 #include "accepted.h"
 #include "conn.h"
+#include "dest.h"
 #include "dialog.h"
 #include "health.h"
 #include "log.h"
 #include "route.h"
 #include "sipmsg.h"
+#include "strmap.h"
 #include "txn.h"
 #include "udp.h"
 
@@ -23,6 +26,30 @@
 #define TIMER_C	180000u		/* INVITE after a provisional */
 #define TIMER_I	5000u
 
+/*
+ * A previous hop of RFC 2543's time puts no unique branch in its Via
+ * (none, or one without the magic cookie): its request is known by what
+ * RFC 3261 17.2.3 lists instead, Request-URI, From tag, Call-ID, CSeq
+ * number and the Via itself, hashed to keep the key short.
+ */
+static uint64_t
+txn_rfc2543_id(sip_t const *sip)
+{
+	char buf[4096];
+	size_t n;
+	int k;
+
+	if (url_e(buf, sizeof(buf), sip->sip_request->rq_url) < 0)
+		buf[0] = '\0';
+	n = strnlen(buf, sizeof(buf));
+	k = snprintf(buf + n, sizeof(buf) - n, "|%s|%s|%u",
+	    sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
+	    sip->sip_call_id->i_id, sip->sip_cseq->cs_seq);
+	if (k > 0)
+		n += (size_t)k < sizeof(buf) - n ? (size_t)k : sizeof(buf) - n - 1;
+	return strmap_hash_bytes(buf, n);
+}
+
 int
 txn_skey(sip_t const *sip, int for_invite, char *buf, size_t len)
 {
@@ -30,12 +57,18 @@ txn_skey(sip_t const *sip, int for_invite, char *buf, size_t len)
 	const char *m = for_invite ? "INVITE" : sip->sip_request->rq_method_name;
 	int n;
 
-	n = snprintf(buf, len, "%s|%s|%s:%s", m, v->v_branch ? v->v_branch : "",
-	    v->v_host, v->v_port ? v->v_port : "");
+	if (v->v_branch != NULL && strncmp(v->v_branch, "z9hG4bK", 7) == 0)
+		n = snprintf(buf, len, "%s|%s|%s:%s", m, v->v_branch,
+		    v->v_host, v->v_port ? v->v_port : "");
+	else
+		n = snprintf(buf, len, "%s|2543:%016llx|%s:%s", m,
+		    (unsigned long long)txn_rfc2543_id(sip), v->v_host,
+		    v->v_port ? v->v_port : "");
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static int txn_initial(const struct txn *t);
+static int txn_fit_udp(struct txn *t);
 
 /* The next hop answered (or we did): no longer a sign of overload. */
 static void
@@ -241,7 +274,8 @@ txn_forward(struct txn *t)
 	const char *why = NULL;
 	int r;
 
-	if ((t->req_buf = sipmsg_print(t->req, &t->req_len)) == NULL) {
+	if ((t->req_buf = sipmsg_print(t->req, &t->req_len)) == NULL ||
+	    txn_fit_udp(t) < 0) {
 		txn_reply(t, 500, "Server Internal Error");
 		return -ENOMEM;
 	}
@@ -259,10 +293,12 @@ txn_forward(struct txn *t)
 	}
 	r = dest_send(t->px, &t->dst, t->req_buf, t->req_len, &t->dst_conn, &why);
 	if (r < 0) {
-		log_warn(t->callid, "cannot forward %s to %s:%u: %s",
-		    sip_object(t->req)->sip_request->rq_method_name, t->dst.host,
-		    t->dst.port, why ? why : "send failed");
-		if (t->ch != NULL)
+		log_warn(t->callid, "cannot forward %s (%zu bytes) to %s:%u: %s",
+		    sip_object(t->req)->sip_request->rq_method_name, t->req_len,
+		    t->dst.host, t->dst.port, why ? why : "send failed");
+		if (r == -EMSGSIZE)	/* no other proxy takes it either */
+			txn_reply(t, 513, "Message Too Large");
+		else if (t->ch != NULL)
 			txn_failover(t, why ? why : "send failed", 0);
 		else
 			txn_reply(t, 503, "Service Unavailable");
@@ -271,6 +307,32 @@ txn_forward(struct txn *t)
 	log_debug(t->callid, "%s forwarded to %s:%u",
 	    sip_object(t->req)->sip_request->rq_method_name, t->dst.host, t->dst.port);
 	txn_arm(t);
+	return 0;
+}
+
+/*
+ * A request too large for a datagram goes to the PBX over TCP when the
+ * PBX is configured for TCP (RFC 3261 18.1.1), with its Via saying so;
+ * otherwise dest_send refuses it and the sender gets 513.
+ */
+static int
+txn_fit_udp(struct txn *t)
+{
+	struct proxy *px = t->px;
+
+	if (t->dst.side != SIDE_PBX || t->dst.tp != TP_UDP ||
+	    t->req_len <= DEST_UDP_MAX ||
+	    px->cfg->pbx.address_transport != CFG_TP_TCP)
+		return 0;
+	log_info(t->callid, "%zu-byte request to the PBX goes over TCP",
+	    t->req_len);
+	t->dst.tp = TP_TCP;
+	t->dst.conn_id = 0;
+	free(t->req_buf);
+	t->req_buf = NULL;
+	if (route_replace_via(px, t->req, &t->dst, t->branch) < 0 ||
+	    (t->req_buf = sipmsg_print(t->req, &t->req_len)) == NULL)
+		return -ENOMEM;
 	return 0;
 }
 

@@ -19,6 +19,25 @@ udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = sizeof(rbuf);
 }
 
+/*
+ * A datagram the parser gave up on, but whose request line and the
+ * fields a response copies did parse: flagged, it goes on to the core,
+ * which answers 400 (a request the sender would otherwise retransmit
+ * into silence).
+ */
+static int
+udp_answerable(msg_t *msg)
+{
+	sip_t const *sip = sip_object(msg);
+
+	if (sip == NULL || sip->sip_request == NULL || sip->sip_via == NULL ||
+	    sip->sip_from == NULL || sip->sip_to == NULL ||
+	    sip->sip_call_id == NULL || sip->sip_cseq == NULL)
+		return 0;
+	msg_set_flags(msg, MSG_FLG_ERROR);
+	return 1;
+}
+
 static void
 udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
     const struct sockaddr *from, unsigned flags)
@@ -37,12 +56,6 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 	/* Keepalive pings (CRLF) carry no message. */
 	if (n <= 4 && strspn(buf->base, "\r\n") >= (size_t)n)
 		return;
-	if ((size_t)n > px->cfg->limits.max_message_size) {
-		char a[64];
-		log_warn(NULL, "udp: %zd-byte datagram from %s over the limit, dropped",
-		    n, netaddr_ntop(from, a, sizeof(a)));
-		return;
-	}
 	hep_capture(px, from, (const struct sockaddr *)&px->cfg->pbx.listen.ss,
 	    IPPROTO_UDP, buf->base, (size_t)n);
 	memset(&src, 0, sizeof(src));
@@ -60,13 +73,18 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 	}
 	memcpy(b, buf->base, (size_t)n);
 	msg_buf_commit(msg, (size_t)n, 1);
-	if (msg_extract(msg) <= 0) {
+	if (msg_extract(msg) <= 0 && !udp_answerable(msg)) {
 		char a[64];
 		log_warn(NULL, "udp: unparsable message from %s dropped",
 		    netaddr_ntop(from, a, sizeof(a)));
 		msg_destroy(msg);
 		return;
 	}
+	/* Over the limit: parsed all the same (a datagram is bounded), so
+	 * that the core can answer 513 rather than leave the sender
+	 * retransmitting into silence. */
+	if ((size_t)n > px->cfg->limits.max_message_size)
+		msg_set_flags(msg, MSG_FLG_TOOLARGE);
 	proxy_recv(px, msg, &src);
 }
 
