@@ -1,4 +1,5 @@
 /* srtp_stream.c - one direction of one media leg over libsrtp2. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -11,6 +12,18 @@
 #define RTCP_HDR_LEN	8
 
 static int srtp_stream_initialised;
+
+/*
+ * The last RTP packet a tx stream protected: its plaintext, to know a
+ * repeat, and the SRTP bytes sent for it, to send them again.  srtp_len
+ * 0: nothing to repeat (none yet, too long, or the last protect failed).
+ */
+struct srtp_stream_last {
+	int plain_len;
+	int srtp_len;
+	unsigned char *srtp;		/* behind plain: room for the trailer */
+	unsigned char plain[];
+};
 
 /*
  * libsrtp2 writes keys only in debug output, which is off unless a
@@ -141,6 +154,14 @@ stream_init(struct srtp_stream *s, const struct sdes_crypto *c,
 	    (uint32_t)s->use_mki, 0, &tl) != srtp_err_status_ok)
 		goto fail;
 	s->trailer_rtcp = (int)tl;
+	if (dir == ssrc_any_outbound) {
+		size_t sz = sizeof(*s->last) + 2 * SRTP_STREAM_REPEAT_MAX +
+		    (size_t)s->trailer;
+		rv = SRTP_STREAM_EFAIL;
+		if ((s->last = calloc(1, sz)) == NULL)
+			goto fail;
+		s->last->srtp = s->last->plain + SRTP_STREAM_REPEAT_MAX;
+	}
 	return SRTP_STREAM_OK;
 fail:
 	srtp_stream_free(s);
@@ -194,10 +215,45 @@ check_args(struct srtp_stream *s, void *pkt, int *len)
 	return s != NULL && s->session != NULL && pkt != NULL && len != NULL;
 }
 
+/*
+ * The same plaintext as the last packet protected (same SSRC, sequence
+ * number, hence index, and payload)?  Voice packets all have one length,
+ * so this memcmp runs for most packets; it stops at the sequence number.
+ */
+static int
+last_is_repeat(const struct srtp_stream_last *l, const void *pkt, int len)
+{
+	return l != NULL && l->srtp_len > 0 && l->plain_len == len &&
+	    memcmp(l->plain, pkt, (size_t)len) == 0;
+}
+
+/* Before protecting: remember the plaintext (or that there is none). */
+static void
+last_keep_plain(struct srtp_stream_last *l, const void *pkt, int len)
+{
+	if (l == NULL)
+		return;
+	l->srtp_len = 0;
+	l->plain_len = len <= SRTP_STREAM_REPEAT_MAX ? len : 0;
+	if (l->plain_len > 0)
+		memcpy(l->plain, pkt, (size_t)len);
+}
+
+/* After protecting it: its SRTP bytes, the ones a repeat gets. */
+static void
+last_keep_srtp(struct srtp_stream_last *l, const void *pkt, int len)
+{
+	if (l == NULL || l->plain_len == 0)
+		return;
+	memcpy(l->srtp, pkt, (size_t)len);
+	l->srtp_len = len;
+}
+
 int
 srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len, int maxlen)
 {
 	srtp_err_status_t st;
+	int rv;
 
 	if (!check_args(s, pkt, len) || *len > maxlen)
 		return SRTP_STREAM_EINVAL;
@@ -205,11 +261,20 @@ srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len, int maxlen)
 		return SRTP_STREAM_EPACKET;
 	if (maxlen - *len < s->trailer)
 		return SRTP_STREAM_ESPACE;
+	if (last_is_repeat(s->last, pkt, *len)) {
+		/* not through libsrtp2: it would refuse the used index */
+		memcpy(pkt, s->last->srtp, (size_t)s->last->srtp_len);
+		*len = s->last->srtp_len;
+		return SRTP_STREAM_REPEAT;
+	}
+	last_keep_plain(s->last, pkt, *len);
 	if (s->use_mki)
 		st = srtp_protect_mki(s->session, pkt, len, 1, 0);
 	else
 		st = srtp_protect(s->session, pkt, len);
-	return map_status(st);
+	if ((rv = map_status(st)) == SRTP_STREAM_OK)
+		last_keep_srtp(s->last, pkt, *len);
+	return rv;
 }
 
 int
@@ -271,6 +336,12 @@ srtp_stream_free(struct srtp_stream *s)
 	/* libsrtp2 zeroes the cipher and auth state it frees */
 	if (s->session != NULL)
 		srtp_dealloc(s->session);
+	if (s->last != NULL) {
+		/* plaintext media: not left behind in freed memory */
+		OPENSSL_cleanse(s->last, sizeof(*s->last) +
+		    2 * SRTP_STREAM_REPEAT_MAX + (size_t)s->trailer);
+		free(s->last);
+	}
 	memset(s, 0, sizeof(*s));
 }
 
@@ -280,6 +351,8 @@ srtp_stream_strerror(int err)
 	switch (err) {
 	case SRTP_STREAM_OK:
 		return "ok";
+	case SRTP_STREAM_REPEAT:
+		return "repeat of the last packet";
 	case SRTP_STREAM_EAUTH:
 		return "authentication failed";
 	case SRTP_STREAM_EREPLAY:

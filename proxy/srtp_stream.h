@@ -16,10 +16,17 @@
  * from the peer's and, on tx, reuse keystream.
  *
  * The sender must keep each SSRC's sequence numbers moving forward:
- * with allow_repeat_tx off, protecting an index already used (a repeat,
- * or a jump back of more than the replay window) fails with
- * SRTP_STREAM_EREPLAY rather than reusing keystream.  A plain side that
- * restarts its sequence numbers on the same SSRC needs renumbering
+ * libsrtp2's allow_repeat_tx stays off, so protecting an index already
+ * used (a jump back, or the same sequence number with another payload)
+ * fails with SRTP_STREAM_EREPLAY rather than reusing keystream (a
+ * two-time pad).  One repeat is allowed, the way endpoints send it: a
+ * tx stream remembers the last RTP packet it protected (plaintext and
+ * SRTP, up to SRTP_STREAM_REPEAT_MAX plain bytes), and the very same
+ * plaintext again (RFC 4733 sends an event's end packet three times
+ * with one sequence number) gets the very same SRTP bytes back, without
+ * going through libsrtp2: identical ciphertext under the same index
+ * tells an eavesdropper nothing the first copy did not.  A plain side
+ * that restarts its sequence numbers on the same SSRC needs renumbering
  * before it reaches srtp_stream_protect().
  *
  * Not thread-safe; one stream belongs to one loop.
@@ -33,6 +40,8 @@
 
 enum srtp_stream_err {
 	SRTP_STREAM_OK = 0,
+	SRTP_STREAM_REPEAT = 1,		/* protect: the last packet again, its
+					   SRTP bytes resent (not an error) */
 	SRTP_STREAM_EAUTH = -1,		/* tag did not verify: wrong key,
 					   tampered packet, unknown MKI */
 	SRTP_STREAM_EREPLAY = -2,	/* index already seen, or older than
@@ -44,11 +53,18 @@ enum srtp_stream_err {
 	SRTP_STREAM_EFAIL = -7		/* any other libsrtp2 failure */
 };
 
+/* The largest RTP packet (plain) a tx stream remembers for a repeat:
+ * RFC 4733 events, comfort noise and voice up to 30 ms of G.711. */
+#define SRTP_STREAM_REPEAT_MAX	256
+
+struct srtp_stream_last;
+
 struct srtp_stream {
 	srtp_t		 session;	/* NULL when not set up */
 	int		 use_mki;	/* packets carry the crypto's MKI */
 	int		 trailer;	/* most bytes srtp_protect adds */
 	int		 trailer_rtcp;	/* most bytes srtp_protect_rtcp adds */
+	struct srtp_stream_last *last;	/* tx: the last RTP packet protected */
 };
 
 /*
@@ -63,8 +79,9 @@ void srtp_stream_global_shutdown(void);
 /*
  * Set up s (zeroed, or freed with srtp_stream_free) from c: replay
  * protection with libsrtp2's default window (wider when an rx crypto
- * carries a larger WSH), no repeated transmissions.  The key is copied
- * into libsrtp2's own state; c may be wiped afterwards.
+ * carries a larger WSH); a tx stream repeats only its last packet (see
+ * above; its memory is allocated here, none per packet).  The key is
+ * copied into libsrtp2's own state; c may be wiped afterwards.
  */
 int srtp_stream_init_tx(struct srtp_stream *s, const struct sdes_crypto *c);
 int srtp_stream_init_rx(struct srtp_stream *s, const struct sdes_crypto *c);
@@ -74,6 +91,9 @@ int srtp_stream_init_rx(struct srtp_stream *s, const struct sdes_crypto *c);
  * is the size of the buffer at pkt, which must leave room for the
  * trailer (s->trailer or s->trailer_rtcp bytes, at most
  * SRTP_MAX_TRAILER_LEN + 4).  *len becomes the protected length.
+ * RTP: SRTP_STREAM_REPEAT when pkt equals the last packet protected
+ * (byte for byte); pkt then holds the SRTP bytes sent for it.  RTCP
+ * never repeats an index (the sender's SRTCP index counts every call).
  */
 int srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len,
     int maxlen);

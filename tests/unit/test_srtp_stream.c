@@ -404,7 +404,13 @@ Test(srtp_stream, tx_refuses_index_reuse)
 	pair_make(SDES_AES_CM_128_HMAC_SHA1_80, &tx, &rx);
 	for (uint16_t seq = 1000; seq < 1300; seq++)
 		rtp_through(&tx, &rx, seq, 5);
+	/* the last index again, another payload: a two-time pad, refused */
 	len = rtp_build(pkt, 1299, 5);
+	pkt[20] ^= 1;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+	    SRTP_STREAM_EREPLAY);
+	/* an older index, even with its very payload: only the last repeats */
+	len = rtp_build(pkt, 1298, 5);
 	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
 	    SRTP_STREAM_EREPLAY);
 	/* the same SSRC restarting its numbering far back */
@@ -413,6 +419,192 @@ Test(srtp_stream, tx_refuses_index_reuse)
 	    SRTP_STREAM_EREPLAY);
 	/* but a new SSRC may start anywhere */
 	rtp_through(&tx, &rx, 10, 6);
+	pair_free(&tx, &rx);
+}
+
+/* An RFC 4733 end packet (event 5, E bit, duration 800), PT 101. */
+static int
+dtmf_end_build(unsigned char *p, uint16_t seq, uint32_t ssrc)
+{
+	(void)rtp_build(p, seq, ssrc);
+	p[1] = 101;
+	p[12] = 5;
+	p[13] = 0x80 | 10;
+	p[14] = 800 >> 8;
+	p[15] = 800 & 0xff;
+	return 16;
+}
+
+/*
+ * What libsrtp2's allow_repeat_tx is for, done safely: the end packet
+ * sent three times with one sequence number goes out three times, as
+ * the same SRTP bytes; each copy alone decrypts (a receiver that lost
+ * the others), and a receiver that got the first drops the others as
+ * replays.  A different payload under that index is still refused.
+ */
+Test(srtp_stream, tx_repeats_identical_last_packet)
+{
+	for (int i = 0; i < NSUITES; i++) {
+		struct srtp_stream tx, rx;
+		unsigned char plain[BUFSZ], first[BUFSZ], pkt[BUFSZ];
+		int plen, flen, len;
+
+		pair_make(suites[i].suite, &tx, &rx);
+		for (uint16_t seq = 100; seq < 110; seq++)
+			rtp_through(&tx, &rx, seq, 9);
+		plen = dtmf_end_build(plain, 110, 9);
+		memcpy(first, plain, (size_t)plen);
+		flen = plen;
+		cr_assert_eq(srtp_stream_protect(&tx, first, &flen, sizeof(first)),
+		    SRTP_STREAM_OK);
+		for (int k = 0; k < 2; k++) {
+			memcpy(pkt, plain, (size_t)plen);
+			len = plen;
+			cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+			    SRTP_STREAM_REPEAT, "suite %d copy %d", i, k + 2);
+			cr_assert_eq(len, flen);
+			cr_assert_eq(memcmp(pkt, first, (size_t)len), 0,
+			    "copy %d: not the first copy's SRTP bytes", k + 2);
+		}
+		/* the receiver that got the first copy: ok, then replays */
+		memcpy(pkt, first, (size_t)flen);
+		len = flen;
+		cr_assert_eq(srtp_stream_unprotect(&rx, pkt, &len), SRTP_STREAM_OK);
+		cr_assert_eq(len, plen);
+		cr_assert_eq(memcmp(pkt, plain, (size_t)plen), 0);
+		memcpy(pkt, first, (size_t)flen);
+		len = flen;
+		cr_assert_eq(srtp_stream_unprotect(&rx, pkt, &len),
+		    SRTP_STREAM_EREPLAY);
+
+		/* the same index with another payload: never protected */
+		memcpy(pkt, plain, (size_t)plen);
+		pkt[14] ^= 0x01;
+		len = plen;
+		cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+		    SRTP_STREAM_EREPLAY);
+		cr_assert_eq(len, plen);
+		/* the stream goes on */
+		rtp_through(&tx, &rx, 111, 9);
+		/* the end packet once more, now not the last: refused */
+		memcpy(pkt, plain, (size_t)plen);
+		len = plen;
+		cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+		    SRTP_STREAM_EREPLAY);
+		pair_free(&tx, &rx);
+	}
+}
+
+/* A receiver that lost the first copy decrypts a repeat. */
+Test(srtp_stream, tx_repeat_decrypts_alone)
+{
+	struct sdes_crypto mine, theirs;
+	struct srtp_stream tx, rx;
+	char line[SDES_FORMAT_MAX];
+	unsigned char plain[BUFSZ], pkt[BUFSZ];
+	int plen, len;
+
+	cr_assert_eq(sdes_crypto_generate(1, SDES_AES_CM_128_HMAC_SHA1_80, &mine),
+	    SDES_OK);
+	cr_assert_gt(sdes_crypto_format(&mine, line, sizeof(line)), 0);
+	cr_assert_eq(sdes_crypto_parse(line, &theirs), SDES_OK);
+	memset(&tx, 0, sizeof(tx));
+	cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+	plen = dtmf_end_build(plain, 7, 3);
+	for (int copy = 1; copy <= 3; copy++) {
+		memcpy(pkt, plain, (size_t)plen);
+		len = plen;
+		cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+		    copy == 1 ? SRTP_STREAM_OK : SRTP_STREAM_REPEAT);
+		/* a fresh receiver each time: this copy is all it gets */
+		memset(&rx, 0, sizeof(rx));
+		cr_assert_eq(srtp_stream_init_rx(&rx, &theirs), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_unprotect(&rx, pkt, &len), SRTP_STREAM_OK,
+		    "copy %d does not decrypt", copy);
+		cr_assert_eq(len, plen);
+		cr_assert_eq(memcmp(pkt, plain, (size_t)plen), 0);
+		srtp_stream_free(&rx);
+	}
+	srtp_stream_free(&tx);
+	sdes_crypto_wipe(&mine);
+	sdes_crypto_wipe(&theirs);
+}
+
+/* Where a repeat is not one: a failed protect, a packet too long to be
+ * remembered, RTCP (its index is ours, new each time), a new key. */
+Test(srtp_stream, tx_repeat_limits)
+{
+	struct srtp_stream tx, rx;
+	unsigned char plain[BUFSZ], pkt[BUFSZ], first[BUFSZ];
+	int plen, len, flen;
+
+	pair_make(SDES_AES_CM_128_HMAC_SHA1_80, &tx, &rx);
+	/* too long to remember: a repeat is refused as before */
+	plen = rtp_build(plain, 50, 4);
+	memset(plain + plen, 0x5a, SRTP_STREAM_REPEAT_MAX);
+	plen = SRTP_STREAM_REPEAT_MAX + 1;
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)), SRTP_STREAM_OK);
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+	    SRTP_STREAM_EREPLAY);
+	/* the longest remembered one repeats */
+	plen = rtp_build(plain, 51, 4);
+	memset(plain + plen, 0x5b, SRTP_STREAM_REPEAT_MAX);
+	plen = SRTP_STREAM_REPEAT_MAX;
+	for (int copy = 1; copy <= 2; copy++) {
+		memcpy(pkt, plain, (size_t)plen);
+		len = plen;
+		cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+		    copy == 1 ? SRTP_STREAM_OK : SRTP_STREAM_REPEAT);
+	}
+	/* no room for the trailer: refused before anything else */
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, plen + tx.trailer - 1),
+	    SRTP_STREAM_ESPACE);
+	/* a failed protect (another payload, same index) forgets the last */
+	memcpy(pkt, plain, (size_t)plen);
+	pkt[plen - 1] ^= 1;
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+	    SRTP_STREAM_EREPLAY);
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)),
+	    SRTP_STREAM_EREPLAY);
+	/* RTCP: the same report twice is two SRTCP packets, two indexes */
+	plen = rtcp_build(plain, 4);
+	memcpy(first, plain, (size_t)plen);
+	flen = plen;
+	cr_assert_eq(srtp_stream_protect_rtcp(&tx, first, &flen, sizeof(first)),
+	    SRTP_STREAM_OK);
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect_rtcp(&tx, pkt, &len, sizeof(pkt)),
+	    SRTP_STREAM_OK);
+	cr_assert_neq(memcmp(pkt, first, (size_t)len), 0);
+	cr_assert_eq(srtp_stream_unprotect_rtcp(&rx, first, &flen), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_unprotect_rtcp(&rx, pkt, &len), SRTP_STREAM_OK);
+	/* an rx stream keeps no packet */
+	cr_assert_null(rx.last);
+	pair_free(&tx, &rx);
+
+	/* a new key forgets the last packet: the same plaintext is new */
+	pair_make(SDES_AES_CM_128_HMAC_SHA1_80, &tx, &rx);
+	plen = dtmf_end_build(plain, 60, 4);
+	memcpy(first, plain, (size_t)plen);
+	flen = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, first, &flen, sizeof(first)), SRTP_STREAM_OK);
+	pair_free(&tx, &rx);
+	cr_assert_null(tx.last);
+	pair_make(SDES_AES_CM_128_HMAC_SHA1_80, &tx, &rx);
+	memcpy(pkt, plain, (size_t)plen);
+	len = plen;
+	cr_assert_eq(srtp_stream_protect(&tx, pkt, &len, sizeof(pkt)), SRTP_STREAM_OK);
+	cr_assert_neq(memcmp(pkt, first, (size_t)len), 0);
 	pair_free(&tx, &rx);
 }
 
