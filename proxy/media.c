@@ -740,12 +740,13 @@ media_metrics(void *ctx, struct mbuf *b)
 	    "# TYPE tlstrunk_srtp_failures_total counter\n"
 	    "tlstrunk_srtp_failures_total %llu\n",
 	    (unsigned long long)(t[0].srtp_fail + t[1].srtp_fail));
-	mbuf_printf(b, "# HELP tlstrunk_media_dropped_total Media packets dropped before relaying.\n"
-	    "# TYPE tlstrunk_media_dropped_total counter\n"
-	    "tlstrunk_media_dropped_total{reason=\"source\"} %llu\n"
-	    "tlstrunk_media_dropped_total{reason=\"no_key\"} %llu\n",
-	    (unsigned long long)(t[0].dropped_source + t[1].dropped_source),
-	    (unsigned long long)(t[0].dropped_nokey + t[1].dropped_nokey));
+	mbuf_printf(b, "# HELP tlstrunk_media_dropped_total Media packets not relayed, by reason "
+	    "(auth, replay and reused_index are the SRTP failures).\n"
+	    "# TYPE tlstrunk_media_dropped_total counter\n");
+	for (int r = 0; r < RELAY_DROP_N; r++)
+		mbuf_printf(b, "tlstrunk_media_dropped_total{reason=\"%s\"} %llu\n",
+		    relay_drop_name((enum relay_drop)r),
+		    (unsigned long long)(t[0].dropped[r] + t[1].dropped[r]));
 	mbuf_printf(b, "# HELP tlstrunk_media_calls Calls with a media relay.\n"
 	    "# TYPE tlstrunk_media_calls gauge\ntlstrunk_media_calls %d\n", md->ncalls);
 }

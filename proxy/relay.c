@@ -1,9 +1,11 @@
 /*
- * relay.c - the per-packet path, on a media worker thread.  PBX -> cloud:
- * accept only from the PBX networks, protect, send.  Cloud -> PBX:
- * unprotect (which proves the sender holds the key), then latch onto its
- * real address (NAT) and send plain to the PBX.  Nothing leaves toward the
- * cloud without a key.  No allocation, no lock per packet.
+ * relay.c - the per-packet path, on a media worker thread.  First what
+ * arrived is told apart by its first byte (RFC 7983): only RTP and RTCP
+ * go on, STUN keep-alives, DTLS and junk are counted apart and dropped.
+ * PBX -> cloud: accept only from the PBX networks, protect, send.  Cloud
+ * -> PBX: unprotect (which proves the sender holds the key), then latch
+ * onto its real address (NAT) and send plain to the PBX.  Nothing leaves
+ * toward the cloud without a key.  No allocation, no lock per packet.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +30,116 @@ stat_add(uint64_t *v, uint64_t n)
 	__atomic_store_n(v, *v + n, __ATOMIC_RELAXED);
 }
 
-/* RFC 5761: RTCP packet types 192..223 share a port with RTP. */
-static int
-relay_is_rtcp(const uint8_t *p, ssize_t n)
+#define RTP_MIN		12	/* fixed RTP header */
+#define RTCP_MIN	8	/* RTCP header + SSRC: an empty RR */
+#define STUN_MIN	20	/* STUN header (RFC 5389 6) */
+
+enum relay_pkt
+relay_classify(const uint8_t *p, size_t n, int rtcp_port)
 {
-	return n >= 2 && p[1] >= 192 && p[1] <= 223;
+	if (n < 1)
+		return RELAY_PKT_OTHER;
+	/* RFC 7983 7: the first byte tells the protocol */
+	if (p[0] <= 3)
+		return n >= STUN_MIN ? RELAY_PKT_STUN : RELAY_PKT_OTHER;
+	if (p[0] >= 20 && p[0] <= 63)
+		return RELAY_PKT_DTLS;
+	if (p[0] < 128 || p[0] > 191)
+		return RELAY_PKT_OTHER;		/* ZRTP, TURN channel, junk */
+	/* RFC 5761 4: RTCP packet types 192..223 share a port with RTP */
+	if (rtcp_port || (n >= 2 && p[1] >= 192 && p[1] <= 223))
+		return n >= RTCP_MIN ? RELAY_PKT_RTCP : RELAY_PKT_OTHER;
+	return n >= RTP_MIN ? RELAY_PKT_RTP : RELAY_PKT_OTHER;
+}
+
+const char *
+relay_drop_name(enum relay_drop why)
+{
+	static const char *const name[RELAY_DROP_N] = {
+		[RELAY_DROP_SOURCE] = "source",
+		[RELAY_DROP_NOKEY] = "no_key",
+		[RELAY_DROP_STUN] = "stun",
+		[RELAY_DROP_DTLS] = "dtls",
+		[RELAY_DROP_MALFORMED] = "malformed",
+		[RELAY_DROP_OVERSIZED] = "oversized",
+		[RELAY_DROP_AUTH] = "auth",
+		[RELAY_DROP_REPLAY] = "replay",
+		[RELAY_DROP_REUSED] = "reused_index",
+		[RELAY_DROP_SRTP_ERROR] = "srtp_error",
+	};
+
+	return (unsigned)why < RELAY_DROP_N ? name[why] : "unknown";
+}
+
+static const char *
+side_name(const struct relay_leg *lg)
+{
+	return lg->side == SIDE_PBX_ ? "pbx" : "cloud";
+}
+
+/*
+ * Count a drop; the first of its kind on a leg is logged (one line per
+ * leg and reason: a flood must not flood the log).  STUN is normal
+ * traffic (ICE, NAT keep-alives), so debug only.
+ */
+static void
+relay_drop(struct relay_leg *lg, enum relay_drop why, int rtcp,
+    const uint8_t *p, ssize_t n)
+{
+	uint64_t *c = &lg->st.dropped[why];
+
+	if (*c == 0) {
+		const char *what = rtcp ? "RTCP" : "RTP";
+		if (lg->side == SIDE_CLOUD_)
+			what = rtcp ? "SRTCP" : "SRTP";
+		switch (why) {
+		case RELAY_DROP_STUN:
+			log_debug(lg->rl->callid, "media: STUN on the %s leg dropped"
+			    " (keep-alive; not relayed)", side_name(lg));
+			break;
+		case RELAY_DROP_DTLS:
+			log_warn(lg->rl->callid, "media: DTLS on the %s leg dropped"
+			    " (the peer expects DTLS-SRTP; keys here are SDES)",
+			    side_name(lg));
+			break;
+		case RELAY_DROP_MALFORMED:
+			log_warn(lg->rl->callid, "media: packet from %s dropped: "
+			    "malformed packet (%zd bytes, first byte 0x%02x)",
+			    side_name(lg), n, n > 0 ? p[0] : 0);
+			break;
+		case RELAY_DROP_AUTH:
+		case RELAY_DROP_REPLAY:
+		case RELAY_DROP_SRTP_ERROR:
+			log_warn(lg->rl->callid, "media: %s from %s dropped: %s",
+			    what, side_name(lg), why == RELAY_DROP_AUTH ?
+			    "authentication failed" : why == RELAY_DROP_REPLAY ?
+			    "replayed or too old" : "libsrtp refused it");
+			break;
+		case RELAY_DROP_REUSED:
+			log_warn(lg->rl->callid, "media: RTP toward cloud dropped: "
+			    "sequence number already used with another payload");
+			break;
+		default:
+			break;
+		}
+	}
+	stat_add(c, 1);
+}
+
+/* A refusal by srtp_stream, as a drop reason. */
+static enum relay_drop
+relay_srtp_reason(int err, int tx)
+{
+	switch (err) {
+	case SRTP_STREAM_EAUTH:
+		return RELAY_DROP_AUTH;
+	case SRTP_STREAM_EREPLAY:
+		return tx ? RELAY_DROP_REUSED : RELAY_DROP_REPLAY;
+	case SRTP_STREAM_EPACKET:
+		return RELAY_DROP_MALFORMED;
+	default:
+		return RELAY_DROP_SRTP_ERROR;
+	}
 }
 
 /*
@@ -103,18 +210,20 @@ relay_from_pbx(struct relay_leg *in, int rtcp, uint8_t *p, int n,
 	int r;
 
 	if (!config_pbx_allowed(in->rl->cfg, from)) {
-		stat_add(&in->st.dropped_source, 1);
+		relay_drop(in, RELAY_DROP_SOURCE, rtcp, p, n);
 		return;
 	}
 	relay_latch(in, rtcp, from);
 	if (out->tx.session == NULL) {
-		stat_add(&in->st.dropped_nokey, 1);	/* never plain to the cloud */
+		relay_drop(in, RELAY_DROP_NOKEY, rtcp, p, n);	/* never plain to the cloud */
 		return;
 	}
+	/* SRTP_STREAM_REPEAT (an RFC 4733 end packet again) goes out too */
 	r = rtcp ? srtp_stream_protect_rtcp(&out->tx, p, &n, RELAY_MTU + RELAY_ROOM) :
 	    srtp_stream_protect(&out->tx, p, &n, RELAY_MTU + RELAY_ROOM);
 	if (r < 0) {
-		stat_add(&out->st.srtp_fail, 1);
+		/* counted where it arrived: the log line names the PBX */
+		relay_drop(in, relay_srtp_reason(r, 1), rtcp, p, n);
 		return;
 	}
 	relay_send(out, rtcp, p, n);
@@ -128,16 +237,13 @@ relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
 	int r;
 
 	if (in->rx.session == NULL) {
-		stat_add(&in->st.dropped_nokey, 1);
+		relay_drop(in, RELAY_DROP_NOKEY, rtcp, p, n);
 		return;
 	}
 	r = rtcp ? srtp_stream_unprotect_rtcp(&in->rx, p, &n) :
 	    srtp_stream_unprotect(&in->rx, p, &n);
 	if (r < 0) {
-		if (in->st.srtp_fail == 0)
-			log_warn(in->rl->callid, "media: %s from cloud dropped: %s",
-			    rtcp ? "SRTCP" : "SRTP", srtp_stream_strerror(r));
-		stat_add(&in->st.srtp_fail, 1);
+		relay_drop(in, relay_srtp_reason(r, 0), rtcp, p, n);
 		return;
 	}
 	/* Only a sender holding the key gets here: safe to latch. */
@@ -145,19 +251,38 @@ relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
 	relay_send(out, rtcp, p, n);
 }
 
+/*
+ * Every datagram that fits counts as received and keeps the call alive
+ * (media timeout), whatever it is; only RTP and RTCP go further.  What
+ * is not media is dropped here, before the source check and latching:
+ * a keep-alive must not move a leg, nor count as an SRTP failure.
+ */
 static void
 relay_on_packet(struct relay_sock *s, uint8_t *p, ssize_t n,
     const struct sockaddr *from, uint64_t now)
 {
+	static const enum relay_drop not_media[] = {
+		[RELAY_PKT_STUN] = RELAY_DROP_STUN,
+		[RELAY_PKT_DTLS] = RELAY_DROP_DTLS,
+		[RELAY_PKT_OTHER] = RELAY_DROP_MALFORMED,
+	};
 	struct relay_leg *in = s->leg;
+	enum relay_pkt cls;
 	int rtcp;
 
-	if (n < 12 || n > RELAY_MTU)
+	if (n > RELAY_MTU) {		/* cut by the kernel: never relayed */
+		relay_drop(in, RELAY_DROP_OVERSIZED, s->rtcp, p, n);
 		return;
-	rtcp = s->rtcp || relay_is_rtcp(p, n);
+	}
 	stat_add(&in->st.pkts_in, 1);
 	stat_add(&in->st.bytes_in, (uint64_t)n);
 	__atomic_store_n(&in->st.last_rx, now, __ATOMIC_RELAXED);
+	cls = relay_classify(p, (size_t)n, s->rtcp);
+	if (cls > RELAY_PKT_RTCP) {
+		relay_drop(in, not_media[cls], s->rtcp, p, n);
+		return;
+	}
+	rtcp = cls == RELAY_PKT_RTCP;
 	if (in->side == SIDE_PBX_)
 		relay_from_pbx(in, rtcp, p, (int)n, from);
 	else
@@ -182,7 +307,7 @@ relay_read_one(struct relay_sock *s, struct relay_batch *b, uint64_t now)
 	/* MSG_TRUNC: the datagram's real length, so a cut one is seen. */
 	n = recvfrom(s->fd, b->buf[0], RELAY_MTU, MSG_DONTWAIT | MSG_TRUNC,
 	    &b->from[0].sa, &fromlen);
-	if (n > 0)
+	if (n >= 0)		/* an empty datagram is a malformed one */
 		relay_on_packet(s, b->buf[0], n, &b->from[0].sa, now);
 }
 
@@ -202,9 +327,10 @@ relay_read_batch(struct relay_sock *s, struct relay_batch *b, uint64_t now)
 	b->ready = 1;
 	n = recvmmsg(s->fd, b->msg, RELAY_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		if (!(b->msg[i].msg_hdr.msg_flags & MSG_TRUNC))
-			relay_on_packet(s, b->buf[i], (ssize_t)b->msg[i].msg_len,
-			    &b->from[i].sa, now);
+		/* a cut datagram as longer than RELAY_MTU: dropped, counted */
+		ssize_t len = (b->msg[i].msg_hdr.msg_flags & MSG_TRUNC) ?
+		    RELAY_MTU + 1 : (ssize_t)b->msg[i].msg_len;
+		relay_on_packet(s, b->buf[i], len, &b->from[i].sa, now);
 		/* the kernel wrote the sender's length here: room for the next */
 		b->msg[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
 	}
@@ -486,9 +612,10 @@ relay_stats_read(const struct relay *rl, int side, struct relay_stats *out)
 	out->pkts_out = __atomic_load_n(&s->pkts_out, __ATOMIC_RELAXED);
 	out->bytes_in = __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
 	out->bytes_out = __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
-	out->srtp_fail = __atomic_load_n(&s->srtp_fail, __ATOMIC_RELAXED);
-	out->dropped_source = __atomic_load_n(&s->dropped_source, __ATOMIC_RELAXED);
-	out->dropped_nokey = __atomic_load_n(&s->dropped_nokey, __ATOMIC_RELAXED);
+	for (int i = 0; i < RELAY_DROP_N; i++)
+		out->dropped[i] = __atomic_load_n(&s->dropped[i], __ATOMIC_RELAXED);
+	out->srtp_fail = out->dropped[RELAY_DROP_AUTH] +
+	    out->dropped[RELAY_DROP_REPLAY] + out->dropped[RELAY_DROP_REUSED];
 	out->last_rx = __atomic_load_n(&s->last_rx, __ATOMIC_RELAXED);
 }
 
@@ -500,6 +627,6 @@ relay_stats_add(struct relay_stats *sum, const struct relay_stats *src)
 	sum->bytes_in += src->bytes_in;
 	sum->bytes_out += src->bytes_out;
 	sum->srtp_fail += src->srtp_fail;
-	sum->dropped_source += src->dropped_source;
-	sum->dropped_nokey += src->dropped_nokey;
+	for (int i = 0; i < RELAY_DROP_N; i++)
+		sum->dropped[i] += src->dropped[i];
 }

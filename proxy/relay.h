@@ -36,10 +36,52 @@ struct relay_sock {
 	uint8_t open;			/* h is initialised */
 };
 
-/* Written by the worker, read by anyone: relaxed atomics. */
+/*
+ * What arrives on a media port, told apart by its first byte (RFC 7983)
+ * and, on the RTP port, RTCP by its packet type (RFC 5761: 192..223).
+ * RTP and RTCP are SRTP and SRTCP on the cloud leg.  STUN is an ICE or
+ * NAT keep-alive; DTLS a peer that expects DTLS-SRTP; neither is media
+ * here (the keys come by SDES).  OTHER: anything else, or too short to
+ * be what its first byte says.
+ */
+enum relay_pkt {
+	RELAY_PKT_RTP,
+	RELAY_PKT_RTCP,
+	RELAY_PKT_STUN,
+	RELAY_PKT_DTLS,
+	RELAY_PKT_OTHER
+};
+
+/* The class of the n bytes at p arriving on an RTP (rtcp_port 0) or an
+ * RTCP port.  A few compares, no parsing: the relay does it per packet. */
+enum relay_pkt relay_classify(const uint8_t *p, size_t n, int rtcp_port);
+
+/* Why a packet was not relayed: each drop counts under one reason. */
+enum relay_drop {
+	RELAY_DROP_SOURCE,		/* PBX leg: source not in [pbx] allow */
+	RELAY_DROP_NOKEY,		/* no SRTP key yet for that direction */
+	RELAY_DROP_STUN,
+	RELAY_DROP_DTLS,
+	RELAY_DROP_MALFORMED,		/* RELAY_PKT_OTHER, or a bad header */
+	RELAY_DROP_OVERSIZED,		/* longer than the relay takes */
+	RELAY_DROP_AUTH,		/* SRTP failure: tag did not verify */
+	RELAY_DROP_REPLAY,		/* SRTP failure: index seen or too old */
+	RELAY_DROP_REUSED,		/* SRTP failure, toward the cloud: an
+					   index already used, another payload */
+	RELAY_DROP_SRTP_ERROR,		/* any other libsrtp2 refusal */
+	RELAY_DROP_N
+};
+
+/* The reason's label in /metrics (tlstrunk_media_dropped_total). */
+const char *relay_drop_name(enum relay_drop why);
+
+/* Written by the worker, read by anyone: relaxed atomics.  pkts_in and
+ * bytes_in count every datagram that fits RELAY_MTU, relayed or not. */
 struct relay_stats {
 	uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
-	uint64_t srtp_fail, dropped_source, dropped_nokey;
+	uint64_t dropped[RELAY_DROP_N];
+	uint64_t srtp_fail;		/* auth + replay + reused: summed
+					   when read, not counted apart */
 	uint64_t last_rx;		/* ms, monotonic */
 };
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# 99_media_endpoints.sh - media as independent endpoints really send it,
+# through tlstrunk's relay (proxy/relay.c, proxy/srtp_stream.c):
+#   - STUN keep-alives (RFC 7983: first byte 0..3) on all four relay ports
+#     are dropped quietly and counted as tlstrunk_media_dropped_total
+#     {reason="stun"}, never as SRTP failures;
+#   - an RFC 4733 end packet sent three times with ONE sequence number
+#     reaches the cloud three times (the same SRTP bytes; each copy alone
+#     decrypts at a real SRTP receiver, tests/media/srtp_peer.py), while
+#     that index with another payload is never sent (reason="reused_index");
+#   - replayed SRTP from the cloud stays dropped (reason="replay"), forged
+#     SRTP too (reason="auth"); junk is reason="malformed".
+#
+# One call as in 97_media_guard.sh: PBX sipp UAC (pbx_uac_talk.xml, -mp 6710)
+# -> tlstrunk (relay 127.0.0.1:30000-30999, admin_listen 127.0.0.1:19099)
+# -> Kamailio -> cloud sipp UAS (cloud_uas_media.xml: the cloud's SRTP at
+# 127.0.0.3:6500, where tests/media/media_endpoints.py listens; sipp's own
+# media port -mp 6610), held HOLD_MS (8 s). media_endpoints.py (see its
+# header for every check) runs the phases while the call is up. Then:
+#   - the call ends normally (BYE), its summary carries exactly the SRTP
+#     failures the script caused (replays + forgeries + the reused index),
+#     not one for a STUN packet or a junk datagram;
+#   - the log: exactly one "malformed packet" line per leg (the first junk
+#     datagram; rate-limited), none for STUN above debug level;
+#   - /metrics strict-parses at every scrape; no sanitizer report.
+#
+# Needs: sipp, kamailio, python3 + python3-cryptography (srtp_peer.py).
+# Run: TLSTRUNK_BIN=build/tlstrunk tests/integration/99_media_endpoints.sh
+# shellcheck disable=SC2119  # start_kamailio takes no arguments here
+set -eEuo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/media/media_lib.sh
+. "$LIB_DIR/media/media_lib.sh"
+
+ADMIN_PORT=19099
+CLOUD_MEDIA=$UAS_IP:6500     # hard-coded in cloud_uas_media.xml
+UAS_SIPP_MP=6610             # sipp's own media port on the cloud side
+PBX_SIPP_MP=6710             # and on the PBX side
+PBX_SIPP_PORT=5070
+HOLD_MS=${HOLD_MS:-8000}
+
+"$PYTHON" -c 'import cryptography' 2>/dev/null ||
+	{ echo "FAIL: 99_media_endpoints: python3-cryptography is missing (apt-get install python3-cryptography)"; exit 1; }
+
+test_init
+T0=$SECONDS
+start_kamailio
+CFG=$WORK/tlstrunk.ini
+write_media_tlstrunk_config "$CFG"
+sed -i "s|^admin_listen =.*|admin_listen = 127.0.0.1:$ADMIN_PORT|" "$CFG"
+grep -q "^admin_listen = 127.0.0.1:$ADMIN_PORT\$" "$CFG" || fail "could not set admin_listen in $CFG"
+"$TLSTRUNK_BIN" -t -c "$CFG" >"$WORK/tlstrunk-check.log" 2>&1 ||
+	fail "tlstrunk rejects the configuration: $(tail -n 2 "$WORK/tlstrunk-check.log" | tr '\n' ' ')"
+require_free_port tcp 127.0.0.1 "$ADMIN_PORT"
+require_free_port udp "${CLOUD_MEDIA%:*}" "${CLOUD_MEDIA#*:}"
+require_free_port udp "${CLOUD_MEDIA%:*}" "$((${CLOUD_MEDIA#*:} + 1))"
+start_tlstrunk "$CFG"
+wait_port tcp 127.0.0.1 "$ADMIN_PORT" 5 "$TLSTRUNK_PID" ||
+	fail "nothing listens on admin_listen 127.0.0.1:$ADMIN_PORT"
+
+sipp_start cloud-uas cloud_uas_media.xml "$UAS_IP" "$UAS_PORT" -mp "$UAS_SIPP_MP" -m 1
+UAS_PID=$SIPP_PID
+require_free_port udp "$PBX_IP" "$PBX_SIPP_PORT"
+# shellcheck disable=SC2046
+spawn "$WORK/sipp-pbx.log" sipp -sf "$LIB_DIR/sipp/pbx_uac_talk.xml" $(sipp_common pbx) \
+	-nd -i "$PBX_IP" -p "$PBX_SIPP_PORT" -mp "$PBX_SIPP_MP" -s +13175550100 \
+	-d "$HOLD_MS" -m 1 "$PBX_IP:$SBC_PBX_PORT"
+PBX_PID=$SPAWNED_PID
+wait_grep "$WORK/sipp-pbx.msg.log" '^ACK ' 10 || fail "the call was not established (no ACK from the PBX)"
+CALLID=$(grep -am1 -i '^Call-ID:' "$WORK/sipp-pbx.msg.log" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r')
+log "call $CALLID up; relay: $(grep -aF "[$CALLID] media: relay pbx " "$TLSTRUNK_LOG" | sed 's/.*media: //' || true)"
+
+rc=0
+timeout -k 2 25 "$PYTHON" "$MEDIA_DIR/media_endpoints.py" --metrics "http://127.0.0.1:$ADMIN_PORT/metrics" \
+	--pbx-log "$WORK/sipp-pbx.msg.log" --uas-log "$WORK/sipp-cloud-uas.msg.log" \
+	--listen "$CLOUD_MEDIA" --pbx-src "$PBX_IP" >"$WORK/endpoints.log" 2>&1 || rc=$?
+sed 's/^/  /' "$WORK/endpoints.log" >&2
+if grep -aqF "[$CALLID] media: call ended" "$TLSTRUNK_LOG"; then
+	fail "the call ended before the packet checks were done (HOLD_MS=$HOLD_MS too short here?)"
+fi
+[ "$rc" = 0 ] || fail "media endpoints (exit $rc): $(grep -a '^FAIL: ' "$WORK/endpoints.log" | sed 's/^FAIL: //' | head -3 | tr '\n' ';')"
+kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died during the packet checks"
+
+# --- the call ends normally ------------------------------------------------------------
+rc=0
+sipp_wait "$PBX_PID" $((HOLD_MS / 1000 + 15)) || rc=$?
+[ "$rc" = 0 ] || fail "the PBX's call did not complete normally (sipp exit $rc; see $WORK/sipp-pbx.log)"
+rc=0
+sipp_wait "$UAS_PID" 10 || rc=$?
+[ "$rc" = 0 ] || fail "the cloud UAS did not complete the call (sipp exit $rc): it did not get the BYE?"
+kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died"
+
+counts=$(sed -n 's/^COUNTS //p' "$WORK/endpoints.log")
+want_fail=$(sed -E 's/.*(^| )srtp_failures=([0-9]+).*/\2/' <<<"$counts")
+[ -n "$want_fail" ] || fail "no COUNTS line from media_endpoints.py"
+wait_grep "$TLSTRUNK_LOG" "\\[$CALLID\\] call summary: " 5 || fail "no call summary line for $CALLID"
+summary=$(grep -aF "[$CALLID] call summary: " "$TLSTRUNK_LOG" | sed 's/.*call summary: /call summary: /')
+log "$summary"
+re='status=200 end="BYE from pbx" .* srtp_failures=([0-9]+)$'
+[[ $summary =~ $re ]] || fail "the call summary is not a normal call ended by the PBX's BYE: $summary"
+sf=${BASH_REMATCH[1]}
+[ "$sf" = "$want_fail" ] ||
+	fail "call summary srtp_failures=$sf, expected $want_fail (replays + forgeries + the reused index; STUN and junk are not SRTP failures): $summary"
+
+# The log: the first junk datagram of each leg is named, nothing else is.
+for leg in pbx cloud; do
+	n=$(grep -acF "[$CALLID] media: packet from $leg dropped: malformed packet" "$TLSTRUNK_LOG" || true)
+	[ "$n" = 1 ] || fail "$n \"malformed packet\" line(s) for the $leg leg, expected exactly 1 (the first junk datagram; rate-limited)"
+done
+loud=$(grep -aE '^[^ ]+ (error|warn|info) ' "$TLSTRUNK_LOG" | grep -aiE 'stun' || true)
+[ -z "$loud" ] || fail "STUN keep-alives were logged above debug level: $(head -1 <<<"$loud")"
+stun_dbg=$(grep -acF "[$CALLID] media: STUN on the" "$TLSTRUNK_LOG" || true)
+[ "$stun_dbg" -le 2 ] || fail "$stun_dbg STUN log lines for 20 keep-alives (one per leg at most)"
+if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TLSTRUNK_LOG"; then
+	fail "sanitizer report in $TLSTRUNK_LOG"
+fi
+
+pass "STUN keep-alives on the 4 relay ports dropped as reason=stun (0 SRTP failures, quiet); an RFC 4733 end packet sent 3x with one seq reached the cloud 3x, identical SRTP, each copy decrypting alone; that seq with another payload never sent (reused_index); replays and forgeries from the cloud dropped (replay/auth); junk counted as malformed with one log line per leg; summary srtp_failures=$sf; $((SECONDS - T0)) s"
