@@ -659,6 +659,11 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	if (route_via_loop(px, sip)) {
+		/* The ACK of our own 482 comes round too: nothing to say. */
+		if (sip->sip_request->rq_method == sip_method_ack) {
+			log_debug(cid, "looped ACK dropped");
+			goto done;
+		}
 		log_warn(cid, "%s from %s already passed through us: loop",
 		    sip->sip_request->rq_method_name, side_name[src->side]);
 		route_reply(px, msg, src, 482, "Loop Detected");
