@@ -37,7 +37,6 @@ ADMIN_PORT=19099
 CLOUD_MEDIA=$UAS_IP:6500     # hard-coded in cloud_uas_media.xml
 UAS_SIPP_MP=6610             # sipp's own media port on the cloud side
 PBX_SIPP_MP=6710             # and on the PBX side
-PBX_SIPP_PORT=5070
 HOLD_MS=${HOLD_MS:-8000}
 
 "$PYTHON" -c 'import cryptography' 2>/dev/null ||
@@ -45,31 +44,7 @@ HOLD_MS=${HOLD_MS:-8000}
 
 test_init
 T0=$SECONDS
-start_kamailio
-CFG=$WORK/tlstrunk.ini
-write_media_tlstrunk_config "$CFG"
-sed -i "s|^admin_listen =.*|admin_listen = 127.0.0.1:$ADMIN_PORT|" "$CFG"
-grep -q "^admin_listen = 127.0.0.1:$ADMIN_PORT\$" "$CFG" || fail "could not set admin_listen in $CFG"
-"$TLSTRUNK_BIN" -t -c "$CFG" >"$WORK/tlstrunk-check.log" 2>&1 ||
-	fail "tlstrunk rejects the configuration: $(tail -n 2 "$WORK/tlstrunk-check.log" | tr '\n' ' ')"
-require_free_port tcp 127.0.0.1 "$ADMIN_PORT"
-require_free_port udp "${CLOUD_MEDIA%:*}" "${CLOUD_MEDIA#*:}"
-require_free_port udp "${CLOUD_MEDIA%:*}" "$((${CLOUD_MEDIA#*:} + 1))"
-start_tlstrunk "$CFG"
-wait_port tcp 127.0.0.1 "$ADMIN_PORT" 5 "$TLSTRUNK_PID" ||
-	fail "nothing listens on admin_listen 127.0.0.1:$ADMIN_PORT"
-
-sipp_start cloud-uas cloud_uas_media.xml "$UAS_IP" "$UAS_PORT" -mp "$UAS_SIPP_MP" -m 1
-UAS_PID=$SIPP_PID
-require_free_port udp "$PBX_IP" "$PBX_SIPP_PORT"
-# shellcheck disable=SC2046
-spawn "$WORK/sipp-pbx.log" sipp -sf "$LIB_DIR/sipp/pbx_uac_talk.xml" $(sipp_common pbx) \
-	-nd -i "$PBX_IP" -p "$PBX_SIPP_PORT" -mp "$PBX_SIPP_MP" -s +13175550100 \
-	-d "$HOLD_MS" -m 1 "$PBX_IP:$SBC_PBX_PORT"
-PBX_PID=$SPAWNED_PID
-wait_grep "$WORK/sipp-pbx.msg.log" '^ACK ' 10 || fail "the call was not established (no ACK from the PBX)"
-CALLID=$(grep -am1 -i '^Call-ID:' "$WORK/sipp-pbx.msg.log" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r')
-log "call $CALLID up; relay: $(grep -aF "[$CALLID] media: relay pbx " "$TLSTRUNK_LOG" | sed 's/.*media: //' || true)"
+sipp_media_call_up "$ADMIN_PORT" "$CLOUD_MEDIA" "$UAS_SIPP_MP" "$PBX_SIPP_MP" "$HOLD_MS" "$((${CLOUD_MEDIA#*:} + 1))"
 
 rc=0
 timeout -k 2 25 "$PYTHON" "$MEDIA_DIR/media_endpoints.py" --metrics "http://127.0.0.1:$ADMIN_PORT/metrics" \

@@ -363,3 +363,37 @@ capture_stop_quiet() {
 	kill_group "$CAP_PID"
 	CAP_PID=
 }
+
+# sipp_media_call_up ADMIN_PORT CLOUD_MEDIA UAS_MP PBX_MP HOLD_MS [EXTRA_PORT...]:
+# Kamailio, tlstrunk with /metrics on ADMIN_PORT, a sipp cloud UAS whose
+# media listens on CLOUD_MEDIA (ip:port, as cloud_uas_media.xml says) and a
+# sipp PBX call to +13175550100 held HOLD_MS; returns once the call is up,
+# with CALLID, UAS_PID and PBX_PID set. EXTRA_PORT: more UDP ports on the
+# CLOUD_MEDIA address that must be free (RTCP).
+sipp_media_call_up() {
+	local admin=$1 media=$2 uas_mp=$3 pbx_mp=$4 hold=$5 p cfg=$WORK/tlstrunk.ini
+	shift 5
+	start_kamailio
+	write_media_tlstrunk_config "$cfg"
+	sed -i "s|^admin_listen =.*|admin_listen = 127.0.0.1:$admin|" "$cfg"
+	grep -q "^admin_listen = 127.0.0.1:$admin\$" "$cfg" || fail "could not set admin_listen in $cfg"
+	"$TLSTRUNK_BIN" -t -c "$cfg" >"$WORK/tlstrunk-check.log" 2>&1 ||
+		fail "tlstrunk rejects the configuration: $(tail -n 2 "$WORK/tlstrunk-check.log" | tr '\n' ' ')"
+	require_free_port tcp 127.0.0.1 "$admin"
+	require_free_port udp "${media%:*}" "${media#*:}"
+	for p in "$@"; do require_free_port udp "${media%:*}" "$p"; done
+	start_tlstrunk "$cfg"
+	wait_port tcp 127.0.0.1 "$admin" 5 "$TLSTRUNK_PID" ||
+		fail "nothing listens on admin_listen 127.0.0.1:$admin"
+	sipp_start cloud-uas cloud_uas_media.xml "$UAS_IP" "$UAS_PORT" -mp "$uas_mp" -m 1
+	UAS_PID=$SIPP_PID
+	require_free_port udp "$PBX_IP" 5070
+	# shellcheck disable=SC2046
+	spawn "$WORK/sipp-pbx.log" sipp -sf "$LIB_DIR/sipp/pbx_uac_talk.xml" $(sipp_common pbx) \
+		-nd -i "$PBX_IP" -p 5070 -mp "$pbx_mp" -s +13175550100 \
+		-d "$hold" -m 1 "$PBX_IP:$SBC_PBX_PORT"
+	PBX_PID=$SPAWNED_PID
+	wait_grep "$WORK/sipp-pbx.msg.log" '^ACK ' 10 || fail "the call was not established (no ACK from the PBX)"
+	CALLID=$(grep -am1 -i '^Call-ID:' "$WORK/sipp-pbx.msg.log" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r')
+	log "call $CALLID up; relay: $(grep -aF "[$CALLID] media: relay pbx " "$TLSTRUNK_LOG" | sed 's/.*media: //' || true)"
+}
