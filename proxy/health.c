@@ -9,6 +9,7 @@
 #include "health.h"
 #include "log.h"
 #include "sipmsg.h"
+#include "strmap.h"
 
 #define PING_TIMEOUT_MS	5000
 
@@ -39,15 +40,35 @@ health_best_prio(struct proxy *px, unsigned tried)
 	return best;
 }
 
-struct cloud_host *
-health_pick(struct proxy *px, unsigned tried)
+/*
+ * Where the search for a proxy starts.  Round robin: after the last one
+ * picked.  call-id-hash: a slot of the Call-ID's own, so that every call
+ * with that Call-ID starts at the same proxy and, while it is down, moves
+ * to the same next one (the table's order).
+ */
+static unsigned
+health_start_slot(const struct proxy *px, const char *callid)
 {
-	unsigned best = health_best_prio(px, tried);
+	uint64_t h;
 
+	if (px->cfg->cloud.balance != CFG_BALANCE_CALLID_HASH || callid == NULL)
+		return px->rr_next;
+	h = strmap_hash_bytes(callid, strlen(callid));
+	return (unsigned)((h ^ (h >> 32)) % (unsigned)px->nhosts);
+}
+
+struct cloud_host *
+health_pick(struct proxy *px, unsigned tried, const char *callid)
+{
+	unsigned best = health_best_prio(px, tried), start;
+
+	if (px->nhosts == 0)
+		return NULL;
+	start = health_start_slot(px, callid);
 	/* Pass 0: up, best priority; pass 1: anything left to try. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < px->nhosts; i++) {
-			struct cloud_host *ch = &px->hosts[(px->rr_next + (unsigned)i) %
+			struct cloud_host *ch = &px->hosts[(start + (unsigned)i) %
 			    (unsigned)px->nhosts];
 			if (!ch->active || (tried & (1u << ch->index)) != 0 ||
 			    (pass == 0 && (!ch->up || ch->prio != best)))

@@ -22,9 +22,11 @@ void health_mark(struct cloud_host *ch, int up, const char *why);
 void health_conn_failed(struct cloud_host *ch, const char *why);
 /* A response to one of our pings (its branch says so): 1 when it was. */
 int health_response(struct proxy *px, sip_t const *sip);
-/* The healthy proxy for a new call, round robin, skipping those in
- * `tried` (a bit per host index); NULL when none is left.  When every
- * proxy is down, down ones are tried too: the cloud decides, not us. */
-struct cloud_host *health_pick(struct proxy *px, unsigned tried);
+/* The healthy proxy for a new call ([cloud] balance: round robin, or by
+ * callid's hash), skipping those in `tried` (a bit per host index); NULL
+ * when none is left.  When every proxy is down, down ones are tried too:
+ * the cloud decides, not us. */
+struct cloud_host *health_pick(struct proxy *px, unsigned tried,
+    const char *callid);
 
 #endif

@@ -274,7 +274,7 @@ static int
 route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
     struct sip_dest *d, struct cloud_host **chp)
 {
-	struct cloud_host *ch = health_pick(px, 0);
+	struct cloud_host *ch = health_pick(px, 0, sipmsg_callid(sip));
 	int r;
 
 	*chp = ch;

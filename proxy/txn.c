@@ -552,7 +552,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	char branch[64];
 
 	health_mark(t->ch, 0, why);
-	next = health_pick(px, t->tried);
+	next = health_pick(px, t->tried, t->callid);
 	if (next == NULL || t->nold >= CFG_MAX_HOSTS) {
 		log_warn(t->callid, "no other cloud proxy to try after %s: %s",
 		    t->ch->name, why);

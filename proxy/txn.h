@@ -87,8 +87,4 @@ void txn_upstream_cancel(struct txn *t);
 /* The stream a request went out on is gone. */
 void txn_conn_lost(struct txn *t);
 
-/* Send bytes to an upstream source (response path). */
-int txn_send_src(struct proxy *px, const struct sip_src *src,
-    const char *buf, size_t len);
-
 #endif
