@@ -69,7 +69,7 @@ admission_source(struct proxy *px, const char *ip)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->tokens = px->cfg->limits.max_cps_per_source;
-	s->filled_at = proxy_now(px);
+	s->filled_at = uv_now(px->loop);
 	if (strmap_put(&px->sources, ip, s) < 0) {
 		free(s);
 		return NULL;
@@ -81,7 +81,7 @@ int
 admission_call_check(struct proxy *px, const struct sockaddr *src, const char **why)
 {
 	const struct config *cfg = px->cfg;
-	uint64_t now = proxy_now(px);
+	uint64_t now = uv_now(px->loop);
 	double rate = cfg->limits.max_cps_per_source;
 	struct source *s;
 	char ip[64];
@@ -138,7 +138,7 @@ admission_call_end(struct proxy *px, const char *ip)
 int
 admission_log_due(struct proxy *px, const struct sockaddr *src, unsigned *suppressed)
 {
-	uint64_t now = proxy_now(px);
+	uint64_t now = uv_now(px->loop);
 	struct source *s;
 	char ip[64];
 

@@ -72,7 +72,7 @@ conn_new(struct proxy *px, int side, int tls, int outbound)
 	c->tls = tls;
 	c->outbound = outbound;
 	c->pending_tail = &c->pending;
-	c->last_io = proxy_now(px);
+	c->last_io = uv_now(px->loop);
 	sipframe_init(&c->frame, px->cfg->limits.max_message_size);
 	if (uv_tcp_init(px->loop, &c->tcp) < 0) {
 		free(c);
@@ -210,7 +210,7 @@ conn_write_msg(struct conn *c, const char *buf, size_t len)
 {
 	int r;
 
-	c->last_io = proxy_now(c->px);
+	c->last_io = uv_now(c->tcp.loop);
 	if (len > 4)	/* not a keepalive */
 		hep_capture(c->px, (struct sockaddr *)&c->local,
 		    (struct sockaddr *)&c->peer, IPPROTO_TCP, buf, len);
@@ -262,7 +262,7 @@ static void
 conn_timer_arm(struct conn *c)
 {
 	const struct config *cfg = c->px->cfg;
-	uint64_t now = proxy_now(c->px), at = UINT64_MAX, d;
+	uint64_t now = uv_now(c->tcp.loop), at = UINT64_MAX, d;
 
 	if (c->outbound)
 		at = c->last_io + 1000 * (uint64_t)cfg->cloud.keepalive_interval;
@@ -301,7 +301,7 @@ conn_on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 	const struct config *cfg = c->px->cfg;
-	uint64_t now = proxy_now(c->px);
+	uint64_t now = uv_now(c->tcp.loop);
 	uint64_t ka = (uint64_t)cfg->cloud.keepalive_interval * 1000;
 	uint64_t idle = (uint64_t)cfg->limits.idle_timeout * 1000;
 	char why[64];
@@ -472,7 +472,7 @@ conn_frame(struct conn *c, const char *data, size_t len)
 	if (!sipframe_open(&c->frame)) {
 		c->rx_started = 0;
 	} else if (c->rx_started == 0 || c->rx_count != before) {
-		c->rx_started = proxy_now(c->px);
+		c->rx_started = uv_now(c->tcp.loop);
 		conn_timer_arm(c);
 	}
 }
@@ -562,7 +562,7 @@ conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		conn_close(c, "%s", n == UV_EOF ? "peer closed" : uv_strerror((int)n));
 		return;
 	}
-	c->last_io = proxy_now(c->px);
+	c->last_io = uv_now(c->tcp.loop);
 	if (c->tls)
 		conn_tls_read(c, buf->base, (size_t)n);
 	else

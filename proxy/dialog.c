@@ -92,7 +92,7 @@ dialog_open(struct proxy *px, sip_t const *invite, int from_side,
 	if (invite->sip_contact != NULL)
 		dg->caller_target = dialog_url(invite->sip_contact->m_url);
 	dg->cseq[from_side] = invite->sip_cseq->cs_seq;
-	dg->started = proxy_now(px);
+	dg->started = uv_now(px->loop);
 	admission_ip(src, dg->src_ip, sizeof(dg->src_ip));
 	if (dg->callid == NULL || strmap_put(&px->dialogs, dg->callid, dg) < 0) {
 		dialog_free(dg);
@@ -185,7 +185,7 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 	    "end=\"%s\" media pbx in/out=%llu/%llu cloud in/out=%llu/%llu "
 	    "srtp_failures=%llu", side_name[dg->caller_side],
 	    side_name[!dg->caller_side], dg->proxy != NULL ? dg->proxy : "-",
-	    (unsigned long long)(proxy_now(px) - dg->started), dg->status, why,
+	    (unsigned long long)(uv_now(px->loop) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
 	    (unsigned long long)dg->media[4]);

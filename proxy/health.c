@@ -108,7 +108,7 @@ health_ping(struct cloud_host *ch)
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
 	dest_cloud(&d, ch->name, ch->port);
-	ch->ping_sent = proxy_now(px);
+	ch->ping_sent = uv_now(px->loop);
 	if (dest_send(px, &d, buf, (size_t)n, &used, &why) < 0) {
 		health_mark(ch, 0, why);
 		ch->ping_sent = 0;
@@ -120,7 +120,7 @@ health_on_timer(uv_timer_t *t)
 {
 	struct cloud_host *ch = t->data;
 	const struct config *cfg = ch->px->cfg;
-	uint64_t now = proxy_now(ch->px);
+	uint64_t now = uv_now(ch->px->loop);
 
 	if (!ch->active) {		/* left the SRV set: no more pings */
 		ch->ping_sent = 0;
@@ -145,7 +145,7 @@ health_response(struct proxy *px, sip_t const *sip)
 	size_t pl = strlen("z9hG4bKtt") + strlen(px->branch_salt);
 	struct cloud_host *ch;
 	unsigned idx, seq;
-	uint64_t now = proxy_now(px);
+	uint64_t now = uv_now(px->loop);
 	const struct config *cfg = px->cfg;
 	char why[64];
 

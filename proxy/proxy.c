@@ -25,12 +25,6 @@
 #include "txn.h"
 #include "udp.h"
 
-uint64_t
-proxy_now(const struct proxy *px)
-{
-	return uv_now(px->loop);
-}
-
 void
 proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src)
 {
@@ -214,7 +208,7 @@ static void
 proxy_on_drain(uv_timer_t *t)
 {
 	struct proxy *px = t->data;
-	uint64_t waited = proxy_now(px) - px->drain_started;
+	uint64_t waited = uv_now(px->loop) - px->drain_started;
 
 	int pending = 0;
 
@@ -236,7 +230,7 @@ void
 proxy_drain(struct proxy *px)
 {
 	px->draining = 1;
-	px->drain_started = proxy_now(px);
+	px->drain_started = uv_now(px->loop);
 	log_info(NULL, "SIGTERM: draining %zu call(s), at most %d s; new calls get 503",
 	    px->dialogs.count, px->cfg->cloud.drain_timeout);
 	uv_timer_start(&px->drain, proxy_on_drain, 0, 250);

@@ -152,7 +152,4 @@ struct cloud_host *proxy_host_find(struct proxy *px, const char *name,
 struct cloud_host *proxy_host_add(struct proxy *px, const char *name,
     uint16_t port);
 
-/* Milliseconds on the loop clock. */
-uint64_t proxy_now(const struct proxy *px);
-
 #endif

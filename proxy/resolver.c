@@ -264,7 +264,7 @@ resolver_retire_tick(uv_timer_t *t)
 {
 	struct proxy *px = t->data;
 	struct resolver *rs = &px->resolver;
-	uint64_t now = proxy_now(px), next = 0;
+	uint64_t now = uv_now(px->loop), next = 0;
 	struct conn *c;
 
 	for (int i = 0; i < CFG_MAX_HOSTS; i++) {
@@ -301,7 +301,7 @@ resolver_retire(struct proxy *px, struct cloud_host *ch, struct conn *c)
 	c->host = NULL;
 	c->retired = 1;
 	rs->retired[i].id = c->id;
-	rs->retired[i].at = proxy_now(px) + RETIRE_MS;
+	rs->retired[i].at = uv_now(px->loop) + RETIRE_MS;
 	if (!uv_is_active((uv_handle_t *)&rs->retire_timer))
 		uv_timer_start(&rs->retire_timer, resolver_retire_tick,
 		    RETIRE_MS, 0);

@@ -176,7 +176,7 @@ static void txn_failover(struct txn *t, const char *why, int keep_old);
 static void
 txn_arm(struct txn *t)
 {
-	uint64_t now = proxy_now(t->px);
+	uint64_t now = uv_now(t->px->loop);
 	uint64_t next = t->deadline;
 
 	if (t->retx_at != 0 && t->retx_at < next)
@@ -233,7 +233,7 @@ static void
 txn_on_timer(uv_timer_t *h)
 {
 	struct txn *t = h->data;
-	uint64_t now = proxy_now(t->px);
+	uint64_t now = uv_now(t->px->loop);
 
 	if (t->failover_at != 0 && now >= t->failover_at && t->state == TXN_TRYING) {
 		char why[64];
@@ -280,12 +280,12 @@ txn_forward(struct txn *t)
 		return -ENOMEM;
 	}
 	t->state = TXN_TRYING;
-	t->deadline = proxy_now(t->px) + TIMER_B;
-	t->failover_at = t->ch != NULL ? proxy_now(t->px) +
+	t->deadline = uv_now(t->px->loop) + TIMER_B;
+	t->failover_at = t->ch != NULL ? uv_now(t->px->loop) +
 	    1000 * (uint64_t)t->px->cfg->cloud.failover_timeout : 0;
 	if (txn_dst_udp(t)) {
 		t->retx_iv = T1;
-		t->retx_at = proxy_now(t->px) + T1;
+		t->retx_at = uv_now(t->px->loop) + T1;
 	}
 	if (t->method == sip_method_invite && txn_initial(t) && !t->unanswered) {
 		t->unanswered = 1;
@@ -392,7 +392,7 @@ txn_finish(struct txn *t, int status)
 static void
 txn_store_response(struct txn *t, char *buf, size_t len, int status)
 {
-	uint64_t now = proxy_now(t->px);
+	uint64_t now = uv_now(t->px->loop);
 
 	free(t->resp_buf);
 	t->resp_buf = buf;
@@ -597,7 +597,7 @@ void
 txn_response(struct txn *t, msg_t *msg, sip_t *sip)
 {
 	int status = sip->sip_status->st_status;
-	uint64_t now = proxy_now(t->px);
+	uint64_t now = uv_now(t->px->loop);
 	char *buf;
 	size_t len;
 	int refuse;
@@ -698,7 +698,7 @@ txn_upstream_ack(struct txn *t)
 		return;
 	t->state = TXN_CONFIRMED;
 	t->retx_at = 0;
-	t->deadline = proxy_now(t->px) + (t->src.tp == TP_UDP ? TIMER_I : 0);
+	t->deadline = uv_now(t->px->loop) + (t->src.tp == TP_UDP ? TIMER_I : 0);
 	txn_arm(t);
 }
 
