@@ -14,7 +14,7 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$BUILD" --target tlstrunk_core -j "$(nproc)" >/dev/null
 # shellcheck disable=SC2046
 "$CC" -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
-    -I"$ROOT/common" -I"$ROOT/config" -I"$ROOT/proxy" \
+    -I"$ROOT/common" -I"$ROOT/config" -I"$ROOT/proxy" -I"$ROOT/proxy/media" -I"$ROOT/proxy/msg" \
     -o "$BUILD/srtp_bench" "$ROOT/tests/bench/srtp_bench.c" \
     "$BUILD/libtlstrunk_core.a" \
     $(pkg-config --libs libsrtp2 openssl libuv sofia-sip-ua inih)

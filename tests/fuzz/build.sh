@@ -23,7 +23,9 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
     $SAN -fno-omit-frame-pointer -DTLSTRUNK_VERSION=\"fuzz\""
 PKGS="sofia-sip-ua libuv openssl libsrtp2 inih"
+PROXY_DIRS="msg ops net cloud sip media doctor"	# as in CMakeLists.txt
 INC="-I$root/common -I$root/config -I$root/proxy -I$here $(pkg-config --cflags $PKGS)"
+for d in $PROXY_DIRS; do INC="$INC -I$root/proxy/$d"; done
 LIBS="$(pkg-config --libs $PKGS) -lresolv -ldl -lpthread"
 
 mkdir -p "$OUT/obj"
@@ -32,7 +34,8 @@ obj=$OUT/obj
 # The product's sources (main.c aside), each into an object; then the
 # archive.  The linker takes from an archive only what a target needs.
 # shellcheck disable=SC2086
-for f in "$root"/common/*.c "$root"/config/*.c "$root"/proxy/*.c; do
+for f in "$root"/common/*.c "$root"/config/*.c "$root"/proxy/*.c \
+    "$root"/proxy/*/*.c; do
 	case $f in */proxy/main.c) continue ;; esac
 	echo "$f"
 done | CFLAGS="$CFLAGS" INC="$INC" CC="$CC" OBJ="$obj" \
