@@ -1,4 +1,4 @@
-/* main.c - command line: run, check a configuration, version, help. */
+/* main.c - command line: run, check a configuration, version, help, man page. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,14 +128,88 @@ static const struct help_key {
 	    "key log file of the SRTP keys; empty = off, warned when on" },
 };
 
+/*
+ * The rest of --help, as tables that --man prints too (the man page,
+ * tlstrunk(8), is this output in roff: it cannot say other than --help).
+ * A '\n' in a text is where --help breaks the line.
+ */
+struct help_item {
+	const char *name, *text;
+};
+
+static const struct help_item help_usage[] = {
+	{ "-c FILE", "run in the foreground, log to stderr" },
+	{ "-t -c FILE", "check FILE and the files it names, then exit" },
+	{ "doctor -c FILE", "pre-flight report, one line per check" },
+	{ "--version | --help", "" },
+};
+
+static const struct help_item help_options[] = {
+	{ "-c FILE", "the configuration file (INI, keys below)" },
+	{ "-t", "check FILE (every key) and the certificate, key, CA and CRL\n"
+	    "files it names; print \"FILE: configuration ok\" or the error" },
+	{ "doctor", "first argument: check the chain, the cloud proxies and the PBX\n"
+	    "side; \"ok|warn|fail  CHECK: DETAIL\" lines, fixes included" },
+	{ "-h, --help", "this text" },
+	{ "--version", "\"tlstrunk VERSION\"" },
+};
+
+static const struct help_item help_signals[] = {
+	{ "SIGHUP", "re-read the certificate, key and CA files (calls are kept; a\n"
+	    "broken file is refused and the old one stays); other keys\n"
+	    "need a restart" },
+	{ "SIGTERM", "drain: new calls get 503, exit when the calls have ended or\n"
+	    "after [cloud] drain_timeout" },
+	{ "SIGINT", "exit now" },
+};
+
+static const struct help_item help_env[] = {
+	{ "TLSTRUNK_SRTP_STOCK=1", "libsrtp2's own AES and HMAC-SHA1, not OpenSSL's" },
+	{ "TLSTRUNK_DOCTOR_TRUST=FILE", "doctor: also accept these PEM roots (tests only)" },
+};
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char help_exit[] =
+    "0 ok; 1 configuration error, run-time error or a failed doctor\n"
+    "check; 2 usage error.";
+static const char help_keys_intro[] =
+    "\"[section] key = default\" and what it means.\n"
+    "Unknown keys are errors; \"(required)\" has no default; empty means not set.\n"
+    "Lists are comma-separated; addresses are host:port or [v6]:port.";
+static const char help_files[] =
+    "tlstrunk.ini.example (config/ in the source tree,\n"
+    "/usr/share/doc/tlstrunk/ once installed, and in the container image)";
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: tlstrunk -c FILE            run in the foreground, log to stderr\n"
-	    "       tlstrunk -t -c FILE         check FILE and the files it names, then exit\n"
-	    "       tlstrunk doctor -c FILE     pre-flight report, one line per check\n"
-	    "       tlstrunk --version | --help\n");
+	size_t i;
+
+	for (i = 0; i < NITEMS(help_usage); i++)
+		fprintf(f, "%s tlstrunk %-*s%s\n", i == 0 ? "usage:" : "      ",
+		    help_usage[i].text[0] ? 19 : 0, help_usage[i].name,
+		    help_usage[i].text);
+}
+
+/* items TITLE: "  NAME  text" with the text at column WIDTH + 2. */
+static void
+help_list(const char *title, const struct help_item *it, size_t n, int width)
+{
+	const char *p;
+	size_t i;
+
+	printf("\n%s:\n", title);
+	for (i = 0; i < n; i++) {
+		printf("  %-*s", width, it[i].name);
+		for (p = it[i].text; *p != '\0'; p++) {
+			if (*p == '\n')
+				printf("\n  %-*s", width, "");
+			else
+				putchar(*p);
+		}
+		putchar('\n');
+	}
 }
 
 static void
@@ -144,35 +218,12 @@ help(void)
 	size_t i;
 
 	usage(stdout);
-	printf("\n"
-	    "options:\n"
-	    "  -c FILE       the configuration file (INI, keys below)\n"
-	    "  -t            check FILE (every key) and the certificate, key, CA and CRL\n"
-	    "                files it names; print \"FILE: configuration ok\" or the error\n"
-	    "  doctor        first argument: check the chain, the cloud proxies and the PBX\n"
-	    "                side; \"ok|warn|fail  CHECK: DETAIL\" lines, fixes included\n"
-	    "  -h, --help    this text\n"
-	    "  --version     \"tlstrunk VERSION\"\n"
-	    "\n"
-	    "exit status: 0 ok; 1 configuration error, run-time error or a failed doctor\n"
-	    "check; 2 usage error.\n"
-	    "\n"
-	    "signals:\n"
-	    "  SIGHUP        re-read the certificate, key and CA files (calls are kept; a\n"
-	    "                broken file is refused and the old one stays); other keys\n"
-	    "                need a restart\n"
-	    "  SIGTERM       drain: new calls get 503, exit when the calls have ended or\n"
-	    "                after [cloud] drain_timeout\n"
-	    "  SIGINT        exit now\n"
-	    "\n"
-	    "environment:\n"
-	    "  TLSTRUNK_SRTP_STOCK=1       libsrtp2's own AES and HMAC-SHA1, not OpenSSL's\n"
-	    "  TLSTRUNK_DOCTOR_TRUST=FILE  doctor: also accept these PEM roots (tests only)\n"
-	    "\n"
-	    "configuration keys: \"[section] key = default\" and what it means.\n"
-	    "Unknown keys are errors; \"(required)\" has no default; empty means not set.\n"
-	    "Lists are comma-separated; addresses are host:port or [v6]:port.\n");
-	for (i = 0; i < sizeof(help_keys) / sizeof(help_keys[0]); i++) {
+	help_list("options", help_options, NITEMS(help_options), 14);
+	printf("\nexit status: %s\n", help_exit);
+	help_list("signals", help_signals, NITEMS(help_signals), 14);
+	help_list("environment", help_env, NITEMS(help_env), 28);
+	printf("\nconfiguration keys: %s\n", help_keys_intro);
+	for (i = 0; i < NITEMS(help_keys); i++) {
 		if (i == 0 || strcmp(help_keys[i].section,
 		    help_keys[i - 1].section) != 0)
 			printf("\n");
@@ -180,8 +231,106 @@ help(void)
 		    help_keys[i].key, help_keys[i].def[0] ? " " : "",
 		    help_keys[i].def, help_keys[i].meaning);
 	}
-	printf("\nevery key, commented: tlstrunk.ini.example (config/ in the source tree,\n"
-	    "/usr/share/doc/tlstrunk/ in the container image)\n");
+	printf("\nevery key, commented: %s\n", help_files);
+}
+
+/*
+ * roff text: '-' is a minus (what the shell takes), a '.' or '\'' opening a
+ * line is no request, a ',' in a long list may break there (BREAK).  A '\n'
+ * stays: roff fills the lines.
+ */
+static void
+man_text(const char *s, int brk)
+{
+	int bol = 1;
+
+	for (; *s != '\0'; s++) {
+		if (bol && (*s == '.' || *s == '\''))
+			fputs("\\&", stdout);
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s == '-')
+			fputs("\\-", stdout);
+		else if (*s == ',' && brk)
+			fputs(",\\:", stdout);
+		else
+			putchar(*s);
+		bol = *s == '\n';
+	}
+}
+
+static void
+man_list(const char *title, const struct help_item *it, size_t n)
+{
+	size_t i;
+
+	printf(".SH %s\n", title);
+	for (i = 0; i < n; i++) {
+		fputs(".TP\n\\fB", stdout);
+		man_text(it[i].name, 0);
+		fputs("\\fR\n", stdout);
+		man_text(it[i].text, 0);
+		putchar('\n');
+	}
+}
+
+/* --man (not in --help): tlstrunk(8) in roff, from --help's tables. */
+static void
+man(void)
+{
+	size_t i;
+
+	printf(".\\\" tlstrunk(8), generated by tlstrunk --man from the tables of --help.\n"
+	    ".TH TLSTRUNK 8 \"\" \"tlstrunk %s\" \"System Manager's Manual\"\n"
+	    ".ad l\n.nh\n"
+	    ".SH NAME\n"
+	    "tlstrunk \\- SIP over TLS and SRTP trunk sidecar for plaintext PBXs\n"
+	    ".SH SYNOPSIS\n", TLSTRUNK_VERSION);
+	for (i = 0; i < NITEMS(help_usage); i++) {
+		fputs(i == 0 ? "" : ".br\n", stdout);
+		fputs("\\fBtlstrunk\\fR ", stdout);
+		man_text(help_usage[i].name, 0);
+		putchar('\n');
+	}
+	fputs(".SH DESCRIPTION\n", stdout);
+	for (i = 0; i < NITEMS(help_usage); i++) {
+		if (help_usage[i].text[0] == '\0')
+			continue;
+		fputs(".TP\n\\fBtlstrunk ", stdout);
+		man_text(help_usage[i].name, 0);
+		fputs("\\fR\n", stdout);
+		man_text(help_usage[i].text, 0);
+		putchar('\n');
+	}
+	man_list("OPTIONS", help_options, NITEMS(help_options));
+	fputs(".SH EXIT STATUS\n", stdout);
+	man_text(help_exit, 0);
+	putchar('\n');
+	man_list("SIGNALS", help_signals, NITEMS(help_signals));
+	man_list("ENVIRONMENT", help_env, NITEMS(help_env));
+	fputs(".SH CONFIGURATION KEYS\n", stdout);
+	man_text(help_keys_intro, 0);
+	putchar('\n');
+	for (i = 0; i < NITEMS(help_keys); i++) {
+		if (i == 0 || strcmp(help_keys[i].section,
+		    help_keys[i - 1].section) != 0)
+			printf(".SS [%s]\n", help_keys[i].section);
+		printf(".TP\n\\fB[%s] %s\\fR =%s", help_keys[i].section,
+		    help_keys[i].key, help_keys[i].def[0] ? " " : "");
+		man_text(help_keys[i].def, 1);
+		putchar('\n');
+		man_text(help_keys[i].meaning, 0);
+		putchar('\n');
+	}
+	fputs(".SH FILES\n"
+	    ".TP\n/etc/tlstrunk/tlstrunk.ini\n"
+	    "the configuration file the systemd unit (tlstrunk.service) runs with\n"
+	    ".TP\n/usr/share/doc/tlstrunk/tlstrunk.ini.example\n"
+	    "every key, commented: ", stdout);
+	man_text(help_files, 0);
+	fputs("\n.SH SEE ALSO\n"
+	    "\\fBsystemctl\\fR(1), \\fBopenssl\\fR(1),\n"
+	    "/usr/share/doc/tlstrunk/README.md\n", stdout);
 }
 
 static int
@@ -234,6 +383,9 @@ main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			help();
+			return 0;
+		} else if (strcmp(argv[i], "--man") == 0) {
+			man();
 			return 0;
 		} else if (strcmp(argv[i], "-t") == 0) {
 			check = 1;
