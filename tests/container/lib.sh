@@ -86,8 +86,11 @@ ctr_start() {
 		kill -KILL "$old" 2>/dev/null || true
 	fi
 	rm -f "$CTR_CACHE/dockerd.pid"
+	# A killed run's exec root (its dockerd is gone now).
+	ctr_exec_cleanup "$(cat "$CTR_CACHE/exec-root" 2>/dev/null || true)"
 	# The socket path must stay short (108 bytes for containerd's).
 	CTR_EXEC=$(mktemp -d /tmp/tlstrunk-dx.XXXXXX)
+	echo "$CTR_EXEC" >"$CTR_CACHE/exec-root"
 	CTR_SOCK=$CTR_EXEC/docker.sock
 	# setsid: its own process group; {fd}>&-: the lock stays ours.
 	setsid dockerd --data-root "$CTR_CACHE/data" --exec-root "$CTR_EXEC" \
@@ -120,11 +123,21 @@ ctr_stop() {
 	wait "$CTR_DOCKERD_PID" 2>/dev/null || true
 	CTR_DOCKERD_PID=
 	rm -f "$CTR_CACHE/dockerd.pid"
-	# Whatever dockerd mounted under its exec root is gone with it.
-	if [ -n "$CTR_EXEC" ] && ! grep -q " $CTR_EXEC" /proc/self/mounts; then
-		rm -rf "$CTR_EXEC"
-	fi
+	ctr_exec_cleanup "$CTR_EXEC"
+	rm -f "$CTR_CACHE/exec-root"
 	CTR_EXEC=
+}
+
+# ctr_exec_cleanup DIR: a stopped dockerd's exec root. dockerd leaves its
+# network namespace bind-mounted there (netns/default, nsfs), which would
+# keep the namespace alive: unmounted first, deepest first.
+ctr_exec_cleanup() {
+	local dir=$1 m
+	[ -n "$dir" ] && [ -d "$dir" ] || return 0
+	while IFS= read -r m; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done < <(awk -v p="$dir/" 'index($2, p) == 1 {print $2}' /proc/self/mounts | sort -r)
+	awk -v p="$dir/" 'index($2, p) == 1 {f = 1} END {exit f}' /proc/self/mounts && rm -rf "$dir"
 }
 
 # ctr_base_ok NAME: the image exists and was made by this recipe.
