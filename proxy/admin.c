@@ -126,7 +126,7 @@ admin_metrics(struct admin_conn *ac)
 	struct proxy *px = ac->px;
 	struct mbuf b = { 0 };
 
-	metrics_print(&px->metrics, &b);
+	metrics_print(&px->metrics, px->conns.tls, &b);
 	mbuf_printf(&b, "# HELP tlstrunk_calls_active Calls set up or in progress.\n"
 	    "# TYPE tlstrunk_calls_active gauge\ntlstrunk_calls_active %zu\n",
 	    px->dialogs.count);

@@ -339,6 +339,7 @@ run(const struct config *cfg)
 	uv_loop_t loop;
 	struct proxy px;
 	struct media md;
+	struct call_events calls;
 	int r;
 
 	memset(&md, 0, sizeof(md));
@@ -349,10 +350,11 @@ run(const struct config *cfg)
 		return 1;
 	}
 	r = proxy_init(&px, &loop, cfg);
-	if (r == 0 && (r = media_init(&md, &px)) < 0)
+	proxy_call_events(&px, &calls);
+	if (r == 0 && (r = media_init(&md, &loop, cfg, &calls)) < 0)
 		log_error(NULL, "media: %s", uv_strerror(r));
 	if (r == 0)
-		media_attach(&md);
+		media_attach(&md, &px.hooks);
 	if (r == 0) {
 		log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies",
 		    TLSTRUNK_VERSION, px.pbx_host, px.pbx_port, px.tls_name,

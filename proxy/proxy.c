@@ -51,21 +51,37 @@ proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src)
 		msg_destroy(msg);
 }
 
-int
-proxy_call_end(struct proxy *px, const char *callid, const char *why)
+static void
+proxy_call_end(void *ctx, const char *callid, const char *why)
 {
-	return dialog_terminate(px, callid, why);
+	dialog_terminate(ctx, callid, why);
+}
+
+static void
+proxy_call_media(void *ctx, const char *callid, const uint64_t m[5])
+{
+	dialog_media(ctx, callid, m);
 }
 
 void
-proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5])
+proxy_call_events(struct proxy *px, struct call_events *ev)
 {
-	dialog_media(px, callid, m);
+	ev->ctx = px;
+	ev->call_end = proxy_call_end;
+	ev->call_media = proxy_call_media;
 }
 
-void
-proxy_conn_closed(struct proxy *px, struct conn *c)
+static void
+proxy_on_message(void *ctx, msg_t *msg, const struct sip_src *src)
 {
+	proxy_recv(ctx, msg, src);
+}
+
+/* A connection closed (told from the loop, after the fact). */
+static void
+proxy_on_conn_closed(void *ctx, struct conn *c)
+{
+	struct proxy *px = ctx;
 	struct txn *t, *next;
 
 	dest_cloud_conn_lost(px, c);
@@ -76,6 +92,56 @@ proxy_conn_closed(struct proxy *px, struct conn *c)
 		if (t->dst_conn == c->id)
 			txn_conn_lost(t);
 	}
+}
+
+/* The cloud proxy's certificate: days to notAfter, warned from 30 days,
+ * an error from 7 (rotation is the cloud's job, but we see it first). */
+static void
+proxy_on_conn_up(void *ctx, struct conn *c)
+{
+	struct cloud_host *ch = c->user;
+	long days;
+
+	if (!c->tls || !c->outbound || ch == NULL ||
+	    (ch->cert_not_after = conn_peer_not_after(c)) == 0)
+		return;
+	days = (long)((ch->cert_not_after - time(NULL)) / 86400);
+	if (days < 7)
+		log_error(NULL, "cloud %s: its certificate expires in %ld day(s)",
+		    c->name, days);
+	else if (days < 30)
+		log_warn(NULL, "cloud %s: its certificate expires in %ld days",
+		    c->name, days);
+}
+
+static int
+proxy_log_due(void *ctx, const struct sockaddr *peer, unsigned *n)
+{
+	return admission_log_due(ctx, peer, n);
+}
+
+/* What the transports hand up, and to whom. */
+static void
+proxy_transports_init(struct proxy *px)
+{
+	const struct config *cfg = px->cfg;
+	struct conn_events ev = {
+		.ctx = px,
+		.on_message = proxy_on_message,
+		.on_up = proxy_on_conn_up,
+		.on_closed = proxy_on_conn_closed,
+		.log_due = proxy_log_due,
+		.on_tap = cfg->trace.hep_collector.port != 0 ? hep_capture : NULL,
+		.tap_ctx = &px->hep,
+	};
+
+	conn_set_init(&px->conns, px->loop, cfg, &ev);
+	px->pbx_udp.side = SIDE_PBX;
+	px->pbx_udp.maxsize = cfg->limits.max_message_size;
+	px->pbx_udp.ctx = px;
+	px->pbx_udp.on_recv = proxy_on_message;
+	px->pbx_udp.on_tap = ev.on_tap;
+	px->pbx_udp.tap_ctx = &px->hep;
 }
 
 /* ---- listeners ---- */
@@ -110,7 +176,8 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 		log_warn(NULL, "accept: %s", uv_strerror(status));
 		return;
 	}
-	if ((c = conn_accept(px, server, side, tls)) == NULL)
+	if ((c = conn_accept(&px->conns, server, side,
+	    tls ? px->tls_server : NULL)) == NULL)
 		return;
 	if (side == SIDE_PBX &&
 	    !config_pbx_allowed(cfg, (struct sockaddr *)&c->peer)) {
@@ -124,7 +191,7 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 	}
 	/* Each listener has its own budget: a flood on the public TLS port
 	 * must not lock the PBX out of its TCP port, nor the reverse. */
-	for (struct conn *o = px->conns; o != NULL; o = o->next) {
+	for (struct conn *o = px->conns.head; o != NULL; o = o->next) {
 		if (o->outbound || o->side != side)
 			continue;
 		per_listener++;
@@ -179,7 +246,8 @@ proxy_listen(struct proxy *px)
 
 	netaddr_ntop((const struct sockaddr *)&cfg->pbx.listen.ss, a, sizeof(a));
 	if ((cfg->pbx.transports & CFG_TP_UDP) &&
-	    (r = udp_listen(px, (const struct sockaddr *)&cfg->pbx.listen.ss)) < 0) {
+	    (r = udp_sock_listen(&px->pbx_udp, px->loop,
+	    (const struct sockaddr *)&cfg->pbx.listen.ss)) < 0) {
 		log_error(NULL, "pbx udp %s: %s", a, uv_strerror(r));
 		return r;
 	}
@@ -428,6 +496,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
 	px->cfg = cfg;
+	proxy_transports_init(px);
 	proxy_nofile(cfg);
 	RAND_bytes(salt, sizeof(salt));
 	snprintf(px->branch_salt, sizeof(px->branch_salt), "%02x%02x%02x%02x",
@@ -457,7 +526,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	uv_timer_start(&px->cert_daily, proxy_on_daily, 86400000, 86400000);
 	proxy_watch_certs(px);
 	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0 ||
-	    (r = hep_open(px)) < 0)
+	    (r = hep_open(&px->hep, loop, cfg)) < 0)
 		return r;
 	health_start(px);
 	resolver_start(px);
@@ -526,14 +595,13 @@ proxy_shutdown(struct proxy *px)
 	px->stopping = 1;
 	if (px->hooks.on_shutdown != NULL)
 		px->hooks.on_shutdown(px->hooks.ctx);
-	if (px->have_udp)
-		proxy_close_handle((uv_handle_t *)&px->pbx_udp);
+	if (px->pbx_udp.open)
+		proxy_close_handle((uv_handle_t *)&px->pbx_udp.h);
 	if (px->have_tcp)
 		proxy_close_handle((uv_handle_t *)&px->pbx_tcp);
 	if (px->have_tls)
 		proxy_close_handle((uv_handle_t *)&px->tls_listen);
-	while (px->conns != NULL)
-		conn_close(px->conns, "shutting down");
+	conn_set_close_all(&px->conns, "shutting down");
 	while (px->txns != NULL)
 		txn_free(px->txns);
 	accepted_close(&px->accepted);
@@ -542,7 +610,7 @@ proxy_shutdown(struct proxy *px)
 	health_stop(px);
 	resolver_stop(px);
 	admin_close(px);
-	hep_close(px);
+	hep_close(&px->hep);
 	proxy_close_handle((uv_handle_t *)&px->drain);
 	proxy_close_handle((uv_handle_t *)&px->cert_watch);
 	proxy_close_handle((uv_handle_t *)&px->cert_settle);

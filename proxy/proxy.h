@@ -16,23 +16,16 @@
 
 #include "accepted.h"
 #include "config.h"
+#include "conn.h"
+#include "hep.h"
 #include "metrics.h"
 #include "resolver.h"
+#include "siphooks.h"
+#include "sippath.h"
 #include "strmap.h"
-
-enum sip_side { SIDE_PBX = 0, SIDE_CLOUD = 1 };
-enum sip_tp { TP_UDP = 0, TP_TCP = 1, TP_TLS = 2 };
+#include "udp.h"
 
 struct conn;
-
-/* Where a message came from: enough to answer it on the same path. */
-struct sip_src {
-	int side;			/* enum sip_side */
-	int tp;				/* enum sip_tp */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	uint64_t conn_id;		/* stream transports; 0 for UDP */
-};
 
 /* One cloud proxy (lb0N): its persistent, name-verified TLS connection. */
 struct cloud_host {
@@ -56,18 +49,6 @@ struct cloud_host {
 	int resolving;
 };
 
-/*
- * What modules beside the core (the media bridge) see of each message
- * the core forwards.  A non-zero return is the SIP status refusing it.
- */
-struct proxy_hooks {
-	void *ctx;
-	int (*on_request)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
-	int (*on_response)(void *ctx, msg_t *msg, sip_t *sip, int from_side);
-	void (*on_shutdown)(void *ctx);
-	void (*on_metrics)(void *ctx, struct mbuf *out);
-};
-
 struct proxy {
 	uv_loop_t *loop;
 	struct proxy_hooks hooks;
@@ -75,14 +56,12 @@ struct proxy {
 	SSL_CTX *tls_client;
 	SSL_CTX *tls_server;
 
-	uv_udp_t pbx_udp;
+	struct udp_sock pbx_udp;
 	uv_tcp_t pbx_tcp;
 	uv_tcp_t tls_listen;
-	int have_udp, have_tcp, have_tls;
+	int have_tcp, have_tls;
 
-	struct conn *conns;		/* every stream connection */
-	int nconns;
-	uint64_t next_conn_id;
+	struct conn_set conns;		/* every stream connection */
 
 	struct cloud_host hosts[CFG_MAX_HOSTS];
 	int nhosts;
@@ -109,8 +88,7 @@ struct proxy {
 
 	uv_tcp_t admin;
 	int have_admin;
-	uv_udp_t hep;			/* HEP v3 copies, [trace] */
-	int have_hep;
+	struct hep hep;			/* HEP v3 copies, [trace] */
 	struct metrics metrics;
 	time_t cert_not_after;		/* our certificate, for /metrics */
 	uv_fs_event_t cert_watch;	/* its directory, for renewals */
@@ -133,16 +111,12 @@ void proxy_drain(struct proxy *px);
 /* SIGHUP / certificate files changed: new TLS contexts for new handshakes. */
 void proxy_reload(struct proxy *px, const char *why);
 
-/* Entry points for the transports. Both take ownership of msg. */
+/* A message from a transport (the callee owns msg). */
 void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
 
 
-/* End a call on both legs (media timeout...): 0, or -1 when unknown. */
-int proxy_call_end(struct proxy *px, const char *callid, const char *why);
-
-/* The media counters of a call, for its summary line: pbx in, pbx out,
- * cloud in, cloud out, SRTP failures. */
-void proxy_call_media(struct proxy *px, const char *callid, const uint64_t m[5]);
+/* What the media bridge may ask of the core (struct call_events). */
+void proxy_call_events(struct proxy *px, struct call_events *ev);
 
 /* The cloud host name:port, or NULL. */
 struct cloud_host *proxy_host_find(struct proxy *px, const char *name,

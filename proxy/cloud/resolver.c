@@ -276,7 +276,7 @@ resolver_retire_tick(uv_timer_t *t)
 				next = rc->at - now;
 			continue;
 		}
-		if ((c = conn_find_id(px, rc->id)) != NULL)
+		if ((c = conn_find_id(&px->conns, rc->id)) != NULL)
 			conn_close(c, "replaced: the proxy moved");
 		rc->id = 0;
 	}
@@ -298,7 +298,7 @@ resolver_retire(struct proxy *px, struct cloud_host *ch, struct conn *c)
 		return;
 	}
 	ch->conn = NULL;
-	c->host = NULL;
+	c->user = NULL;
 	c->retired = 1;
 	rs->retired[i].id = c->id;
 	rs->retired[i].at = uv_now(px->loop) + RETIRE_MS;

@@ -125,7 +125,7 @@ media_call_end(struct media_call *mc, const char *why)
 	{
 		uint64_t m[5] = { p.pkts_in, p.pkts_out, c.pkts_in, c.pkts_out,
 		    p.srtp_fail + c.srtp_fail };
-		proxy_call_media(md->px, mc->callid, m);
+		md->ev.call_media(md->ev.ctx, mc->callid, m);
 	}
 	log_info(mc->callid, "media: call ended (%s): pbx in %llu out %llu, "
 	    "cloud in %llu out %llu, srtp failures %llu", why,
@@ -155,7 +155,7 @@ static void
 media_on_timer(uv_timer_t *t)
 {
 	struct media_call *mc = t->data;
-	const struct config *cfg = mc->md->px->cfg;
+	const struct config *cfg = mc->md->cfg;
 	struct relay_stats p, c;
 	uint64_t now = uv_now(t->loop), last;
 
@@ -163,7 +163,7 @@ media_on_timer(uv_timer_t *t)
 	relay_stats_read(mc->rl, SIDE_CLOUD, &c);
 	last = p.last_rx > c.last_rx ? p.last_rx : c.last_rx;
 	if (now - last >= (uint64_t)cfg->media.timeout * 1000) {
-		struct proxy *px = mc->md->px;
+		struct media *md = mc->md;
 		char *callid;
 
 		log_warn(mc->callid, "media: no packets for %d s", cfg->media.timeout);
@@ -171,7 +171,7 @@ media_on_timer(uv_timer_t *t)
 		if ((callid = strdup(mc->callid)) == NULL)
 			return;		/* the next tick tries again */
 		media_call_end(mc, "media timeout");
-		proxy_call_end(px, callid, "media timeout");
+		md->ev.call_end(md->ev.ctx, callid, "media timeout");
 		free(callid);
 	}
 }
@@ -179,7 +179,7 @@ media_on_timer(uv_timer_t *t)
 static struct media_call *
 media_call_new(struct media *md, const char *callid)
 {
-	const struct config *cfg = md->px->cfg;
+	const struct config *cfg = md->cfg;
 	size_t n = strlen(callid) + 1;
 	struct media_call *mc = calloc(1, sizeof(*mc) +
 	    (size_t)md->nsuites * sizeof(mc->local[0]) + n);
@@ -235,7 +235,7 @@ media_call_new(struct media *md, const char *callid)
 		free(mc);
 		return NULL;
 	}
-	uv_timer_init(md->px->loop, &mc->timer);
+	uv_timer_init(md->loop, &mc->timer);
 	mc->timer.data = mc;
 	strmap_put(&md->calls, mc->callid, mc);
 	md->ncalls++;
@@ -256,7 +256,7 @@ media_call_new(struct media *md, const char *callid)
 static void
 media_keylog(struct media_call *mc, const char *dir, const struct sdes_crypto *c)
 {
-	const struct config *cfg = mc->md->px->cfg;
+	const struct config *cfg = mc->md->cfg;
 	static FILE *f;
 	char val[SDES_FORMAT_MAX];
 
@@ -670,13 +670,15 @@ media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 /* ---- set-up ---- */
 
 int
-media_init(struct media *md, struct proxy *px)
+media_init(struct media *md, uv_loop_t *loop, const struct config *cfg,
+    const struct call_events *ev)
 {
-	const struct config *cfg = px->cfg;
 	int r;
 
 	memset(md, 0, sizeof(*md));
-	md->px = px;
+	md->loop = loop;
+	md->cfg = cfg;
+	md->ev = *ev;
 	if ((r = srtp_stream_global_init()) < 0)
 		return r;
 	if ((r = port_pool_init(&md->pool, cfg->media.port_min,
@@ -752,13 +754,13 @@ media_metrics(void *ctx, struct mbuf *b)
 }
 
 void
-media_attach(struct media *md)
+media_attach(struct media *md, struct proxy_hooks *hooks)
 {
-	md->px->hooks.ctx = md;
-	md->px->hooks.on_request = media_on_request;
-	md->px->hooks.on_response = media_on_response;
-	md->px->hooks.on_shutdown = media_shutdown;
-	md->px->hooks.on_metrics = media_metrics;
+	hooks->ctx = md;
+	hooks->on_request = media_on_request;
+	hooks->on_response = media_on_response;
+	hooks->on_shutdown = media_shutdown;
+	hooks->on_metrics = media_metrics;
 }
 
 static int

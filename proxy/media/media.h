@@ -14,11 +14,15 @@
 #include "port_pool.h"
 #include "relay.h"
 #include "sdp_rewrite.h"
-#include "proxy.h"
+#include "config.h"
+#include "siphooks.h"
+#include "sippath.h"
 #include "strmap.h"
 
 struct media {
-	struct proxy *px;
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct call_events ev;		/* the core, for calls it must end */
 	struct port_pool pool;
 	struct media_workers workers;
 	struct strmap calls;		/* Call-ID -> struct media_call */
@@ -33,9 +37,10 @@ struct media {
 					   thread, one body at a time) */
 };
 
-int media_init(struct media *md, struct proxy *px);
-/* Install the hooks into px. */
-void media_attach(struct media *md);
+int media_init(struct media *md, uv_loop_t *loop, const struct config *cfg,
+    const struct call_events *ev);
+/* Fill the hooks the SIP core calls for each message it forwards. */
+void media_attach(struct media *md, struct proxy_hooks *hooks);
 /* End every call (shutdown). */
 void media_shutdown(void *ctx);
 void media_free(struct media *md);

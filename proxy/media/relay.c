@@ -17,11 +17,10 @@
 #include "log.h"
 #include "netaddr.h"
 #include "relay.h"
+#include "sippath.h"
 
 #define RELAY_MTU	2048	/* the most we relay from one datagram */
 #define RELAY_ROOM	256	/* room after it for the SRTP trailer */
-#define SIDE_PBX_	0
-#define SIDE_CLOUD_	1
 
 static void
 stat_add(uint64_t *v, uint64_t n)
@@ -74,7 +73,7 @@ relay_drop_name(enum relay_drop why)
 static const char *
 side_name(const struct relay_leg *lg)
 {
-	return lg->side == SIDE_PBX_ ? "pbx" : "cloud";
+	return sip_side_name[lg->side];
 }
 
 /*
@@ -90,7 +89,7 @@ relay_drop(struct relay_leg *lg, enum relay_drop why, int rtcp,
 
 	if (*c == 0) {
 		const char *what = rtcp ? "RTCP" : "RTP";
-		if (lg->side == SIDE_CLOUD_)
+		if (lg->side == SIDE_CLOUD)
 			what = rtcp ? "SRTCP" : "SRTP";
 		switch (why) {
 		case RELAY_DROP_STUN:
@@ -189,7 +188,7 @@ relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
 	if (lg->have_peer && netaddr_equal((struct sockaddr *)cur, from))
 		return;
 	log_info(lg->rl->callid, "media: %s leg %s latched %s -> %s",
-	    lg->side == SIDE_PBX_ ? "pbx" : "cloud", rtcp ? "rtcp" : "rtp",
+	    sip_side_name[lg->side], rtcp ? "rtcp" : "rtp",
 	    lg->have_peer ? netaddr_ntop((struct sockaddr *)cur, a, sizeof(a)) : "-",
 	    netaddr_ntop(from, b, sizeof(b)));
 	memcpy(cur, from, len);
@@ -206,7 +205,7 @@ static void
 relay_from_pbx(struct relay_leg *in, int rtcp, uint8_t *p, int n,
     const struct sockaddr *from)
 {
-	struct relay_leg *out = &in->rl->leg[SIDE_CLOUD_];
+	struct relay_leg *out = &in->rl->leg[SIDE_CLOUD];
 	int r;
 
 	if (!config_pbx_allowed(in->rl->cfg, from)) {
@@ -233,7 +232,7 @@ static void
 relay_from_cloud(struct relay_leg *in, int rtcp, uint8_t *p, int n,
     const struct sockaddr *from)
 {
-	struct relay_leg *out = &in->rl->leg[SIDE_PBX_];
+	struct relay_leg *out = &in->rl->leg[SIDE_PBX];
 	int r;
 
 	if (in->rx.session == NULL) {
@@ -283,7 +282,7 @@ relay_on_packet(struct relay_sock *s, uint8_t *p, ssize_t n,
 		return;
 	}
 	rtcp = cls == RELAY_PKT_RTCP;
-	if (in->side == SIDE_PBX_)
+	if (in->side == SIDE_PBX)
 		relay_from_pbx(in, rtcp, p, (int)n, from);
 	else
 		relay_from_cloud(in, rtcp, p, (int)n, from);
@@ -544,7 +543,7 @@ static void
 relay_job_key(struct media_worker *w, void *arg)
 {
 	struct relay_key_job *j = arg;
-	struct relay_leg *lg = &j->rl->leg[SIDE_CLOUD_];
+	struct relay_leg *lg = &j->rl->leg[SIDE_CLOUD];
 	struct srtp_stream *s = j->tx ? &lg->tx : &lg->rx;
 	int r;
 

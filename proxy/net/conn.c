@@ -18,9 +18,7 @@
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
 
-#include "admission.h"
 #include "conn.h"
-#include "hep.h"
 #include "sipmsg.h"
 #include "log.h"
 #include "netaddr.h"
@@ -59,35 +57,63 @@ conn_handle_closed(uv_handle_t *h)
 	conn_unref(h->data);
 }
 
+void
+conn_set_init(struct conn_set *s, uv_loop_t *loop, const struct config *cfg,
+    const struct conn_events *ev)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->cfg = cfg;
+	s->ev = *ev;
+}
+
+void
+conn_set_close_all(struct conn_set *s, const char *why)
+{
+	while (s->head != NULL)
+		conn_close(s->head, "%s", why);
+}
+
+/* The TCP handle is closed: the user hears of it now, from the loop. */
+static void
+conn_tcp_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (c->set->ev.on_closed != NULL)
+		c->set->ev.on_closed(c->set->ev.ctx, c);
+	conn_unref(c);
+}
+
 static struct conn *
-conn_new(struct proxy *px, int side, int tls, int outbound)
+conn_new(struct conn_set *set, int side, int tls, int outbound)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
-	c->px = px;
-	c->id = ++px->next_conn_id;
+	c->set = set;
+	c->id = ++set->next_id;
 	c->side = side;
 	c->tls = tls;
 	c->outbound = outbound;
 	c->pending_tail = &c->pending;
-	c->last_io = uv_now(px->loop);
-	sipframe_init(&c->frame, px->cfg->limits.max_message_size);
-	if (uv_tcp_init(px->loop, &c->tcp) < 0) {
+	c->last_io = uv_now(set->loop);
+	sipframe_init(&c->frame, set->cfg->limits.max_message_size);
+	if (uv_tcp_init(set->loop, &c->tcp) < 0) {
 		free(c);
 		return NULL;
 	}
 	c->tcp.data = c;
 	c->handles++;
-	uv_timer_init(px->loop, &c->timer);
+	uv_timer_init(set->loop, &c->timer);
 	c->timer.data = c;
 	c->handles++;
-	c->next = px->conns;
-	if (px->conns != NULL)
-		px->conns->prev = c;
-	px->conns = c;
-	px->nconns++;
+	c->next = set->head;
+	if (set->head != NULL)
+		set->head->prev = c;
+	set->head = c;
+	set->n++;
 	return c;
 }
 
@@ -129,15 +155,14 @@ conn_close(struct conn *c, const char *fmt, ...)
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		c->px->conns = c->next;
+		c->set->head = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	c->px->nconns--;
-	proxy_conn_closed(c->px, c);
+	c->set->n--;
 	if (c->resolving)
 		uv_cancel((uv_req_t *)&c->gai);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, conn_tcp_closed);
 }
 
 /* ---- writing ---- */
@@ -211,8 +236,8 @@ conn_write_msg(struct conn *c, const char *buf, size_t len)
 	int r;
 
 	c->last_io = uv_now(c->tcp.loop);
-	if (len > 4)	/* not a keepalive */
-		hep_capture(c->px, (struct sockaddr *)&c->local,
+	if (len > 4 && c->set->ev.on_tap != NULL)	/* not a keepalive */
+		c->set->ev.on_tap(c->set->ev.tap_ctx, (struct sockaddr *)&c->local,
 		    (struct sockaddr *)&c->peer, IPPROTO_TCP, buf, len);
 	if (!c->tls)
 		return conn_write_raw(c, buf, len);
@@ -261,7 +286,7 @@ static void conn_on_timer(uv_timer_t *t);
 static void
 conn_timer_arm(struct conn *c)
 {
-	const struct config *cfg = c->px->cfg;
+	const struct config *cfg = c->set->cfg;
 	uint64_t now = uv_now(c->tcp.loop), at = UINT64_MAX, d;
 
 	if (c->outbound)
@@ -286,8 +311,8 @@ conn_close_slow(struct conn *c, const char *why)
 {
 	unsigned n = 0;
 
-	if (!c->outbound &&
-	    !admission_log_due(c->px, (struct sockaddr *)&c->peer, &n))
+	if (!c->outbound && c->set->ev.log_due != NULL &&
+	    !c->set->ev.log_due(c->set->ev.ctx, (struct sockaddr *)&c->peer, &n))
 		c->quiet = 1;
 	if (n > 0)
 		conn_close(c, "%s (%u more such closes from it in the last "
@@ -300,7 +325,7 @@ static void
 conn_on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	const struct config *cfg = c->px->cfg;
+	const struct config *cfg = c->set->cfg;
 	uint64_t now = uv_now(c->tcp.loop);
 	uint64_t ka = (uint64_t)cfg->cloud.keepalive_interval * 1000;
 	uint64_t idle = (uint64_t)cfg->limits.idle_timeout * 1000;
@@ -308,7 +333,7 @@ conn_on_timer(uv_timer_t *t)
 
 	if (c->state != CONN_UP) {
 		if (c->state == CONN_HANDSHAKE)
-			c->px->metrics.tls[MT_TIMEOUT]++;
+			c->set->tls[MT_TIMEOUT]++;
 		conn_close_slow(c, c->state == CONN_HANDSHAKE ?
 		    "handshake timeout" : "connect timeout");
 		return;
@@ -332,28 +357,19 @@ conn_on_timer(uv_timer_t *t)
 		conn_timer_arm(c);
 }
 
-/* The cloud proxy's certificate: days to notAfter, warned from 30 days,
- * an error from 7 (rotation is the cloud's job, but we see it first). */
-static void
-conn_peer_expiry(struct conn *c)
+time_t
+conn_peer_not_after(const struct conn *c)
 {
-	X509 *x = SSL_get1_peer_certificate(c->ssl);
+	X509 *x = c->ssl != NULL ? SSL_get1_peer_certificate(c->ssl) : NULL;
+	time_t t = 0;
 	struct tm tm;
-	long days;
 
 	if (x == NULL)
-		return;
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
-		c->host->cert_not_after = timegm(&tm);
-		days = (long)((c->host->cert_not_after - time(NULL)) / 86400);
-		if (days < 7)
-			log_error(NULL, "cloud %s: its certificate expires in %ld day(s)",
-			    c->name, days);
-		else if (days < 30)
-			log_warn(NULL, "cloud %s: its certificate expires in %ld days",
-			    c->name, days);
-	}
+		return 0;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		t = timegm(&tm);
 	X509_free(x);
+	return t;
 }
 
 static void
@@ -364,9 +380,11 @@ conn_became_up(struct conn *c)
 	c->state = CONN_UP;
 	c->was_up = 1;
 	if (c->tls)
-		c->px->metrics.tls[MT_OK]++;
-	if (c->tls && c->outbound && c->host != NULL)
-		conn_peer_expiry(c);
+		c->set->tls[MT_OK]++;
+	if (c->set->ev.on_up != NULL)
+		c->set->ev.on_up(c->set->ev.ctx, c);
+	if (c->state != CONN_UP)
+		return;
 	if (c->tls)
 		log_info(NULL, "tls conn #%llu %s %s up: %s %s", (unsigned long long)c->id,
 		    c->outbound ? "to" : "from", c->peer_str,
@@ -398,7 +416,7 @@ conn_hep_in(struct conn *c, msg_t *m)
 	char *buf = sipmsg_print(m, &len);
 
 	if (buf != NULL)
-		hep_capture(c->px, (struct sockaddr *)&c->peer,
+		c->set->ev.on_tap(c->set->ev.tap_ctx, (struct sockaddr *)&c->peer,
 		    (struct sockaddr *)&c->local, IPPROTO_TCP, buf, len);
 	free(buf);
 }
@@ -416,9 +434,9 @@ conn_deliver(struct conn *c, msg_t *m)
 	src.addrlen = c->peerlen;
 	src.conn_id = c->id;
 	c->rx_count++;
-	if (c->px->have_hep)
+	if (c->set->ev.on_tap != NULL)
 		conn_hep_in(c, m);
-	proxy_recv(c->px, m, &src);
+	c->set->ev.on_message(c->set->ev.ctx, m, &src);
 }
 
 static int
@@ -494,7 +512,7 @@ conn_tls_handshake(struct conn *c)
 	case SSL_ERROR_WANT_WRITE:
 		return;
 	default:
-		c->px->metrics.tls[c->note.text[0] ? MT_VERIFY : MT_HANDSHAKE]++;
+		c->set->tls[c->note.text[0] ? MT_VERIFY : MT_HANDSHAKE]++;
 		if (c->note.text[0] != '\0') {
 			ERR_clear_error();
 			conn_close(c, "TLS handshake with %s: %s",
@@ -588,7 +606,7 @@ conn_start(struct conn *c)
 	}
 	c->state = CONN_HANDSHAKE;
 	uv_timer_start(&c->timer, conn_on_timer,
-	    (uint64_t)c->px->cfg->limits.handshake_timeout * 1000, 0);
+	    (uint64_t)c->set->cfg->limits.handshake_timeout * 1000, 0);
 	if (c->outbound)
 		conn_tls_handshake(c);
 }
@@ -656,10 +674,11 @@ conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 }
 
 struct conn *
-conn_connect(struct proxy *px, int side, int tls, const char *name,
+conn_connect(struct conn_set *set, int side, SSL_CTX *ctx, const char *name,
     uint16_t port)
 {
-	const struct config *cfg = px->cfg;
+	const struct config *cfg = set->cfg;
+	int tls = ctx != NULL;
 	struct conn *c;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -667,12 +686,12 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 	struct addrinfo hints;
 	char portstr[8];
 
-	if ((c = conn_new(px, side, tls, 1)) == NULL)
+	if ((c = conn_new(set, side, tls, 1)) == NULL)
 		return NULL;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->port = port;
 	snprintf(c->peer_str, sizeof(c->peer_str), "%.50s:%u", name, port);
-	if (tls && (conn_new_ssl(c, px->tls_client) < 0 ||
+	if (tls && (conn_new_ssl(c, ctx) < 0 ||
 	    tls_client_setup(c->ssl, name) < 0)) {
 		conn_close(c, "TLS setup failed");
 		return NULL;
@@ -696,7 +715,7 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 	c->gai.data = c;
 	c->resolving = 1;
 	c->handles++;
-	if (uv_getaddrinfo(px->loop, &c->gai, conn_on_resolved, name, portstr,
+	if (uv_getaddrinfo(set->loop, &c->gai, conn_on_resolved, name, portstr,
 	    &hints) < 0) {
 		c->resolving = 0;
 		c->handles--;
@@ -708,12 +727,12 @@ conn_connect(struct proxy *px, int side, int tls, const char *name,
 /* ---- inbound ---- */
 
 struct conn *
-conn_accept(struct proxy *px, uv_stream_t *server, int side, int tls)
+conn_accept(struct conn_set *set, uv_stream_t *server, int side, SSL_CTX *ctx)
 {
 	struct conn *c;
 	int len, r;
 
-	if ((c = conn_new(px, side, tls, 0)) == NULL)
+	if ((c = conn_new(set, side, ctx != NULL, 0)) == NULL)
 		return NULL;
 	if ((r = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0) {
 		conn_close(c, "accept: %s", uv_strerror(r));
@@ -723,8 +742,8 @@ conn_accept(struct proxy *px, uv_stream_t *server, int side, int tls)
 	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
 	c->peerlen = (socklen_t)len;
 	netaddr_ntop((struct sockaddr *)&c->peer, c->peer_str, sizeof(c->peer_str));
-	if (tls) {
-		if (conn_new_ssl(c, px->tls_server) < 0) {
+	if (ctx != NULL) {
+		if (conn_new_ssl(c, ctx) < 0) {
 			conn_close(c, "TLS setup failed");
 			return NULL;
 		}
@@ -734,18 +753,18 @@ conn_accept(struct proxy *px, uv_stream_t *server, int side, int tls)
 }
 
 struct conn *
-conn_find_id(struct proxy *px, uint64_t id)
+conn_find_id(const struct conn_set *set, uint64_t id)
 {
-	for (struct conn *c = px->conns; c != NULL; c = c->next)
+	for (struct conn *c = set->head; c != NULL; c = c->next)
 		if (c->id == id)
 			return c;
 	return NULL;
 }
 
 struct conn *
-conn_find_addr(struct proxy *px, int side, const struct sockaddr *sa)
+conn_find_addr(const struct conn_set *set, int side, const struct sockaddr *sa)
 {
-	for (struct conn *c = px->conns; c != NULL; c = c->next)
+	for (struct conn *c = set->head; c != NULL; c = c->next)
 		if (c->side == side && netaddr_equal((struct sockaddr *)&c->peer, sa))
 			return c;
 	return NULL;

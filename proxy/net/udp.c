@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
 
 #include "log.h"
 #include "netaddr.h"
-#include "hep.h"
 #include "udp.h"
 
 static void
@@ -42,7 +42,7 @@ static void
 udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
     const struct sockaddr *from, unsigned flags)
 {
-	struct proxy *px = u->data;
+	struct udp_sock *us = u->data;
 	struct sip_src src;
 	msg_t *msg;
 	void *b;
@@ -56,10 +56,11 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 	/* Keepalive pings (CRLF) carry no message. */
 	if (n <= 4 && strspn(buf->base, "\r\n") >= (size_t)n)
 		return;
-	hep_capture(px, from, (const struct sockaddr *)&px->cfg->pbx.listen.ss,
-	    IPPROTO_UDP, buf->base, (size_t)n);
+	if (us->on_tap != NULL)
+		us->on_tap(us->tap_ctx, from, (const struct sockaddr *)&us->local,
+		    IPPROTO_UDP, buf->base, (size_t)n);
 	memset(&src, 0, sizeof(src));
-	src.side = SIDE_PBX;
+	src.side = us->side;
 	src.tp = TP_UDP;
 	src.addrlen = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
@@ -83,30 +84,32 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 	/* Over the limit: parsed all the same (a datagram is bounded), so
 	 * that the core can answer 513 rather than leave the sender
 	 * retransmitting into silence. */
-	if ((size_t)n > px->cfg->limits.max_message_size)
+	if ((size_t)n > us->maxsize)
 		msg_set_flags(msg, MSG_FLG_TOOLARGE);
-	proxy_recv(px, msg, &src);
+	us->on_recv(us->ctx, msg, &src);
 }
 
 int
-udp_listen(struct proxy *px, const struct sockaddr *sa)
+udp_sock_listen(struct udp_sock *u, uv_loop_t *loop, const struct sockaddr *sa)
 {
 	int r, size;
 
-	if ((r = uv_udp_init(px->loop, &px->pbx_udp)) < 0)
+	if ((r = uv_udp_init(loop, &u->h)) < 0)
 		return r;
-	px->pbx_udp.data = px;
-	px->have_udp = 1;
-	if ((r = uv_udp_bind(&px->pbx_udp, sa, UV_UDP_REUSEADDR)) < 0)
+	u->h.data = u;
+	u->open = 1;
+	memcpy(&u->local, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	if ((r = uv_udp_bind(&u->h, sa, UV_UDP_REUSEADDR)) < 0)
 		return r;
 	/* Bursts of calls arrive faster than one loop turn drains them:
 	 * ask for buffers that hold a few thousand datagrams (the kernel caps
 	 * this at net.core.rmem_max / wmem_max). */
 	size = 4 << 20;
-	uv_recv_buffer_size((uv_handle_t *)&px->pbx_udp, &size);
+	uv_recv_buffer_size((uv_handle_t *)&u->h, &size);
 	size = 4 << 20;
-	uv_send_buffer_size((uv_handle_t *)&px->pbx_udp, &size);
-	return uv_udp_recv_start(&px->pbx_udp, udp_alloc, udp_on_recv);
+	uv_send_buffer_size((uv_handle_t *)&u->h, &size);
+	return uv_udp_recv_start(&u->h, udp_alloc, udp_on_recv);
 }
 
 struct udp_send_req {
@@ -121,18 +124,19 @@ udp_on_sent(uv_udp_send_t *req, int status)
 }
 
 int
-udp_send(struct proxy *px, const struct sockaddr *to, const char *buf,
+udp_sock_send(struct udp_sock *u, const struct sockaddr *to, const char *buf,
     size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
 	struct udp_send_req *s;
 	int r;
 
-	if (!px->have_udp)
+	if (!u->open)
 		return -ENOTCONN;
-	hep_capture(px, (const struct sockaddr *)&px->cfg->pbx.listen.ss, to,
-	    IPPROTO_UDP, buf, len);
-	r = uv_udp_try_send(&px->pbx_udp, &b, 1, to);
+	if (u->on_tap != NULL)
+		u->on_tap(u->tap_ctx, (const struct sockaddr *)&u->local, to,
+		    IPPROTO_UDP, buf, len);
+	r = uv_udp_try_send(&u->h, &b, 1, to);
 	if (r >= 0)
 		return 0;
 	if (r != UV_EAGAIN)
@@ -141,7 +145,7 @@ udp_send(struct proxy *px, const struct sockaddr *to, const char *buf,
 		return -ENOMEM;
 	memcpy(s->data, buf, len);
 	b = uv_buf_init(s->data, (unsigned)len);
-	if ((r = uv_udp_send(&s->req, &px->pbx_udp, &b, 1, to, udp_on_sent)) < 0)
+	if ((r = uv_udp_send(&s->req, &u->h, &b, 1, to, udp_on_sent)) < 0)
 		free(s);
 	return r;
 }

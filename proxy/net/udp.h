@@ -1,11 +1,32 @@
-/* udp.h - the PBX leg's UDP socket. */
+/*
+ * udp.h - a SIP datagram socket: each datagram one message, handed to the
+ * callback it was given (it never knows its user); datagrams out.
+ */
 #ifndef TLSTRUNK_UDP_H
 #define TLSTRUNK_UDP_H
 
-#include "proxy.h"
+#include <stddef.h>
+#include <uv.h>
 
-int udp_listen(struct proxy *px, const struct sockaddr *sa);
-int udp_send(struct proxy *px, const struct sockaddr *to, const char *buf,
-    size_t len);
+#include "sippath.h"
+
+struct udp_sock {
+	uv_udp_t h;
+	int open;
+	int side;			/* enum sip_side of what arrives */
+	size_t maxsize;			/* larger: flagged MSG_FLG_TOOLARGE */
+	struct sockaddr_storage local;
+	void *ctx;
+	sip_recv_fn on_recv;
+	sip_tap_fn on_tap;		/* NULL: no copies */
+	void *tap_ctx;
+};
+
+/* Bind sa and start reading; u->on_recv and the rest set by the caller
+ * before (see struct udp_sock). */
+int udp_sock_listen(struct udp_sock *u, uv_loop_t *loop,
+    const struct sockaddr *sa);
+int udp_sock_send(struct udp_sock *u, const struct sockaddr *to,
+    const char *buf, size_t len);
 
 #endif

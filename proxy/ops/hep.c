@@ -92,11 +92,11 @@ hep_pack(char *out, size_t cap, const struct sockaddr *src,
 }
 
 int
-hep_open(struct proxy *px)
+hep_open(struct hep *hp, uv_loop_t *loop, const struct config *cfg)
 {
-	const struct config *cfg = px->cfg;
 	int r;
 
+	memset(hp, 0, sizeof(*hp));
 	if (cfg->trace.hep_collector.port == 0)
 		return 0;
 	if (!cfg->trace.hep_collector.is_ip) {
@@ -104,9 +104,11 @@ hep_open(struct proxy *px)
 		    cfg->trace.hep_collector.host);
 		return -EINVAL;
 	}
-	if ((r = uv_udp_init(px->loop, &px->hep)) < 0)
+	if ((r = uv_udp_init(loop, &hp->h)) < 0)
 		return r;
-	px->have_hep = 1;
+	hp->open = 1;
+	memcpy(&hp->to, &cfg->trace.hep_collector.ss, sizeof(hp->to));
+	hp->id = (unsigned)cfg->trace.hep_id;
 	log_info(NULL, "HEP v3 copies of every SIP message to %s:%u (id %d)",
 	    cfg->trace.hep_collector.host, cfg->trace.hep_collector.port,
 	    cfg->trace.hep_id);
@@ -114,28 +116,27 @@ hep_open(struct proxy *px)
 }
 
 void
-hep_close(struct proxy *px)
+hep_close(struct hep *hp)
 {
-	if (px->have_hep && !uv_is_closing((uv_handle_t *)&px->hep))
-		uv_close((uv_handle_t *)&px->hep, NULL);
+	if (hp->open && !uv_is_closing((uv_handle_t *)&hp->h))
+		uv_close((uv_handle_t *)&hp->h, NULL);
 }
 
 void
-hep_capture(struct proxy *px, const struct sockaddr *src,
+hep_capture(void *arg, const struct sockaddr *src,
     const struct sockaddr *dst, int proto, const char *buf, size_t len)
 {
 	static char pkt[HEP_MAX];
+	struct hep *hp = arg;
 	size_t n;
 	uv_buf_t b;
 
-	if (!px->have_hep || uv_is_closing((uv_handle_t *)&px->hep))
+	if (hp == NULL || !hp->open || uv_is_closing((uv_handle_t *)&hp->h))
 		return;
-	n = hep_pack(pkt, sizeof(pkt), src, dst, proto, (unsigned)px->cfg->trace.hep_id,
-	    buf, len);
+	n = hep_pack(pkt, sizeof(pkt), src, dst, proto, hp->id, buf, len);
 	if (n == 0)
 		return;
 	b = uv_buf_init(pkt, (unsigned)n);
 	/* Best effort: a busy collector loses copies, never calls. */
-	uv_udp_try_send(&px->hep, &b, 1,
-	    (const struct sockaddr *)&px->cfg->trace.hep_collector.ss);
+	uv_udp_try_send(&hp->h, &b, 1, (const struct sockaddr *)&hp->to);
 }

@@ -68,7 +68,8 @@ metrics_sip(struct metrics *m, int leg, int out, const char *buf, size_t len)
 }
 
 void
-metrics_print(const struct metrics *m, struct mbuf *b)
+metrics_print(const struct metrics *m, const uint64_t tls[MT_NTLS],
+    struct mbuf *b)
 {
 	mbuf_printf(b, "# HELP tlstrunk_calls_total Calls ended, by direction and result.\n"
 	    "# TYPE tlstrunk_calls_total counter\n");
@@ -97,10 +98,10 @@ metrics_print(const struct metrics *m, struct mbuf *b)
 	mbuf_printf(b, "# HELP tlstrunk_tls_handshakes_total TLS handshakes by result.\n"
 	    "# TYPE tlstrunk_tls_handshakes_total counter\n");
 	mbuf_printf(b, "tlstrunk_tls_handshakes_total{result=\"ok\",reason=\"\"} %llu\n",
-	    (unsigned long long)m->tls[MT_OK]);
+	    (unsigned long long)tls[MT_OK]);
 	for (int i = MT_OK + 1; i < MT_NTLS; i++)
 		mbuf_printf(b, "tlstrunk_tls_handshakes_total{result=\"failed\",reason=\"%s\"} %llu\n",
-		    tls_names[i], (unsigned long long)m->tls[i]);
+		    tls_names[i], (unsigned long long)tls[i]);
 	mbuf_printf(b, "# HELP tlstrunk_refused_sources_total Requests refused: source not in [pbx] allow.\n"
 	    "# TYPE tlstrunk_refused_sources_total counter\n"
 	    "tlstrunk_refused_sources_total %llu\n",

@@ -17,7 +17,6 @@ struct metrics {
 	uint64_t calls[2][MR_NRESULTS];		/* by caller side */
 	uint64_t requests[2][2][METRICS_NMETHODS];	/* leg, dir (0 in), method */
 	uint64_t responses[2][2][7];		/* leg, dir, status class */
-	uint64_t tls[MT_NTLS];
 	uint64_t refused_sources;
 	uint64_t conns_refused[2];	/* [0] source not allowed, [1] a limit */
 	uint64_t calls_refused;		/* limits: 503 to new calls */
@@ -35,6 +34,8 @@ void mbuf_printf(struct mbuf *b, const char *fmt, ...)
 /* Count a message by its start line (bytes as sent or received). */
 void metrics_sip(struct metrics *m, int leg, int out, const char *buf,
     size_t len);
-void metrics_print(const struct metrics *m, struct mbuf *b);
+/* tls: handshake outcomes, counted by the connections (conn.h). */
+void metrics_print(const struct metrics *m, const uint64_t tls[MT_NTLS],
+    struct mbuf *b);
 
 #endif

@@ -64,16 +64,16 @@ dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
 	socklen_t sslen;
 	struct conn *c;
 
-	if (d->conn_id != 0 && (c = conn_find_id(px, d->conn_id)) != NULL &&
+	if (d->conn_id != 0 && (c = conn_find_id(&px->conns, d->conn_id)) != NULL &&
 	    c->side == SIDE_CLOUD)
 		return c;
-	for (c = px->conns; c != NULL; c = c->next)
+	for (c = px->conns.head; c != NULL; c = c->next)
 		if (c->side == SIDE_CLOUD && c->outbound && !c->retired &&
 		    c->port == d->port && strcasecmp(c->name, d->host) == 0)
 			return c;
 	/* An IP target can only use a connection that already exists. */
 	if (netaddr_to_sockaddr(d->host, d->port, &ss, &sslen) == 0)
-		return conn_find_addr(px, SIDE_CLOUD, (struct sockaddr *)&ss);
+		return conn_find_addr(&px->conns, SIDE_CLOUD, (struct sockaddr *)&ss);
 	return NULL;
 }
 
@@ -95,14 +95,14 @@ dest_send_cloud(struct proxy *px, const struct sip_dest *d, const char *buf,
 		 * proxy, shared by every waiting request); the backoff only
 		 * paces our own reconnects and pings. */
 		ch = proxy_host_find(px, d->host, d->port);
-		if ((c = conn_connect(px, SIDE_CLOUD, 1, d->host, d->port)) == NULL) {
+		if ((c = conn_connect(&px->conns, SIDE_CLOUD, px->tls_client, d->host, d->port)) == NULL) {
 			*why = "cannot open a TLS connection";
 			return -EIO;
 		}
 		if (ch != NULL && c->state != CONN_CLOSING) {
 			ch->conn = c;
 			ch->wanted = 1;
-			c->host = ch;
+			c->user = ch;
 		}
 	}
 	*used = c->id;
@@ -119,16 +119,16 @@ dest_send_pbx(struct proxy *px, const struct sip_dest *d, const char *buf,
 	int r;
 
 	if (d->tp == TP_UDP) {
-		if ((r = udp_send(px, (struct sockaddr *)&d->addr, buf, len)) < 0)
+		if ((r = udp_sock_send(&px->pbx_udp, (struct sockaddr *)&d->addr, buf, len)) < 0)
 			*why = "UDP send failed";
 		return r;
 	}
 	if (d->conn_id != 0)
-		c = conn_find_id(px, d->conn_id);
+		c = conn_find_id(&px->conns, d->conn_id);
 	if (c == NULL || c->side != SIDE_PBX)
-		c = conn_find_addr(px, SIDE_PBX, (struct sockaddr *)&d->addr);
+		c = conn_find_addr(&px->conns, SIDE_PBX, (struct sockaddr *)&d->addr);
 	if (c == NULL)
-		c = conn_connect(px, SIDE_PBX, 0, d->host, d->port);
+		c = conn_connect(&px->conns, SIDE_PBX, NULL, d->host, d->port);
 	if (c == NULL) {
 		*why = "cannot connect to the PBX";
 		return -EIO;
@@ -169,10 +169,10 @@ dest_cloud_host_connect(struct cloud_host *ch)
 {
 	struct conn *c;
 
-	if ((c = conn_connect(ch->px, SIDE_CLOUD, 1, ch->name, ch->port)) != NULL &&
+	if ((c = conn_connect(&ch->px->conns, SIDE_CLOUD, ch->px->tls_client, ch->name, ch->port)) != NULL &&
 	    c->state != CONN_CLOSING) {
 		ch->conn = c;
-		c->host = ch;
+		c->user = ch;
 	}
 }
 
@@ -191,12 +191,12 @@ dest_cloud_reconnect(uv_timer_t *t)
 void
 dest_cloud_conn_lost(struct proxy *px, struct conn *c)
 {
-	struct cloud_host *ch = c->host;
+	struct cloud_host *ch = c->user;
 
 	if (ch == NULL || ch->conn != c)
 		return;
 	ch->conn = NULL;
-	c->host = NULL;
+	c->user = NULL;
 	if (!c->was_up)
 		health_conn_failed(ch, c->why[0] ? c->why : "connection failed");
 	if (c->was_up)

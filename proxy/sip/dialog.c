@@ -19,7 +19,6 @@
 #include "route.h"
 #include "sipmsg.h"
 
-static const char *const side_name[] = { "pbx", "cloud" };
 
 int
 dialog_table_init(struct proxy *px)
@@ -183,8 +182,8 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 	/* One summary line per call, for whoever reads the log afterwards. */
 	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums status=%d "
 	    "end=\"%s\" media pbx in/out=%llu/%llu cloud in/out=%llu/%llu "
-	    "srtp_failures=%llu", side_name[dg->caller_side],
-	    side_name[!dg->caller_side], dg->proxy != NULL ? dg->proxy : "-",
+	    "srtp_failures=%llu", sip_side_name[dg->caller_side],
+	    sip_side_name[!dg->caller_side], dg->proxy != NULL ? dg->proxy : "-",
 	    (unsigned long long)(uv_now(px->loop) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
@@ -223,7 +222,7 @@ dialog_bye(struct proxy *px, struct dialog *dg, int to_side)
 	msg_t *msg;
 	sip_t *sip;
 
-	log_debug(dg->callid, "BYE toward the %s: %s via %s", side_name[to_side],
+	log_debug(dg->callid, "BYE toward the %s: %s via %s", sip_side_name[to_side],
 	    target ? target : "(no target)", route ? route : "(no route)");
 	if (target == NULL || (msg = msg_create(sip_default_mclass(), 0)) == NULL)
 		return;
@@ -243,7 +242,7 @@ dialog_bye(struct proxy *px, struct dialog *dg, int to_side)
 	    sip_add_make(msg, sip, sip_cseq_class, cseq) < 0 ||
 	    sip_add_make(msg, sip, sip_content_length_class, "0") < 0) {
 		log_warn(dg->callid, "cannot build a BYE toward the %s",
-		    side_name[to_side]);
+		    sip_side_name[to_side]);
 		msg_destroy(msg);
 		return;
 	}

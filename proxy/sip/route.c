@@ -28,7 +28,6 @@
 #include "txn.h"
 #include "udp.h"
 
-static const char *const side_name[] = { "pbx", "cloud" };
 
 /* ---- sending upstream ---- */
 
@@ -66,13 +65,13 @@ route_send_upstream(struct proxy *px, const struct sip_src *src,
 	if ((why = dest_too_large(px, src->side, src->tp, len)) != NULL) {
 		log_warn(resp != NULL ? sipmsg_callid(sip_object(resp)) : NULL,
 		    "%zu-byte response to the %s not sent: %s", len,
-		    side_name[src->side], why);
+		    sip_side_name[src->side], why);
 		return -EMSGSIZE;
 	}
 	metrics_sip(&px->metrics, src->side, 1, buf, len);
 	if (src->tp == TP_UDP)
-		return udp_send(px, (const struct sockaddr *)&src->addr, buf, len);
-	if ((c = conn_find_id(px, src->conn_id)) != NULL)
+		return udp_sock_send(&px->pbx_udp, (const struct sockaddr *)&src->addr, buf, len);
+	if ((c = conn_find_id(&px->conns, src->conn_id)) != NULL)
 		return conn_send(c, buf, len);
 	if (resp == NULL || (sip = sip_object(resp)) == NULL || sip->sip_via == NULL)
 		return -ENOTCONN;
@@ -417,7 +416,7 @@ route_cancel(struct proxy *px, msg_t *msg, sip_t *sip, const struct sip_src *src
 		return;
 	}
 	route_reply(px, msg, src, 200, "OK");
-	log_info(t->callid, "CANCEL from %s", side_name[src->side]);
+	log_info(t->callid, "CANCEL from %s", sip_side_name[src->side]);
 	txn_upstream_cancel(t);
 }
 
@@ -479,7 +478,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (sip->sip_route != NULL && route_url_ours(px, sip->sip_route->r_url) >= 0) {
 		/* Our two entries are gone and the next still names us. */
 		log_warn(cid, "%s from %s: its Route set leads back to us",
-		    sip->sip_request->rq_method_name, side_name[src->side]);
+		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 482, "Loop Detected");
 		goto done;
 	}
@@ -488,7 +487,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		/* In a dialog with us as the far end: we are no party to any
 		 * dialog, so this one does not exist here (RFC 3261 12.2.2). */
 		log_info(cid, "%s from %s for a dialog we do not know: 481",
-		    sip->sip_request->rq_method_name, side_name[src->side]);
+		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 481, "Call/Transaction Does Not Exist");
 		goto done;
 	}
@@ -502,7 +501,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		unsigned n = 0;
 		if (admission_log_due(px, (const struct sockaddr *)&src->addr, &n))
 			log_warn(cid, "INVITE from %s refused: %s (%u more refusals "
-			    "from it not logged)", side_name[src->side], why, n);
+			    "from it not logged)", sip_side_name[src->side], why, n);
 		px->metrics.calls_refused++;
 		route_reply(px, msg, src, r, NULL);
 		goto done;
@@ -523,7 +522,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		    route_target_pbx_new(px, msg, sip, &d);
 		if (r < 0) {
 			log_warn(cid, "%s from %s: no valid target (user '%s')",
-			    sip->sip_request->rq_method_name, side_name[src->side],
+			    sip->sip_request->rq_method_name, sip_side_name[src->side],
 			    sip->sip_request->rq_url->url_user ?
 			    sip->sip_request->rq_url->url_user : "");
 			route_reply(px, msg, src, r == -EPERM ? 403 : 404,
@@ -533,14 +532,14 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		want_rr = route_creates_dialog(sip);
 	} else if (route_target_dialog(px, sip, to_side, ttc, &d) < 0) {
 		log_warn(cid, "%s from %s: next hop not allowed",
-		    sip->sip_request->rq_method_name, side_name[src->side]);
+		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 403, "Forbidden");
 		goto done;
 	}
 	if (px->hooks.on_request != NULL &&
 	    (r = px->hooks.on_request(px->hooks.ctx, msg, sip, src->side)) != 0) {
 		log_warn(cid, "%s from %s refused with %d by the media bridge",
-		    sip->sip_request->rq_method_name, side_name[src->side], r);
+		    sip->sip_request->rq_method_name, sip_side_name[src->side], r);
 		route_reply(px, msg, src, r, NULL);
 		goto done;
 	}
@@ -574,8 +573,8 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		dialog_forget(px, cid, src->side == SIDE_PBX ? "BYE from pbx" :
 		    "BYE from cloud");
 	if (m == sip_method_invite) {
-		log_info(cid, "INVITE %s -> %s %s", side_name[src->side],
-		    side_name[to_side], d.host);
+		log_info(cid, "INVITE %s -> %s %s", sip_side_name[src->side],
+		    sip_side_name[to_side], d.host);
 		txn_reply(t, 100, "Trying");
 	}
 	txn_forward(t);
@@ -618,14 +617,14 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (msg_get_flags(msg, MSG_FLG_TOOLARGE)) {
 		log_warn(cid, "%s from %s over [limits] max_message_size (%zu "
 		    "bytes) refused: 513", sip->sip_request->rq_method_name,
-		    side_name[src->side], px->cfg->limits.max_message_size);
+		    sip_side_name[src->side], px->cfg->limits.max_message_size);
 		route_reply(px, msg, src, 513, "Message Too Large");
 		goto done;
 	}
 	if ((bad = sipmsg_check(msg, sip)) != NULL ||
 	    txn_skey(sip, sip->sip_request->rq_method == sip_method_ack,
 	    skey, sizeof(skey)) < 0) {
-		log_warn(cid, "bad request from %s: %s", side_name[src->side],
+		log_warn(cid, "bad request from %s: %s", sip_side_name[src->side],
 		    bad ? bad : "oversized Via");
 		if (sip->sip_via != NULL && sip->sip_from && sip->sip_to &&
 		    sip->sip_call_id && sip->sip_cseq)
@@ -635,7 +634,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 	}
 	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {
 		log_warn(cid, "request from %s with more than %d header fields refused",
-		    side_name[src->side], px->cfg->limits.max_headers);
+		    sip_side_name[src->side], px->cfg->limits.max_headers);
 		route_reply(px, msg, src, 400, "Too Many Header Fields");
 		goto done;
 	}
@@ -665,7 +664,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 			goto done;
 		}
 		log_warn(cid, "%s from %s already passed through us: loop",
-		    sip->sip_request->rq_method_name, side_name[src->side]);
+		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 482, "Loop Detected");
 		goto done;
 	}
@@ -697,17 +696,17 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (msg_get_flags(msg, MSG_FLG_TOOLARGE)) {
 		log_warn(cid, "response %d from %s over [limits] max_message_size "
 		    "(%zu bytes) dropped", sip->sip_status->st_status,
-		    side_name[src->side], px->cfg->limits.max_message_size);
+		    sip_side_name[src->side], px->cfg->limits.max_message_size);
 		goto done;
 	}
 	if (sipmsg_header_count(msg) > px->cfg->limits.max_headers) {
 		log_warn(cid, "response from %s with more than %d header fields dropped",
-		    side_name[src->side], px->cfg->limits.max_headers);
+		    sip_side_name[src->side], px->cfg->limits.max_headers);
 		goto done;
 	}
 	if ((bad = sipmsg_check(msg, sip)) != NULL || sip->sip_via->v_branch == NULL) {
 		log_warn(cid, "bad response from %s dropped: %s",
-		    side_name[src->side], bad ? bad : "no branch");
+		    sip_side_name[src->side], bad ? bad : "no branch");
 		goto done;
 	}
 	if ((t = txn_by_branch(px, sip->sip_via->v_branch)) != NULL) {

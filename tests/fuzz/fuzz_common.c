@@ -489,6 +489,7 @@ fz_proxy_setup(void)
 void
 fz_proxy_start(struct fz_proxy *fp, const struct config *cfg)
 {
+	struct call_events calls;
 	int r;
 
 	memset(fp, 0, sizeof(*fp));
@@ -499,9 +500,10 @@ fz_proxy_start(struct fz_proxy *fp, const struct config *cfg)
 		fz_die("proxy_init failed (%d)", r);
 	/* Our branches are z9hG4bKttf0f0f0f0<seq>: seeds can answer them. */
 	snprintf(fp->px.branch_salt, sizeof(fp->px.branch_salt), "f0f0f0f0");
-	if ((r = media_init(&fp->md, &fp->px)) < 0)
+	proxy_call_events(&fp->px, &calls);
+	if ((r = media_init(&fp->md, &fp->loop, cfg, &calls)) < 0)
 		fz_die("media_init failed (%d)", r);
-	media_attach(&fp->md);
+	media_attach(&fp->md, &fp->px.hooks);
 	fp->up = 1;
 }
 

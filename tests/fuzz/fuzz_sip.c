@@ -139,7 +139,7 @@ run(int times)
 static uint64_t
 cloud_conn_id(void)
 {
-	for (struct conn *c = fp.px.conns; c != NULL; c = c->next)
+	for (struct conn *c = fp.px.conns.head; c != NULL; c = c->next)
 		if (c->side == SIDE_CLOUD && c->outbound)
 			return c->id;
 	return 0xfffff;

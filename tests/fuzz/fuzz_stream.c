@@ -75,7 +75,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static struct conn *
 server_conn(void)
 {
-	for (struct conn *c = fp.px.conns; c != NULL; c = c->next)
+	for (struct conn *c = fp.px.conns.head; c != NULL; c = c->next)
 		if (!c->outbound)
 			return c;
 	return NULL;
