@@ -16,7 +16,9 @@
 #include "dialog.h"
 #include "admission.h"
 #include "log.h"
-#include "route.h"
+#include "hdr.h"
+#include "reply.h"
+#include "uac.h"
 #include "sipmsg.h"
 
 
@@ -149,7 +151,7 @@ dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy)
 	for (sip_record_route_t const *r = resp->sip_record_route; r && n < 64;
 	    r = r->r_next, n++) {
 		rr[n] = r;
-		if (route_url_is_ours(px, r->r_url)) {
+		if (hdr_url_is_ours(px, r->r_url)) {
 			if (first < 0)
 				first = n;
 			last = n;
@@ -246,7 +248,7 @@ dialog_bye(struct proxy *px, struct dialog *dg, int to_side)
 		msg_destroy(msg);
 		return;
 	}
-	route_send_request(px, msg, to_side);
+	uac_send(px, msg, to_side);
 	msg_destroy(msg);
 }
 

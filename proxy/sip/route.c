@@ -19,66 +19,16 @@
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
+#include "hdr.h"
 #include "health.h"
 #include "admission.h"
 #include "log.h"
 #include "netaddr.h"
+#include "reply.h"
 #include "route.h"
 #include "sipmsg.h"
 #include "txn.h"
-#include "udp.h"
 
-
-/* ---- sending upstream ---- */
-
-static int
-route_dest_from_via(struct proxy *px, int side, sip_via_t const *v,
-    struct sip_dest *d)
-{
-	const char *host;
-	uint16_t port;
-	int tp;
-
-	if (side == SIDE_CLOUD) {
-		port = v->v_port ? (uint16_t)atoi(v->v_port) : 5061;
-		dest_cloud(d, v->v_host, port);
-		return 0;
-	}
-	tp = v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/TCP") == 0 ?
-	    TP_TCP : TP_UDP;
-	host = v->v_received ? v->v_received : v->v_host;
-	port = v->v_rport && v->v_rport[0] ? (uint16_t)atoi(v->v_rport) :
-	    v->v_port ? (uint16_t)atoi(v->v_port) : 5060;
-	return dest_pbx(px, d, host, port, tp);
-}
-
-int
-route_send_upstream(struct proxy *px, const struct sip_src *src,
-    msg_t *resp, const char *buf, size_t len)
-{
-	struct sip_dest d;
-	struct conn *c;
-	const char *why;
-	uint64_t used;
-	sip_t *sip;
-
-	if ((why = dest_too_large(px, src->side, src->tp, len)) != NULL) {
-		log_warn(resp != NULL ? sipmsg_callid(sip_object(resp)) : NULL,
-		    "%zu-byte response to the %s not sent: %s", len,
-		    sip_side_name[src->side], why);
-		return -EMSGSIZE;
-	}
-	metrics_sip(&px->metrics, src->side, 1, buf, len);
-	if (src->tp == TP_UDP)
-		return udp_sock_send(&px->pbx_udp, (const struct sockaddr *)&src->addr, buf, len);
-	if ((c = conn_find_id(&px->conns, src->conn_id)) != NULL)
-		return conn_send(c, buf, len);
-	if (resp == NULL || (sip = sip_object(resp)) == NULL || sip->sip_via == NULL)
-		return -ENOTCONN;
-	if (route_dest_from_via(px, src->side, sip->sip_via, &d) < 0)
-		return -EPERM;
-	return dest_send(px, &d, buf, len, &used, &why);
-}
 
 /* A response of our own to a request we will not forward. */
 static void
@@ -95,175 +45,10 @@ route_reply(struct proxy *px, msg_t *req, const struct sip_src *src,
 	if ((resp = sipmsg_response(req, 0, status, phrase)) == NULL)
 		return;
 	if ((buf = sipmsg_print(resp, &len)) != NULL) {
-		route_send_upstream(px, src, resp, buf, len);
+		reply_upstream(px, src, resp, buf, len);
 		free(buf);
 	}
 	msg_destroy(resp);
-}
-
-/* ---- header work ---- */
-
-/* A branch this process made (every one starts z9hG4bKtt<salt>). */
-static int
-route_branch_ours(struct proxy *px, const char *branch)
-{
-	char prefix[40];
-
-	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
-	return branch != NULL && strncmp(branch, prefix, strlen(prefix)) == 0;
-}
-
-/* RFC 3261 16.3 step 4: a request carrying a Via of ours came round. */
-static int
-route_via_loop(struct proxy *px, sip_t const *sip)
-{
-	for (sip_via_t const *v = sip->sip_via; v != NULL; v = v->v_next)
-		if (route_branch_ours(px, v->v_branch))
-			return 1;
-	return 0;
-}
-
-static int
-route_url_port(url_t const *u, int tls)
-{
-	if (u->url_port != NULL && u->url_port[0] != '\0')
-		return atoi(u->url_port);
-	return tls ? 5061 : 5060;
-}
-
-/* The transport a SIP URI asks for: TP_UDP when it names none. */
-static int
-route_url_tp(url_t const *u)
-{
-	char val[16];
-
-	if (u->url_type == url_sips)
-		return TP_TLS;
-	if (u->url_params == NULL ||
-	    url_param(u->url_params, "transport", val, sizeof(val)) <= 0)
-		return TP_UDP;
-	if (strcasecmp(val, "tls") == 0)
-		return TP_TLS;
-	return strcasecmp(val, "tcp") == 0 ? TP_TCP : TP_UDP;
-}
-
-/* Which of our two faces a URI names: SIDE_PBX, SIDE_CLOUD, or -1. */
-static int
-route_url_ours(struct proxy *px, url_t const *u)
-{
-	int tls = route_url_tp(u) == TP_TLS;
-
-	if (u->url_host == NULL)
-		return -1;
-	if (strcasecmp(u->url_host, px->tls_name) == 0 &&
-	    route_url_port(u, 1) == px->tls_port)
-		return SIDE_CLOUD;
-	if (strcasecmp(u->url_host, px->pbx_host) == 0 &&
-	    route_url_port(u, tls) == px->pbx_port)
-		return SIDE_PBX;
-	return -1;
-}
-
-/* Pop the Route entries that name us; remember our connection token. */
-static void
-route_pop_ours(struct proxy *px, msg_t *msg, sip_t *sip, uint64_t *ttc)
-{
-	char val[32];
-
-	*ttc = 0;
-	for (int i = 0; i < 2 && sip->sip_route != NULL; i++) {
-		url_t const *u = sip->sip_route->r_url;
-		if (route_url_ours(px, u) < 0)
-			break;
-		if (u->url_params && url_param(u->url_params, "ttc", val,
-		    sizeof(val)) > 0)
-			*ttc = strtoull(val, NULL, 16);
-		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
-	}
-}
-
-/* received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581). */
-static void
-route_via_received(msg_t *msg, sip_t *sip, const struct sip_src *src)
-{
-	sip_via_t *v = sip->sip_via;
-	char ip[64], param[80];
-	uint16_t port;
-
-	if (netaddr_ip_port((const struct sockaddr *)&src->addr, ip, sizeof(ip),
-	    &port) < 0)
-		return;
-	if (strcmp(v->v_host, ip) != 0 || v->v_rport != NULL) {
-		snprintf(param, sizeof(param), "received=%s", ip);
-		sipmsg_via_param(msg, v, param);
-	}
-	if (v->v_rport != NULL && v->v_rport[0] == '\0') {
-		snprintf(param, sizeof(param), "rport=%u", port);
-		sipmsg_via_param(msg, v, param);
-	}
-}
-
-static int
-route_add_via(struct proxy *px, msg_t *msg, sip_t *sip, const struct sip_dest *d,
-    const char *branch)
-{
-	char buf[512];
-	sip_via_t *v;
-
-	if (d->side == SIDE_CLOUD)
-		snprintf(buf, sizeof(buf), "SIP/2.0/TLS %s:%u;branch=%s;alias",
-		    px->tls_name, px->tls_port, branch);
-	else
-		snprintf(buf, sizeof(buf), "SIP/2.0/%s %s:%u;branch=%s;rport",
-		    d->tp == TP_TCP ? "TCP" : "UDP", px->pbx_host, px->pbx_port,
-		    branch);
-	if ((v = sip_via_make(msg_home(msg), buf)) == NULL)
-		return -ENOMEM;
-	return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)v);
-}
-
-/*
- * Double Record-Route: the entry on top faces the next hop, the one below
- * faces where the request came from.  ttc names the cloud's own
- * connection so the dialog's requests toward it reuse that connection.
- */
-static int
-route_add_rr(struct proxy *px, msg_t *msg, sip_t *sip, int to_side,
-    int pbx_tp, uint64_t ttc)
-{
-	char cloud[512], pbx[512], tok[32] = "";
-	sip_record_route_t *rc, *rp;
-
-	if (ttc != 0)
-		snprintf(tok, sizeof(tok), ";ttc=%llx", (unsigned long long)ttc);
-	snprintf(cloud, sizeof(cloud), "<sip:%s:%u;transport=tls;lr;r2=on%s>",
-	    px->tls_name, px->tls_port, tok);
-	snprintf(pbx, sizeof(pbx), "<sip:%s:%u;%slr;r2=on%s>", px->pbx_host,
-	    px->pbx_port, pbx_tp == TP_TCP ? "transport=tcp;" : "", tok);
-	rc = sip_record_route_make(msg_home(msg), cloud);
-	rp = sip_record_route_make(msg_home(msg), pbx);
-	if (rc == NULL || rp == NULL)
-		return -ENOMEM;
-	/* msg_header_insert puts each on top: insert the far one last. */
-	if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
-	    (to_side == SIDE_CLOUD ? rp : rc)) < 0 ||
-	    msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
-	    (to_side == SIDE_CLOUD ? rc : rp)) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-static int
-route_set_ruri(msg_t *msg, sip_t *sip, const char *uri)
-{
-	sip_request_t *rq;
-
-	rq = sip_request_create(msg_home(msg), sip->sip_request->rq_method,
-	    sip->sip_request->rq_method_name, URL_STRING_MAKE(uri), NULL);
-	if (rq == NULL)
-		return -EINVAL;
-	return msg_header_replace(msg, (msg_pub_t *)sip,
-	    (msg_header_t *)sip->sip_request, (msg_header_t *)rq);
 }
 
 /* ---- targets ---- */
@@ -279,35 +64,10 @@ route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
 	*chp = ch;
 	if (ch == NULL)
 		return -EINVAL;
-	if ((r = route_retarget_cloud(px, msg, ch)) < 0)
+	if ((r = hdr_retarget_cloud(px, msg, ch)) < 0)
 		return r;
 	dest_cloud(d, ch->name, ch->port);
 	return 0;
-}
-
-int
-route_retarget_cloud(struct proxy *px, msg_t *msg, struct cloud_host *ch)
-{
-	const struct config *cfg = px->cfg;
-	sip_t *sip = sip_object(msg);
-	url_t const *ru = sip->sip_request->rq_url;
-	char uri[1024];
-
-	if (ru->url_user == NULL ||
-	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
-	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
-		return -EINVAL;
-	return route_set_ruri(msg, sip, uri) < 0 ? -ENOMEM : 0;
-}
-
-int
-route_replace_via(struct proxy *px, msg_t *msg, const struct sip_dest *d,
-    const char *branch)
-{
-	sip_t *sip = sip_object(msg);
-
-	sip_header_remove(msg, sip, (sip_header_t *)sip->sip_via);
-	return route_add_via(px, msg, sip, d, branch);
 }
 
 /* Out-of-dialog request from the cloud: the configured PBX. */
@@ -327,42 +87,9 @@ route_target_pbx_new(struct proxy *px, msg_t *msg, sip_t *sip,
 	n = snprintf(uri, sizeof(uri), "sip:%s%s%s:%u%s",
 	    ru->url_user ? ru->url_user : "", ru->url_user ? "@" : "", host,
 	    cfg->pbx.address.port, tp == TP_TCP ? ";transport=tcp" : "");
-	if (n < 0 || (size_t)n >= sizeof(uri) || route_set_ruri(msg, sip, uri) < 0)
+	if (n < 0 || (size_t)n >= sizeof(uri) || hdr_set_ruri(msg, sip, uri) < 0)
 		return -EINVAL;
 	return dest_pbx(px, d, cfg->pbx.address.host, cfg->pbx.address.port, tp);
-}
-
-/* In-dialog: the top Route left after ours, else the Request-URI. */
-static int
-route_target_dialog(struct proxy *px, sip_t *sip, int to_side, uint64_t ttc,
-    struct sip_dest *d)
-{
-	url_t const *u = sip->sip_route ? sip->sip_route->r_url :
-	    sip->sip_request->rq_url;
-	char host[CFG_HOST_MAX];
-	int tcp;
-
-	if (u->url_host == NULL)
-		return -EINVAL;
-	snprintf(host, sizeof(host), "%s", u->url_host);
-	/* url_host keeps IPv6 brackets; sockaddr parsing wants them off. */
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-		memmove(host, host + 1, n);
-		if (n >= 2)
-			host[n - 2] = '\0';
-	}
-	if (to_side == SIDE_CLOUD) {
-		dest_cloud(d, host, (uint16_t)route_url_port(u, 1));
-		d->conn_id = ttc;
-		return 0;
-	}
-	tcp = route_url_tp(u) == TP_TCP;
-	if (dest_pbx(px, d, host, (uint16_t)route_url_port(u, 0),
-	    tcp ? TP_TCP : TP_UDP) < 0)
-		return -EPERM;
-	d->conn_id = ttc;
-	return 0;
 }
 
 /* ---- requests ---- */
@@ -436,7 +163,7 @@ route_stateless(struct proxy *px, msg_t *msg, sip_t *sip,
 	h = strmap_hash_bytes(in, strlen(in));
 	snprintf(branch, sizeof(branch), "z9hG4bKtt%sa%llx", px->branch_salt,
 	    (unsigned long long)h);
-	if (route_add_via(px, msg, sip, d, branch) < 0 ||
+	if (hdr_add_via(px, msg, sip, d, branch) < 0 ||
 	    (buf = sipmsg_print(msg, &len)) == NULL)
 		return;
 	if (dest_send(px, d, buf, len, &used, &why) < 0)
@@ -469,13 +196,13 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	uint64_t ttc;
 	int r, want_rr = 0;
 
-	route_pop_ours(px, msg, sip, &ttc);
+	hdr_pop_ours(px, msg, sip, &ttc);
 	/* The ACK of a final response we made ourselves (403, 483, 488...)
 	 * names us as its target: it ends here, quietly. */
-	if (m == sip_method_ack && route_url_ours(px, sip->sip_route ?
+	if (m == sip_method_ack && hdr_url_side(px, sip->sip_route ?
 	    sip->sip_route->r_url : sip->sip_request->rq_url) >= 0)
 		goto done;
-	if (sip->sip_route != NULL && route_url_ours(px, sip->sip_route->r_url) >= 0) {
+	if (sip->sip_route != NULL && hdr_url_side(px, sip->sip_route->r_url) >= 0) {
 		/* Our two entries are gone and the next still names us. */
 		log_warn(cid, "%s from %s: its Route set leads back to us",
 		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
@@ -483,7 +210,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	if (in_dialog && sip->sip_route == NULL &&
-	    route_url_ours(px, sip->sip_request->rq_url) >= 0) {
+	    hdr_url_side(px, sip->sip_request->rq_url) >= 0) {
 		/* In a dialog with us as the far end: we are no party to any
 		 * dialog, so this one does not exist here (RFC 3261 12.2.2). */
 		log_info(cid, "%s from %s for a dialog we do not know: 481",
@@ -530,7 +257,7 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 			goto done;
 		}
 		want_rr = route_creates_dialog(sip);
-	} else if (route_target_dialog(px, sip, to_side, ttc, &d) < 0) {
+	} else if (hdr_dialog_target(px, sip, to_side, ttc, &d) < 0) {
 		log_warn(cid, "%s from %s: next hop not allowed",
 		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 403, "Forbidden");
@@ -552,8 +279,8 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	t->dst = d;
 	/* Via first, then Record-Route: each lands on top of its own kind,
 	 * and the Vias stay together in the printed message. */
-	if (route_add_via(px, msg, sip, &d, t->branch) < 0 ||
-	    (want_rr && route_add_rr(px, msg, sip, to_side,
+	if (hdr_add_via(px, msg, sip, &d, t->branch) < 0 ||
+	    (want_rr && hdr_add_rr(px, msg, sip, to_side,
 	    to_side == SIDE_PBX ? d.tp : src->tp,
 	    src->side == SIDE_CLOUD ? src->conn_id : 0) < 0)) {
 		txn_free(t);
@@ -639,7 +366,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	if (src->tp != TP_TLS)
-		route_via_received(msg, sip, src);
+		hdr_via_received(msg, sip, src);
 	t = txn_by_skey(px, skey);
 	if (t != NULL && sip->sip_request->rq_method == sip_method_ack &&
 	    t->resp_status >= 300) {
@@ -657,7 +384,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		route_cancel(px, msg, sip, src);
 		goto done;
 	}
-	if (route_via_loop(px, sip)) {
+	if (hdr_via_loop(px, sip)) {
 		/* The ACK of our own 482 comes round too: nothing to say. */
 		if (sip->sip_request->rq_method == sip_method_ack) {
 			log_debug(cid, "looped ACK dropped");
@@ -727,7 +454,7 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		goto done;
 	}
 	/* No transaction (a 2xx retransmission after it ended): by Via. */
-	if (!route_branch_ours(px, sip->sip_via->v_branch) ||
+	if (!hdr_branch_ours(px, sip->sip_via->v_branch) ||
 	    sip->sip_via->v_next == NULL) {
 		log_debug(cid, "stray response %d dropped", sip->sip_status->st_status);
 		goto done;
@@ -736,7 +463,7 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	if (px->hooks.on_response != NULL &&
 	    px->hooks.on_response(px->hooks.ctx, msg, sip, src->side) != 0)
 		goto done;	/* the transaction already refused it */
-	if (route_dest_from_via(px, !src->side, sip->sip_via, &d) < 0) {
+	if (hdr_dest_from_via(px, !src->side, sip->sip_via, &d) < 0) {
 		log_warn(cid, "response toward a forbidden address dropped");
 		goto done;
 	}
@@ -746,60 +473,4 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 	}
 done:
 	msg_destroy(msg);
-}
-
-int
-route_url_is_ours(struct proxy *px, url_t const *u)
-{
-	return route_url_ours(px, u) >= 0;
-}
-
-int
-route_send_request(struct proxy *px, msg_t *msg, int to_side)
-{
-	sip_t *sip = sip_object(msg);
-	struct sip_dest d;
-	char branch[64], *buf;
-	const char *why;
-	uint64_t used;
-	size_t len;
-	int r;
-
-	/* Our own Record-Route entries lead back to us: drop them. */
-	while (sip->sip_route != NULL && route_url_ours(px, sip->sip_route->r_url) >= 0)
-		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
-	snprintf(branch, sizeof(branch), "z9hG4bKtt%sx%llx", px->branch_salt,
-	    (unsigned long long)++px->branch_seq);
-	if ((r = route_target_dialog(px, sip, to_side, 0, &d)) < 0)
-		return r;
-	if ((r = route_add_via(px, msg, sip, &d, branch)) < 0)
-		return r;
-	if ((buf = sipmsg_print(msg, &len)) == NULL)
-		return -ENOMEM;
-	if ((r = dest_send(px, &d, buf, len, &used, &why)) < 0)
-		log_warn(sipmsg_callid(sip), "%s to %s not sent: %s",
-		    sip->sip_request->rq_method_name, d.host, why);
-	else
-		log_debug(sipmsg_callid(sip), "%s of ours sent to %s:%u",
-		    sip->sip_request->rq_method_name, d.host, d.port);
-	free(buf);
-	return r;
-}
-
-/*
- * A 2xx we must not pass on (its SDP cannot be secured): ACK it and BYE
- * the dialog it created, toward the side that sent it.
- */
-void
-route_abort_2xx(struct proxy *px, msg_t *invite, sip_t const *resp, int side)
-{
-	sip_method_t ms[2] = { sip_method_ack, sip_method_bye };
-
-	for (int i = 0; i < 2; i++) {
-		msg_t *m = sipmsg_dialog_request(invite, resp, ms[i]);
-		if (m == NULL)
-			continue;
-		route_send_request(px, m, side);
-		msg_destroy(m);
-	}
 }

@@ -14,7 +14,9 @@
 #include "dialog.h"
 #include "health.h"
 #include "log.h"
-#include "route.h"
+#include "hdr.h"
+#include "reply.h"
+#include "uac.h"
 #include "sipmsg.h"
 #include "strmap.h"
 #include "txn.h"
@@ -209,7 +211,7 @@ static void
 txn_send_up_buf(struct txn *t)
 {
 	if (t->resp_buf != NULL)
-		route_send_upstream(t->px, &t->src, NULL, t->resp_buf, t->resp_len);
+		reply_upstream(t->px, &t->src, NULL, t->resp_buf, t->resp_len);
 }
 
 static void
@@ -330,7 +332,7 @@ txn_fit_udp(struct txn *t)
 	t->dst.conn_id = 0;
 	free(t->req_buf);
 	t->req_buf = NULL;
-	if (route_replace_via(px, t->req, &t->dst, t->branch) < 0 ||
+	if (hdr_replace_via(px, t->req, &t->dst, t->branch) < 0 ||
 	    (t->req_buf = sipmsg_print(t->req, &t->req_len)) == NULL)
 		return -ENOMEM;
 	return 0;
@@ -440,7 +442,7 @@ txn_reply(struct txn *t, int status, const char *phrase)
 		    t->dst.side);
 	buf = sipmsg_print(resp, &len);
 	if (buf != NULL) {
-		route_send_upstream(t->px, &t->src, resp, buf, len);
+		reply_upstream(t->px, &t->src, resp, buf, len);
 		if (status >= 200)
 			log_info(t->callid, "%s answered %d %s",
 			    sip_object(t->req)->sip_request->rq_method_name, status,
@@ -496,7 +498,7 @@ txn_refuse(struct txn *t, sip_t *sip, int status)
 	if (st >= 200 && st < 300 && t->method == sip_method_invite) {
 		/* Without t->req a 2xx went upstream already: the call is on. */
 		if (t->req != NULL)
-			route_abort_2xx(t->px, t->req, sip, t->dst.side);
+			uac_abort_2xx(t->px, t->req, sip, t->dst.side);
 	}
 	else if (st < 200)
 		txn_upstream_cancel(t);
@@ -525,7 +527,7 @@ txn_old_response(struct txn *t, sip_t *sip)
 	if (st >= 200 && st < 300) {
 		log_warn(t->callid, "late 2xx from %s after failover: ending it",
 		    a->dst.host);
-		route_abort_2xx(t->px, a->req, sip, SIDE_CLOUD);
+		uac_abort_2xx(t->px, a->req, sip, SIDE_CLOUD);
 		return;
 	}
 	m = sipmsg_hop_request(a->req, st >= 300 ? sip : NULL,
@@ -577,8 +579,8 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	snprintf(branch, sizeof(branch), "z9hG4bKtt%s%llx", px->branch_salt,
 	    (unsigned long long)++px->branch_seq);
 	dest_cloud(&d, next->name, next->port);
-	if (route_retarget_cloud(px, t->req, next) < 0 ||
-	    route_replace_via(px, t->req, &d, branch) < 0 ||
+	if (hdr_retarget_cloud(px, t->req, next) < 0 ||
+	    hdr_replace_via(px, t->req, &d, branch) < 0 ||
 	    strmap_put(&px->txn_by_branch, branch, t) < 0) {
 		txn_reply(t, 503, "Service Unavailable");
 		return;
@@ -674,7 +676,7 @@ forward:
 	}
 	if ((buf = sipmsg_print(msg, &len)) == NULL)
 		goto done;
-	route_send_upstream(t->px, &t->src, msg, buf, len);
+	reply_upstream(t->px, &t->src, msg, buf, len);
 	if (t->state >= TXN_COMPLETED)
 		free(buf);
 	else
