@@ -5,6 +5,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_protos.h>
 
+#include "branch.h"
 #include "dest.h"
 #include "health.h"
 #include "log.h"
@@ -84,7 +85,7 @@ static void
 health_ping(struct cloud_host *ch)
 {
 	struct proxy *px = ch->px;
-	char line[512], buf[2048];
+	char line[512], buf[2048], branch[BRANCH_MAX];
 	struct sip_dest d;
 	const char *why;
 	uint64_t used;
@@ -93,17 +94,18 @@ health_ping(struct cloud_host *ch)
 	/* Written out, not built: a fixed, tiny message we fully control. */
 	ch->ping_seq++;
 	snprintf(line, sizeof(line), "sip:%s:%u;transport=tls", ch->name, ch->port);
+	branch_make(branch, px->branch_salt, BRANCH_PING,
+	    (uint64_t)ch->index << 32 | ch->ping_seq);
 	n = snprintf(buf, sizeof(buf),
 	    "OPTIONS %s SIP/2.0\r\n"
-	    "Via: SIP/2.0/TLS %s:%u;branch=z9hG4bKtt%sh%d-%u;alias\r\n"
+	    "Via: SIP/2.0/TLS %s:%u;branch=%s;alias\r\n"
 	    "Max-Forwards: 70\r\n"
 	    "From: <sip:tlstrunk@%s>;tag=tt%s%d\r\n"
 	    "To: <%s>\r\n"
 	    "Call-ID: tlstrunk-ping-%s-%d@%s\r\n"
 	    "CSeq: %u OPTIONS\r\n"
 	    "Content-Length: 0\r\n\r\n",
-	    line, px->tls_name, px->tls_port, px->branch_salt, ch->index,
-	    ch->ping_seq, px->tls_name, px->branch_salt, ch->index, line,
+	    line, px->tls_name, px->tls_port, branch, px->tls_name, px->branch_salt, ch->index, line,
 	    px->branch_salt, ch->index, px->tls_name, ch->ping_seq);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
@@ -141,17 +143,17 @@ health_on_timer(uv_timer_t *t)
 int
 health_response(struct proxy *px, sip_t const *sip)
 {
-	const char *b = sip->sip_via->v_branch;
-	size_t pl = strlen("z9hG4bKtt") + strlen(px->branch_salt);
 	struct cloud_host *ch;
+	uint64_t id;
 	unsigned idx, seq;
 	uint64_t now = uv_now(px->loop);
 	const struct config *cfg = px->cfg;
 	char why[64];
 
-	if (strncmp(b, "z9hG4bKtt", 9) != 0 || strlen(b) <= pl || b[pl] != 'h' ||
-	    sscanf(b + pl + 1, "%u-%u", &idx, &seq) != 2 || idx >= (unsigned)px->nhosts)
+	if (branch_kind(sip->sip_via->v_branch, px->branch_salt, &id) !=
+	    BRANCH_PING || (idx = (unsigned)(id >> 32)) >= (unsigned)px->nhosts)
 		return 0;
+	seq = (unsigned)id;
 	ch = &px->hosts[idx];
 	if (seq != ch->ping_seq || ch->ping_sent == 0)
 		return 1;	/* late answer to an older ping */

@@ -13,6 +13,7 @@
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/url.h>
 
+#include "branch.h"
 #include "cloud_uri.h"
 #include "dest.h"
 #include "hdr.h"
@@ -40,14 +41,11 @@ hdr_dest_from_via(struct proxy *px, int side, sip_via_t const *v,
 	return dest_pbx(px, d, host, port, tp);
 }
 
-/* A branch this process made (every one starts z9hG4bKtt<salt>). */
+/* A branch this process made (msg/branch.h). */
 int
 hdr_branch_ours(struct proxy *px, const char *branch)
 {
-	char prefix[40];
-
-	snprintf(prefix, sizeof(prefix), "z9hG4bKtt%s", px->branch_salt);
-	return branch != NULL && strncmp(branch, prefix, strlen(prefix)) == 0;
+	return branch_kind(branch, px->branch_salt, NULL) >= 0;
 }
 
 /* RFC 3261 16.3 step 4: a request carrying a Via of ours came round. */

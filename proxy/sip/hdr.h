@@ -9,7 +9,7 @@
 #include "dest.h"
 #include "proxy.h"
 
-/* A branch this process made (every one starts z9hG4bKtt<salt>). */
+/* A branch this process made (msg/branch.h). */
 int hdr_branch_ours(struct proxy *px, const char *branch);
 /* RFC 3261 16.3 step 4: a Via of ours is already in the request. */
 int hdr_via_loop(struct proxy *px, sip_t const *sip);

@@ -15,6 +15,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/url.h>
 
+#include "branch.h"
 #include "cloud_uri.h"
 #include "conn.h"
 #include "dest.h"
@@ -152,7 +153,7 @@ static void
 route_stateless(struct proxy *px, msg_t *msg, sip_t *sip,
     const struct sip_dest *d)
 {
-	char branch[64], *buf;
+	char branch[BRANCH_MAX], *buf;
 	const char *why;
 	const char *in = sip->sip_via->v_branch ? sip->sip_via->v_branch : "";
 	uint64_t used, h;
@@ -161,8 +162,7 @@ route_stateless(struct proxy *px, msg_t *msg, sip_t *sip,
 	/* Same incoming branch, same outgoing branch: retransmissions of
 	 * the ACK stay recognisable downstream. */
 	h = strmap_hash_bytes(in, strlen(in));
-	snprintf(branch, sizeof(branch), "z9hG4bKtt%sa%llx", px->branch_salt,
-	    (unsigned long long)h);
+	branch_make(branch, px->branch_salt, BRANCH_ACK, h);
 	if (hdr_add_via(px, msg, sip, d, branch) < 0 ||
 	    (buf = sipmsg_print(msg, &len)) == NULL)
 		return;

@@ -9,6 +9,7 @@
 #include <sofia-sip/url.h>
 
 #include "accepted.h"
+#include "branch.h"
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
@@ -139,8 +140,7 @@ txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
 	t->src = *src;
 	t->method = sip->sip_request->rq_method;
 	memcpy(t->callid, cid, n);
-	snprintf(t->branch, sizeof(t->branch), "z9hG4bKtt%s%llx", px->branch_salt,
-	    (unsigned long long)++px->branch_seq);
+	branch_make(t->branch, px->branch_salt, BRANCH_TXN, ++px->branch_seq);
 	if (strmap_put(&px->txn_by_skey, skey, t) < 0 ||
 	    strmap_put(&px->txn_by_branch, t->branch, t) < 0) {
 		strmap_del(&px->txn_by_skey, skey);
@@ -551,7 +551,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	struct proxy *px = t->px;
 	struct cloud_host *next;
 	struct sip_dest d;
-	char branch[64];
+	char branch[BRANCH_MAX];
 
 	health_mark(t->ch, 0, why);
 	next = health_pick(px, t->tried, t->callid);
@@ -576,8 +576,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	} else {
 		strmap_del(&px->txn_by_branch, t->branch);
 	}
-	snprintf(branch, sizeof(branch), "z9hG4bKtt%s%llx", px->branch_salt,
-	    (unsigned long long)++px->branch_seq);
+	branch_make(branch, px->branch_salt, BRANCH_TXN, ++px->branch_seq);
 	dest_cloud(&d, next->name, next->port);
 	if (hdr_retarget_cloud(px, t->req, next) < 0 ||
 	    hdr_replace_via(px, t->req, &d, branch) < 0 ||

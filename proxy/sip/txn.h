@@ -12,6 +12,7 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
+#include "branch.h"
 #include "dest.h"
 #include "proxy.h"
 
@@ -29,7 +30,7 @@ struct txn {
 	int state;
 	sip_method_t method;
 	char *skey;			/* server key (branch, sent-by, method) */
-	char branch[64];		/* our Via branch downstream */
+	char branch[BRANCH_MAX];		/* our Via branch downstream */
 	struct sip_src src;		/* upstream */
 	struct sip_dest dst;		/* downstream */
 	uint64_t dst_conn;		/* stream it left on, 0 for UDP */
@@ -53,7 +54,7 @@ struct txn {
 	int unanswered;			/* a new call's INVITE, no response yet
 					   (counted in px->unanswered) */
 	struct txn_attempt {		/* attempts we gave up on */
-		char branch[64];
+		char branch[BRANCH_MAX];
 		msg_t *req;
 		struct sip_dest dst;
 	} *old;				/* CFG_MAX_HOSTS of them, on failover */

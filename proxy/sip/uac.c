@@ -13,6 +13,7 @@
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/url.h>
 
+#include "branch.h"
 #include "dest.h"
 #include "hdr.h"
 #include "log.h"
@@ -24,7 +25,7 @@ uac_send(struct proxy *px, msg_t *msg, int to_side)
 {
 	sip_t *sip = sip_object(msg);
 	struct sip_dest d;
-	char branch[64], *buf;
+	char branch[BRANCH_MAX], *buf;
 	const char *why;
 	uint64_t used;
 	size_t len;
@@ -33,8 +34,7 @@ uac_send(struct proxy *px, msg_t *msg, int to_side)
 	/* Our own Record-Route entries lead back to us: drop them. */
 	while (sip->sip_route != NULL && hdr_url_side(px, sip->sip_route->r_url) >= 0)
 		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
-	snprintf(branch, sizeof(branch), "z9hG4bKtt%sx%llx", px->branch_salt,
-	    (unsigned long long)++px->branch_seq);
+	branch_make(branch, px->branch_salt, BRANCH_UAC, ++px->branch_seq);
 	if ((r = hdr_dialog_target(px, sip, to_side, 0, &d)) < 0)
 		return r;
 	if ((r = hdr_add_via(px, msg, sip, &d, branch)) < 0)

@@ -220,7 +220,7 @@ def cloud_call_seeds():
                          rr=False)
     write("sip", records(("C", opts)), "cloud-options")
     ping200 = sip("SIP/2.0 200 OK", [
-        "Via: SIP/2.0/TLS %s:5061;branch=z9hG4bKttf0f0f0f0h0-1;alias" % SBC,
+        "Via: SIP/2.0/TLS %s:5061;branch=z9hG4bKttf0f0f0f0h1;alias" % SBC,
         "From: <sip:tlstrunk@%s>;tag=ttf0f0f0f00" % SBC,
         "To: <sip:%s:5062;transport=tls>;tag=x" % LB1,
         "Call-ID: tlstrunk-ping-f0f0f0f0-0@%s" % SBC, "CSeq: 1 OPTIONS"])
