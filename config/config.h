@@ -193,6 +193,11 @@ const char *config_cipher_deprecated(const char *name);
 #define CONFIG_CIPHER_DEPRECATED_WHY	"deprecated by the cloud " \
 	"(announced 2025-03-24, removed from 2025-11-17)"
 
+/* Certificates' expiry (byoc-tls.md: expiry is the top cause of outages):
+ * a warning this many days before notAfter, an error from the second. */
+#define CFG_CERT_WARN_DAYS	30
+#define CFG_CERT_ERROR_DAYS	7
+
 /*
  * The roots trusted toward the cloud when [cloud] ca_file and ca_path
  * are both empty: DigiCert High Assurance EV, Global Root G2 and G3.

@@ -94,24 +94,33 @@ proxy_on_conn_closed(void *ctx, struct conn *c)
 	}
 }
 
-/* The cloud proxy's certificate: days to notAfter, warned from 30 days,
- * an error from 7 (rotation is the cloud's job, but we see it first). */
+/* Days to a certificate's notAfter: a warning, then an error, as
+ * config.h's CFG_CERT_*_DAYS say.  what: "certificate FILE", "cloud X's
+ * certificate". */
+static void
+proxy_expiry_log(const char *what, time_t not_after)
+{
+	long days = (long)((not_after - time(NULL)) / 86400);
+
+	if (days < CFG_CERT_ERROR_DAYS)
+		log_error(NULL, "%s expires in %ld day(s)", what, days);
+	else if (days < CFG_CERT_WARN_DAYS)
+		log_warn(NULL, "%s expires in %ld days", what, days);
+}
+
+/* The cloud proxy's certificate (rotation is the cloud's job, but we see
+ * it first). */
 static void
 proxy_on_conn_up(void *ctx, struct conn *c)
 {
 	struct cloud_host *ch = c->user;
-	long days;
+	char what[CFG_HOST_MAX + 32];
 
 	if (!c->tls || !c->outbound || ch == NULL ||
 	    (ch->cert_not_after = conn_peer_not_after(c)) == 0)
 		return;
-	days = (long)((ch->cert_not_after - time(NULL)) / 86400);
-	if (days < 7)
-		log_error(NULL, "cloud %s: its certificate expires in %ld day(s)",
-		    c->name, days);
-	else if (days < 30)
-		log_warn(NULL, "cloud %s: its certificate expires in %ld days",
-		    c->name, days);
+	snprintf(what, sizeof(what), "cloud %s: its certificate", c->name);
+	proxy_expiry_log(what, ch->cert_not_after);
 }
 
 static int
@@ -320,20 +329,16 @@ proxy_cert_not_after(const char *file)
 	return t;
 }
 
-/* Our certificate's days left: a warning from 30, an error from 7. */
+/* Our certificate's days left. */
 static void
 proxy_cert_check(struct proxy *px)
 {
-	long days;
+	char what[sizeof(px->cfg->tls_server.cert_file) + 16];
 
 	px->cert_not_after = proxy_cert_not_after(px->cfg->tls_server.cert_file);
-	days = (long)((px->cert_not_after - time(NULL)) / 86400);
-	if (days < 7)
-		log_error(NULL, "certificate %s expires in %ld day(s)",
-		    px->cfg->tls_server.cert_file, days);
-	else if (days < 30)
-		log_warn(NULL, "certificate %s expires in %ld days",
-		    px->cfg->tls_server.cert_file, days);
+	snprintf(what, sizeof(what), "certificate %s",
+	    px->cfg->tls_server.cert_file);
+	proxy_expiry_log(what, px->cert_not_after);
 }
 
 static void

@@ -35,7 +35,7 @@
 #include "tls.h"
 
 #define DOC_TIMEOUT_MS	5000	/* connect, handshake, OPTIONS answer */
-#define DOC_WARN_DAYS	30	/* byoc-tls.md: warn 30 days before notAfter */
+#define DOC_WARN_DAYS	CFG_CERT_WARN_DAYS	/* config.h */
 #define DOC_MAX_ADDRS	8
 #define DOC_DETAIL_MAX	2048
 
