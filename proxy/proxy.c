@@ -87,8 +87,8 @@ proxy_on_conn_closed(void *ctx, struct conn *c)
 	dest_cloud_conn_lost(px, c);
 	if (px->stopping)
 		return;
-	for (t = px->txns; t != NULL; t = next) {
-		next = t->next;
+	for (t = LIST_FIRST(&px->txns); t != NULL; t = next) {
+		next = LIST_NEXT(t, link);
 		if (t->dst_conn == c->id)
 			txn_conn_lost(t);
 	}
@@ -178,7 +178,7 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 {
 	struct proxy *px = server->data;
 	const struct config *cfg = px->cfg;
-	struct conn *c;
+	struct conn *c, *o;
 	int per_source = 0, per_listener = 0;
 
 	if (status < 0) {
@@ -200,7 +200,7 @@ proxy_on_accept(uv_stream_t *server, int status, int side, int tls)
 	}
 	/* Each listener has its own budget: a flood on the public TLS port
 	 * must not lock the PBX out of its TCP port, nor the reverse. */
-	for (struct conn *o = px->conns.head; o != NULL; o = o->next) {
+	LIST_FOREACH(o, &px->conns.list, link) {
 		if (o->outbound || o->side != side)
 			continue;
 		per_listener++;
@@ -286,11 +286,11 @@ proxy_on_drain(uv_timer_t *t)
 {
 	struct proxy *px = t->data;
 	uint64_t waited = uv_now(px->loop) - px->drain_started;
-
+	struct txn *tx;
 	int pending = 0;
 
 	/* A BYE ends its dialog when it passes; wait for its 200 too. */
-	for (struct txn *tx = px->txns; tx != NULL; tx = tx->next)
+	LIST_FOREACH(tx, &px->txns, link)
 		pending += tx->state < TXN_COMPLETED;
 	if (px->dialogs.count == 0 && pending == 0) {
 		log_info(NULL, "drain: no call left, exiting");
@@ -499,6 +499,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	int r;
 
 	memset(px, 0, sizeof(*px));
+	LIST_INIT(&px->txns);
 	px->loop = loop;
 	px->cfg = cfg;
 	proxy_transports_init(px);
@@ -607,8 +608,8 @@ proxy_shutdown(struct proxy *px)
 	if (px->have_tls)
 		proxy_close_handle((uv_handle_t *)&px->tls_listen);
 	conn_set_close_all(&px->conns, "shutting down");
-	while (px->txns != NULL)
-		txn_free(px->txns);
+	while (!LIST_EMPTY(&px->txns))
+		txn_free(LIST_FIRST(&px->txns));
 	accepted_close(&px->accepted);
 	for (int i = 0; i < px->nhosts; i++)
 		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);

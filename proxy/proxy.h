@@ -7,6 +7,7 @@
 #define TLSTRUNK_PROXY_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -68,7 +69,7 @@ struct proxy {
 	unsigned rr_next;
 	struct resolver resolver;
 
-	struct txn *txns;		/* every live transaction */
+	LIST_HEAD(txn_list, txn) txns;	/* every live transaction */
 	int ntxns;
 	int unanswered;			/* new calls' INVITEs with no response
 					   from the next hop yet (overload) */

@@ -62,6 +62,7 @@ conn_set_init(struct conn_set *s, uv_loop_t *loop, const struct config *cfg,
     const struct conn_events *ev)
 {
 	memset(s, 0, sizeof(*s));
+	LIST_INIT(&s->list);
 	s->loop = loop;
 	s->cfg = cfg;
 	s->ev = *ev;
@@ -70,8 +71,8 @@ conn_set_init(struct conn_set *s, uv_loop_t *loop, const struct config *cfg,
 void
 conn_set_close_all(struct conn_set *s, const char *why)
 {
-	while (s->head != NULL)
-		conn_close(s->head, "%s", why);
+	while (!LIST_EMPTY(&s->list))
+		conn_close(LIST_FIRST(&s->list), "%s", why);
 }
 
 /* The TCP handle is closed: the user hears of it now, from the loop. */
@@ -109,10 +110,7 @@ conn_new(struct conn_set *set, int side, int tls, int outbound)
 	uv_timer_init(set->loop, &c->timer);
 	c->timer.data = c;
 	c->handles++;
-	c->next = set->head;
-	if (set->head != NULL)
-		set->head->prev = c;
-	set->head = c;
+	LIST_INSERT_HEAD(&set->list, c, link);
 	set->n++;
 	return c;
 }
@@ -152,12 +150,7 @@ conn_close(struct conn *c, const char *fmt, ...)
 	c->state = CONN_CLOSING;
 	snprintf(c->why, sizeof(c->why), "%.300s", reason);
 	/* Unlink first so that the core never picks a dying connection. */
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		c->set->head = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	c->set->n--;
 	if (c->resolving)
 		uv_cancel((uv_req_t *)&c->gai);
@@ -755,7 +748,9 @@ conn_accept(struct conn_set *set, uv_stream_t *server, int side, SSL_CTX *ctx)
 struct conn *
 conn_find_id(const struct conn_set *set, uint64_t id)
 {
-	for (struct conn *c = set->head; c != NULL; c = c->next)
+	struct conn *c;
+
+	LIST_FOREACH(c, &set->list, link)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -764,7 +759,9 @@ conn_find_id(const struct conn_set *set, uint64_t id)
 struct conn *
 conn_find_addr(const struct conn_set *set, int side, const struct sockaddr *sa)
 {
-	for (struct conn *c = set->head; c != NULL; c = c->next)
+	struct conn *c;
+
+	LIST_FOREACH(c, &set->list, link)
 		if (c->side == side && netaddr_equal((struct sockaddr *)&c->peer, sa))
 			return c;
 	return NULL;

@@ -8,6 +8,7 @@
 #define TLSTRUNK_CONN_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <uv.h>
 #include <openssl/ssl.h>
@@ -43,7 +44,7 @@ struct conn_events {
 struct conn_set {
 	uv_loop_t *loop;
 	const struct config *cfg;
-	struct conn *head;
+	LIST_HEAD(conn_list, conn) list;
 	int n;
 	uint64_t next_id;
 	uint64_t tls[MT_NTLS];		/* TLS handshake outcomes */
@@ -74,7 +75,7 @@ struct conn {
 	uv_timer_t timer;		/* handshake deadline, then keepalive */
 	uv_getaddrinfo_t gai;
 	struct conn_set *set;
-	struct conn *next, *prev;
+	LIST_ENTRY(conn) link;		/* in set->list */
 	uint64_t id;
 	int side;			/* enum sip_side */
 	int tls;

@@ -67,7 +67,7 @@ dest_cloud_conn(struct proxy *px, const struct sip_dest *d)
 	if (d->conn_id != 0 && (c = conn_find_id(&px->conns, d->conn_id)) != NULL &&
 	    c->side == SIDE_CLOUD)
 		return c;
-	for (c = px->conns.head; c != NULL; c = c->next)
+	LIST_FOREACH(c, &px->conns.list, link)
 		if (c->side == SIDE_CLOUD && c->outbound && !c->retired &&
 		    c->port == d->port && strcasecmp(c->name, d->host) == 0)
 			return c;

@@ -112,12 +112,7 @@ txn_free(struct txn *t)
 		strmap_del(&px->txn_by_branch, t->branch);
 	for (int i = 0; i < t->nold; i++)
 		strmap_del(&px->txn_by_branch, t->old[i].branch);
-	if (t->prev != NULL)
-		t->prev->next = t->next;
-	else
-		px->txns = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
+	LIST_REMOVE(t, link);
 	px->ntxns--;
 	uv_close((uv_handle_t *)&t->timer, txn_closed);
 }
@@ -150,10 +145,7 @@ txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
 	}
 	uv_timer_init(px->loop, &t->timer);
 	t->timer.data = t;
-	t->next = px->txns;
-	if (px->txns != NULL)
-		px->txns->prev = t;
-	px->txns = t;
+	LIST_INSERT_HEAD(&px->txns, t, link);
 	px->ntxns++;
 	return t;
 }

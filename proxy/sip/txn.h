@@ -8,6 +8,7 @@
 #define TLSTRUNK_TXN_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
@@ -24,7 +25,7 @@ enum txn_state {
 };
 
 struct txn {
-	struct txn *next, *prev;
+	LIST_ENTRY(txn) link;		/* in px->txns */
 	struct proxy *px;
 	uv_timer_t timer;
 	int state;

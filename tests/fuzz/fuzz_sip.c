@@ -139,7 +139,9 @@ run(int times)
 static uint64_t
 cloud_conn_id(void)
 {
-	for (struct conn *c = fp.px.conns.head; c != NULL; c = c->next)
+	struct conn *c;
+
+	LIST_FOREACH(c, &fp.px.conns.list, link)
 		if (c->side == SIDE_CLOUD && c->outbound)
 			return c->id;
 	return 0xfffff;

@@ -75,7 +75,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static struct conn *
 server_conn(void)
 {
-	for (struct conn *c = fp.px.conns.head; c != NULL; c = c->next)
+	struct conn *c;
+
+	LIST_FOREACH(c, &fp.px.conns.list, link)
 		if (!c->outbound)
 			return c;
 	return NULL;
