@@ -27,6 +27,7 @@ rootfs_make() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 	mkdir -p "$(dirname "$dir")"
 	tmp=$(mktemp -d "$(dirname "$dir")/.rootfs.XXXXXX")
+	chmod 755 "$tmp"	# a root directory (mktemp made it 0700)
 	# A tree half made by an interrupted run is thrown away, never used.
 	if ! debootstrap --variant=minbase bookworm "$tmp" "$ROOTFS_MIRROR" \
 	    >"$tmp.log" 2>&1; then

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # 89_container.sh - the Dockerfile, built and run for real (issue 18).
+#@ once (the image is built from the sources, not from TLSTRUNK_BIN)
+#@ timeout: 600
 #
 # Engine: Debian's docker.io (apt-get installed when dockerd is missing),
 # a private dockerd (vfs storage, no bridge, no iptables, own socket; data
