@@ -53,13 +53,6 @@ const char *const config_default_root_files[] = {
 	NULL
 };
 
-/*
- * The spec's eight suites less the two the cloud deprecated (below),
- * ECDHE-GCM first: the cloud drops CBC ones.
- */
-static const char cfg_default_ciphers[] =
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES256-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA";
 
 /*
  * Suites the cloud deprecated (byoc-tls.md: announced 2025-03-24, removed
@@ -97,6 +90,8 @@ struct cfg_key {
 	size_t		 size;		/* its size, for strings */
 	long		 min, max;	/* range, for integers */
 	int		 required;	/* a missing key is an error */
+	const char	*def;		/* default, as the file would say it */
+	const char	*help;		/* one line for --help and the man page */
 };
 
 struct cfg_parse {
@@ -962,157 +957,263 @@ set_hep_collector(struct config *cfg, const struct cfg_key *k,
 	return addr_parse(&cfg->trace.hep_collector, val, -1, 0, why, len);
 }
 
-/* Every key of shared/spec/config-contract.md, and only those. */
+/*
+ * Every key tlstrunk accepts (the contract's, shared/spec/config-contract.md,
+ * and its additions), in the order --help and the man page list them: the
+ * one table of each key's setter, default (config_defaults) and help text
+ * (config_key_doc).  tests/integration/88_packaging.sh holds README.md's
+ * key block and config/tlstrunk.ini.example to it, tests/unit/test_docs.c
+ * the example's values to these defaults.
+ */
 static const struct cfg_key cfg_keys[] = {
-	{ "general", "log_level", .set = set_log_level },
-	{ "general", "log_format", .set = set_log_format },
+	{ "general", "log_level", .set = set_log_level,
+	    .def = "info",
+	    .help = "error, warn, info or debug" },
+	{ "general", "log_format", .set = set_log_format,
+	    .def = "text",
+	    .help = "text, or json (one JSON object per line)" },
 	{ "general", "admin_listen", .set = set_admin_listen,
-	    .off = offsetof(struct config, general.admin_listen) },
+	    .off = offsetof(struct config, general.admin_listen),
+	    .def = "127.0.0.1:9090",
+	    .help = "HTTP GET /healthz and /metrics (Prometheus); empty = off" },
 
 	{ "pbx", "listen", .set = set_listen,
-	    .off = offsetof(struct config, pbx.listen) },
-	{ "pbx", "transports", .set = set_transports },
-	{ "pbx", "address", .set = set_pbx_address, .required = 1 },
+	    .off = offsetof(struct config, pbx.listen),
+	    .def = "0.0.0.0:5060",
+	    .help = "plaintext SIP from and to the PBX, on every transport listed" },
+	{ "pbx", "transports", .set = set_transports,
+	    .def = "udp,tcp",
+	    .help = "udp, tcp or both" },
+	{ "pbx", "address", .set = set_pbx_address, .required = 1,
+	    .help = "the PBX's IP:port for calls from the cloud; ;transport=tcp or udp (default)" },
 	{ "pbx", "allow", .set = set_allow, .required = 1,
-	    .off = offsetof(struct config, pbx.allow) },
+	    .off = offsetof(struct config, pbx.allow),
+	    .help = "CIDR list of the source networks allowed to send SIP (others: 403)" },
 	{ "pbx", "advertised_address", .set = set_advertised_address,
 	    .off = offsetof(struct config, pbx.advertised_address),
-	    .size = MEMBER_SIZE(pbx.advertised_address) },
+	    .size = MEMBER_SIZE(pbx.advertised_address),
+	    .help = "address in Via/Record-Route toward the PBX; empty: listen or interface address" },
 
 	{ "cloud", "region", .set = set_region,
 	    .off = offsetof(struct config, cloud.region),
-	    .size = MEMBER_SIZE(cloud.region) },
-	{ "cloud", "hosts", .set = set_hosts },
-	{ "cloud", "port", .set = set_port,
-	    .off = offsetof(struct config, cloud.port), .min = 1, .max = 65535 },
-	{ "cloud", "tgrp", .set = set_uparam,
-	    .off = offsetof(struct config, cloud.tgrp),
-	    .size = MEMBER_SIZE(cloud.tgrp), .required = 1 },
-	{ "cloud", "trunk_context", .set = set_uparam,
-	    .off = offsetof(struct config, cloud.trunk_context),
-	    .size = MEMBER_SIZE(cloud.trunk_context), .required = 1 },
-	{ "cloud", "ca_file", .set = set_path,
-	    .off = offsetof(struct config, cloud.ca_file),
-	    .size = MEMBER_SIZE(cloud.ca_file) },
-	{ "cloud", "ca_path", .set = set_path,
-	    .off = offsetof(struct config, cloud.ca_path),
-	    .size = MEMBER_SIZE(cloud.ca_path) },
-	{ "cloud", "crl_file", .set = set_path,
-	    .off = offsetof(struct config, cloud.crl_file),
-	    .size = MEMBER_SIZE(cloud.crl_file) },
-	{ "cloud", "tls_min_version", .set = set_tls_version,
-	    .off = offsetof(struct config, cloud.tls_min_version) },
-	{ "cloud", "tls_max_version", .set = set_tls_version,
-	    .off = offsetof(struct config, cloud.tls_max_version) },
-	{ "cloud", "ciphers", .set = set_ciphers },
-	{ "cloud", "groups", .set = set_groups },
-	{ "cloud", "resolve", .set = set_resolve },
+	    .size = MEMBER_SIZE(cloud.region),
+	    .help = "BYOC region (use1 ... aps1): proxies lb01..lb04; required unless hosts is set" },
+	{ "cloud", "hosts", .set = set_hosts,
+	    .help = "explicit proxy host names (not IP addresses); wins over region" },
 	{ "cloud", "domain", .set = set_domain,
 	    .off = offsetof(struct config, cloud.domain),
-	    .size = MEMBER_SIZE(cloud.domain) },
+	    .size = MEMBER_SIZE(cloud.domain),
+	    .help = "instead of hosts: find the proxies by SRV _sips._tcp.<domain> (targets inside domain)" },
 	{ "cloud", "resolve_interval", .set = set_int,
 	    .off = offsetof(struct config, cloud.resolve_interval),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "300",
+	    .help = "seconds between DNS lookups of the proxies (SRV: its TTL when shorter)" },
+	{ "cloud", "port", .set = set_port,
+	    .off = offsetof(struct config, cloud.port), .min = 1, .max = 65535,
+	    .def = "5061",
+	    .help = "TLS port of the cloud proxies" },
+	{ "cloud", "tgrp", .set = set_uparam,
+	    .off = offsetof(struct config, cloud.tgrp),
+	    .size = MEMBER_SIZE(cloud.tgrp), .required = 1,
+	    .help = "trunk group label of the BYOC trunk (RFC 4904), in the Request-URI" },
+	{ "cloud", "trunk_context", .set = set_uparam,
+	    .off = offsetof(struct config, cloud.trunk_context),
+	    .size = MEMBER_SIZE(cloud.trunk_context), .required = 1,
+	    .help = "trunk group namespace of the BYOC trunk (RFC 4904), in the Request-URI" },
+	{ "cloud", "ca_file", .set = set_path,
+	    .off = offsetof(struct config, cloud.ca_file),
+	    .size = MEMBER_SIZE(cloud.ca_file),
+	    .help = "PEM roots toward the cloud; with ca_path empty: the DigiCert EV, G2, G3 roots" },
+	{ "cloud", "ca_path", .set = set_path,
+	    .off = offsetof(struct config, cloud.ca_path),
+	    .size = MEMBER_SIZE(cloud.ca_path),
+	    .help = "hashed directory of roots toward the cloud" },
+	{ "cloud", "crl_file", .set = set_path,
+	    .off = offsetof(struct config, cloud.crl_file),
+	    .size = MEMBER_SIZE(cloud.crl_file),
+	    .help = "PEM CRLs (the leaf issuer's is required; also client CAs' when mutual); empty = none" },
+	{ "cloud", "tls_min_version", .set = set_tls_version,
+	    .off = offsetof(struct config, cloud.tls_min_version),
+	    .def = "1.2",
+	    .help = "1.2 or 1.3" },
+	{ "cloud", "tls_max_version", .set = set_tls_version,
+	    .off = offsetof(struct config, cloud.tls_max_version),
+	    .def = "1.2",
+	    .help = "1.2 or 1.3 (the cloud speaks 1.2)" },
+	/* The spec's eight suites less the two the cloud deprecated,
+	 * ECDHE-GCM first: the cloud drops CBC ones. */
+	{ "cloud", "ciphers", .set = set_ciphers,
+	    .def = "ECDHE-RSA-AES256-GCM-SHA384,ECDHE-RSA-AES128-GCM-SHA256,"
+	    "ECDHE-RSA-AES256-SHA,AES256-GCM-SHA384,AES128-GCM-SHA256,AES256-SHA",
+	    .help = "TLS 1.2 suites (OpenSSL names), preferred first; weak ones refused, the cloud's deprecated ones warned about" },
+	{ "cloud", "groups", .set = set_groups,
+	    .def = "secp384r1",
+	    .help = "ECDHE groups offered" },
+	{ "cloud", "resolve", .set = set_resolve,
+	    .help = "name=ip pairs: connect to ip, verify the certificate against name" },
 	{ "cloud", "keepalive_interval", .set = set_int,
 	    .off = offsetof(struct config, cloud.keepalive_interval),
-	    .min = 1, .max = CFG_SECONDS_MAX },
-	{ "cloud", "balance", .set = set_balance },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "30",
+	    .help = "seconds of silence before a double-CRLF keep-alive on our TLS connections" },
+	{ "cloud", "balance", .set = set_balance,
+	    .def = "round-robin",
+	    .help = "round-robin or call-id-hash: how new calls are spread over the proxies" },
 	{ "cloud", "options_interval", .set = set_int,
 	    .off = offsetof(struct config, cloud.options_interval),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "30",
+	    .help = "seconds between OPTIONS probes of a proxy that is up" },
 	{ "cloud", "options_interval_down", .set = set_int,
 	    .off = offsetof(struct config, cloud.options_interval_down),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "10",
+	    .help = "seconds between OPTIONS probes of a proxy that is down" },
 	{ "cloud", "failover_timeout", .set = set_int,
 	    .off = offsetof(struct config, cloud.failover_timeout),
-	    .min = 1, .max = 300 },
+	    .min = 1, .max = 300,
+	    .def = "4",
+	    .help = "seconds without a provisional response before the next proxy is tried" },
 	{ "cloud", "drain_timeout", .set = set_int,
 	    .off = offsetof(struct config, cloud.drain_timeout),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "30",
+	    .help = "seconds SIGTERM waits for active calls (new calls get 503)" },
+	/* What common SIP proxies read in one piece: Kamailio's TLS reader
+	 * drops the connection past 16 KiB (tcp_rd_buf_size). */
 	{ "cloud", "max_message_size", .set = set_size,
 	    .off = offsetof(struct config, cloud.max_message_size),
-	    .min = 1024, .max = 1 << 20 },
+	    .min = 1024, .max = 1 << 20,
+	    .def = "16384",
+	    .help = "largest SIP message sent toward the cloud, in bytes; larger ones make common proxies drop the connection" },
 
 	{ "tls_server", "listen", .set = set_listen,
-	    .off = offsetof(struct config, tls_server.listen) },
+	    .off = offsetof(struct config, tls_server.listen),
+	    .def = "0.0.0.0:5061",
+	    .help = "TLS listener for calls from the cloud" },
 	{ "tls_server", "cert_file", .set = set_path,
 	    .off = offsetof(struct config, tls_server.cert_file),
-	    .size = MEMBER_SIZE(tls_server.cert_file), .required = 1 },
+	    .size = MEMBER_SIZE(tls_server.cert_file), .required = 1,
+	    .help = "PEM end-entity certificate followed by every intermediate" },
 	{ "tls_server", "key_file", .set = set_path,
 	    .off = offsetof(struct config, tls_server.key_file),
-	    .size = MEMBER_SIZE(tls_server.key_file), .required = 1 },
+	    .size = MEMBER_SIZE(tls_server.key_file), .required = 1,
+	    .help = "PEM private key of cert_file (not encrypted)" },
 	{ "tls_server", "advertised_name", .set = set_advertised_name,
 	    .off = offsetof(struct config, tls_server.advertised_name),
-	    .size = MEMBER_SIZE(tls_server.advertised_name), .required = 1 },
+	    .size = MEMBER_SIZE(tls_server.advertised_name), .required = 1,
+	    .help = "the FQDN configured on the cloud trunk; must be in the certificate" },
 	{ "tls_server", "mutual", .set = set_bool,
-	    .off = offsetof(struct config, tls_server.mutual) },
+	    .off = offsetof(struct config, tls_server.mutual),
+	    .def = "off",
+	    .help = "on or off: require a client certificate" },
 	{ "tls_server", "client_ca_file", .set = set_path,
 	    .off = offsetof(struct config, tls_server.client_ca_file),
-	    .size = MEMBER_SIZE(tls_server.client_ca_file) },
+	    .size = MEMBER_SIZE(tls_server.client_ca_file),
+	    .help = "PEM CAs for client certificates; required when mutual is on" },
 	{ "tls_server", "allow", .set = set_allow,
-	    .off = offsetof(struct config, tls_server.allow) },
+	    .off = offsetof(struct config, tls_server.allow),
+	    .help = "CIDR list of the networks that may connect; empty: any (the cloud's addresses change)" },
 
 	{ "media", "pbx_address", .set = set_ip,
 	    .off = offsetof(struct config, media.pbx_address),
-	    .size = MEMBER_SIZE(media.pbx_address) },
+	    .size = MEMBER_SIZE(media.pbx_address),
+	    .help = "address of the relay sockets facing the PBX; empty: the [pbx] listen host" },
 	{ "media", "public_address", .set = set_ip,
 	    .off = offsetof(struct config, media.public_address),
-	    .size = MEMBER_SIZE(media.public_address) },
+	    .size = MEMBER_SIZE(media.public_address),
+	    .help = "relay address put in the SDP toward the cloud; required if tls listen is 0.0.0.0" },
 	{ "media", "port_min", .set = set_int,
 	    .off = offsetof(struct config, media.port_min),
-	    .min = 1, .max = 65535 },
+	    .min = 1, .max = 65535,
+	    .def = "20000",
+	    .help = "lowest relay port (even)" },
 	{ "media", "port_max", .set = set_int,
 	    .off = offsetof(struct config, media.port_max),
-	    .min = 1, .max = 65535 },
-	{ "media", "srtp_suites", .set = set_srtp_suites },
+	    .min = 1, .max = 65535,
+	    .def = "29999",
+	    .help = "highest relay port" },
+	{ "media", "srtp_suites", .set = set_srtp_suites,
+	    .def = "AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32",
+	    .help = "SDES suites offered to the cloud, preferred first" },
 	{ "media", "timeout", .set = set_int,
 	    .off = offsetof(struct config, media.timeout),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "60",
+	    .help = "seconds without media before a call is ended" },
 
 	{ "limits", "max_message_size", .set = set_size,
 	    .off = offsetof(struct config, limits.max_message_size),
-	    .min = 1024, .max = 1 << 20 },
+	    .min = 1024, .max = 1 << 20,
+	    .def = "65536",
+	    .help = "largest SIP message accepted, in bytes" },
 	{ "limits", "max_connections", .set = set_int,
 	    .off = offsetof(struct config, limits.max_connections),
-	    .min = 1, .max = 1000000 },
+	    .min = 1, .max = 1000000,
+	    .def = "1024",
+	    .help = "open connections on each listener (PBX TCP, TLS), counted apart" },
 	{ "limits", "max_connections_per_source", .set = set_int,
 	    .off = offsetof(struct config, limits.max_connections_per_source),
-	    .min = 1, .max = 1000000 },
+	    .min = 1, .max = 1000000,
+	    .def = "64",
+	    .help = "open TCP/TLS connections from one source address" },
 	{ "limits", "max_calls", .set = set_int,
 	    .off = offsetof(struct config, limits.max_calls),
-	    .min = 1, .max = 1000000 },
+	    .min = 1, .max = 1000000,
+	    .def = "2000",
+	    .help = "concurrent calls in all (beyond: 503)" },
 	{ "limits", "max_cps_per_source", .set = set_int,
 	    .off = offsetof(struct config, limits.max_cps_per_source),
-	    .min = 1, .max = 100000 },
+	    .min = 1, .max = 100000,
+	    .def = "50",
+	    .help = "new calls per second from one source address (beyond: 503)" },
 	{ "limits", "handshake_timeout", .set = set_int,
 	    .off = offsetof(struct config, limits.handshake_timeout),
-	    .min = 1, .max = 300 },
+	    .min = 1, .max = 300,
+	    .def = "10",
+	    .help = "seconds a TLS handshake may take" },
 	{ "limits", "idle_timeout", .set = set_int,
 	    .off = offsetof(struct config, limits.idle_timeout),
-	    .min = 1, .max = CFG_SECONDS_MAX },
+	    .min = 1, .max = CFG_SECONDS_MAX,
+	    .def = "300",
+	    .help = "seconds a connection a peer opened may stay without traffic" },
 	{ "limits", "message_timeout", .set = set_int,
 	    .off = offsetof(struct config, limits.message_timeout),
-	    .min = 1, .max = 300 },
+	    .min = 1, .max = 300,
+	    .def = "10",
+	    .help = "seconds within which a started SIP message must be complete" },
 	{ "limits", "max_headers", .set = set_int,
 	    .off = offsetof(struct config, limits.max_headers),
-	    .min = 16, .max = 10000 },
-	{ "limits", "max_unanswered_invites", .set = set_int,
-	    .off = offsetof(struct config, limits.max_unanswered_invites),
-	    .min = 1, .max = 1000000 },
+	    .min = 16, .max = 10000,
+	    .def = "128",
+	    .help = "header fields allowed in one SIP message" },
 	{ "limits", "max_calls_per_source", .set = set_int,
 	    .off = offsetof(struct config, limits.max_calls_per_source),
-	    .min = 1, .max = 1000000 },
+	    .min = 1, .max = 1000000,
+	    .def = "1000",
+	    .help = "concurrent calls from one source address (beyond: 503)" },
+	{ "limits", "max_unanswered_invites", .set = set_int,
+	    .off = offsetof(struct config, limits.max_unanswered_invites),
+	    .min = 1, .max = 1000000,
+	    .def = "200",
+	    .help = "new calls forwarded and not answered at all yet (beyond: 503 at once: overload)" },
 
-	{ "trace", "hep_collector", .set = set_hep_collector },
+	{ "trace", "hep_collector", .set = set_hep_collector,
+	    .help = "host:port of a HEP v3 collector (Homer, sngrep); empty = off" },
 	{ "trace", "hep_id", .set = set_int,
 	    .off = offsetof(struct config, trace.hep_id),
-	    .min = 0, .max = INT_MAX },
+	    .min = 0, .max = INT_MAX,
+	    .def = "2001",
+	    .help = "HEP capture agent id" },
 	{ "trace", "tls_keylog", .set = set_path,
 	    .off = offsetof(struct config, trace.tls_keylog),
-	    .size = MEMBER_SIZE(trace.tls_keylog) },
+	    .size = MEMBER_SIZE(trace.tls_keylog),
+	    .help = "NSS key log file of the TLS leg (Wireshark); empty = off, warned when on" },
 	{ "trace", "srtp_keylog", .set = set_path,
 	    .off = offsetof(struct config, trace.srtp_keylog),
-	    .size = MEMBER_SIZE(trace.srtp_keylog) },
+	    .size = MEMBER_SIZE(trace.srtp_keylog),
+	    .help = "key log file of the SRTP keys; empty = off, warned when on" },
 };
 
 #define CFG_NKEYS	(int)(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -1131,6 +1232,21 @@ cfg_key_index(const char *section, const char *name)
 }
 
 int
+config_key_doc(int i, struct config_key_doc *out)
+{
+	const struct cfg_key *k;
+
+	if (i < 0 || i >= CFG_NKEYS)
+		return -1;
+	k = &cfg_keys[i];
+	out->section = k->section;
+	out->key = k->name;
+	out->def = k->required ? "(required)" : k->def != NULL ? k->def : "";
+	out->help = k->help;
+	return 0;
+}
+
+int
 config_key_line(const struct config *cfg, const char *section,
     const char *key)
 {
@@ -1139,68 +1255,24 @@ config_key_line(const struct config *cfg, const char *section,
 	return i == -1 ? -1 : cfg->key_line[i];
 }
 
-static void
-addr_default(struct cfg_addr *a, const char *ip, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	copy_str(a->host, sizeof(a->host), ip);
-	a->port = port;
-	a->is_ip = 1;
-	netaddr_to_sockaddr(ip, port, &a->ss, &a->sslen);
-}
-
-/* The contract's defaults. */
-static void
-config_defaults(struct config *cfg)
+/*
+ * The contract's defaults: each key's .def, set by its own setter as if
+ * the file said it, so that the table is the one place a default is
+ * written (--help and the man page print the same text).  A default
+ * that does not parse is a bug: test_config loads an empty file.
+ */
+static int
+config_defaults(struct config *cfg, char *why, size_t whylen)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->general.log_level = LOG_INFO;
-	addr_default(&cfg->general.admin_listen, "127.0.0.1", 9090);
-
-	addr_default(&cfg->pbx.listen, "0.0.0.0", 5060);
-	cfg->pbx.transports = CFG_TP_UDP | CFG_TP_TCP;
+	/* Not a key of its own: [pbx] address may leave it out. */
 	cfg->pbx.address_transport = CFG_TP_UDP;
-
-	cfg->cloud.port = 5061;
-	cfg->cloud.tls_min_version = TLS1_2_VERSION;
-	cfg->cloud.tls_max_version = TLS1_2_VERSION;
-	copy_str(cfg->cloud.ciphers, sizeof(cfg->cloud.ciphers),
-	    cfg_default_ciphers);
-	copy_str(cfg->cloud.groups, sizeof(cfg->cloud.groups), "secp384r1");
-	cfg->cloud.keepalive_interval = 30;
-	cfg->cloud.resolve_interval = 300;
-	cfg->cloud.balance = CFG_BALANCE_RR;
-	cfg->cloud.options_interval = 30;
-	cfg->cloud.options_interval_down = 10;
-	cfg->cloud.failover_timeout = 4;
-	cfg->cloud.drain_timeout = 30;
-	/* What common SIP proxies read in one piece: Kamailio's tcp_rd_buf_size. */
-	cfg->cloud.max_message_size = 16384;
-
-	addr_default(&cfg->tls_server.listen, "0.0.0.0", 5061);
-
-	cfg->media.port_min = 20000;
-	cfg->media.port_max = 29999;
-	copy_str(cfg->media.srtp_suites[0], sizeof(cfg->media.srtp_suites[0]),
-	    "AES_CM_128_HMAC_SHA1_80");
-	copy_str(cfg->media.srtp_suites[1], sizeof(cfg->media.srtp_suites[1]),
-	    "AES_CM_128_HMAC_SHA1_32");
-	cfg->media.nsrtp_suites = 2;
-	cfg->media.timeout = 60;
-
-	cfg->limits.max_message_size = 65536;
-	cfg->limits.max_connections = 1024;
-	cfg->limits.max_connections_per_source = 64;
-	cfg->limits.max_calls = 2000;
-	cfg->limits.max_cps_per_source = 50;
-	cfg->limits.handshake_timeout = 10;
-	cfg->limits.idle_timeout = 300;
-	cfg->limits.message_timeout = 10;
-	cfg->limits.max_headers = 128;
-	cfg->limits.max_calls_per_source = 1000;
-	cfg->limits.max_unanswered_invites = 200;
-
-	cfg->trace.hep_id = 2001;
+	for (int i = 0; i < CFG_NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->def != NULL && k->set(cfg, k, k->def, why, whylen) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -1491,13 +1563,17 @@ int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct cfg_parse p;
+	char why[CFG_WHY_MAX];
 	int r;
 
-	config_defaults(cfg);
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.err = err;
 	p.errlen = errlen;
+	if (config_defaults(cfg, why, sizeof(why)) < 0) {
+		cfg_error(&p, 0, NULL, NULL, "a built-in default: %s", why);
+		goto done;
+	}
 	if (copy_str(cfg->path, sizeof(cfg->path), path) == -1) {
 		cfg_error(&p, 0, NULL, NULL, "path too long");
 		goto done;

@@ -184,6 +184,16 @@ int config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa);
 int config_key_line(const struct config *cfg, const char *section,
     const char *key);
 
+/* What --help and the man page say of a key: config.c's one table. */
+struct config_key_doc {
+	const char *section, *key;
+	const char *def;		/* the default, "" for none, or
+					   "(required)" */
+	const char *help;
+};
+/* The i-th key (from 0) into out: 0, or -1 past the last. */
+int config_key_doc(int i, struct config_key_doc *out);
+
 /*
  * The IANA name of an OpenSSL suite name the cloud deprecated (byoc-tls.md),
  * NULL for any other: the one list of them, for config.c's warning and

@@ -12,123 +12,6 @@
 #include "proxy.h"
 
 /*
- * Every configuration key, for --help.  tests/integration/88_packaging.sh
- * fails when a key of config/config.c's cfg_keys[] is missing here (or
- * here but not there), or when a default below differs from the one in
- * config/tlstrunk.ini.example, which tests/unit/test_docs.c checks against
- * the built-in defaults.  README.md's "Configuration keys" block is this
- * output, checked by the same test.
- */
-static const struct help_key {
-	const char *section, *key, *def, *meaning;
-} help_keys[] = {
-	{ "general", "log_level", "info", "error, warn, info or debug" },
-	{ "general", "log_format", "text",
-	    "text, or json (one JSON object per line)" },
-	{ "general", "admin_listen", "127.0.0.1:9090",
-	    "HTTP GET /healthz and /metrics (Prometheus); empty = off" },
-
-	{ "pbx", "listen", "0.0.0.0:5060",
-	    "plaintext SIP from and to the PBX, on every transport listed" },
-	{ "pbx", "transports", "udp,tcp", "udp, tcp or both" },
-	{ "pbx", "address", "(required)",
-	    "the PBX's IP:port for calls from the cloud; ;transport=tcp or udp (default)" },
-	{ "pbx", "allow", "(required)",
-	    "CIDR list of the source networks allowed to send SIP (others: 403)" },
-	{ "pbx", "advertised_address", "",
-	    "address in Via/Record-Route toward the PBX; empty: listen or interface address" },
-
-	{ "cloud", "region", "",
-	    "BYOC region (use1 ... aps1): proxies lb01..lb04; required unless hosts is set" },
-	{ "cloud", "hosts", "",
-	    "explicit proxy host names (not IP addresses); wins over region" },
-	{ "cloud", "domain", "",
-	    "instead of hosts: find the proxies by SRV _sips._tcp.<domain> (targets inside domain)" },
-	{ "cloud", "resolve_interval", "300",
-	    "seconds between DNS lookups of the proxies (SRV: its TTL when shorter)" },
-	{ "cloud", "port", "5061", "TLS port of the cloud proxies" },
-	{ "cloud", "tgrp", "(required)",
-	    "trunk group label of the BYOC trunk (RFC 4904), in the Request-URI" },
-	{ "cloud", "trunk_context", "(required)",
-	    "trunk group namespace of the BYOC trunk (RFC 4904), in the Request-URI" },
-	{ "cloud", "ca_file", "",
-	    "PEM roots toward the cloud; with ca_path empty: the DigiCert EV, G2, G3 roots" },
-	{ "cloud", "ca_path", "", "hashed directory of roots toward the cloud" },
-	{ "cloud", "crl_file", "", "PEM CRLs (the leaf issuer's is required; also client CAs' when mutual); empty = none" },
-	{ "cloud", "tls_min_version", "1.2", "1.2 or 1.3" },
-	{ "cloud", "tls_max_version", "1.2", "1.2 or 1.3 (the cloud speaks 1.2)" },
-	{ "cloud", "ciphers",
-	    "ECDHE-RSA-AES256-GCM-SHA384,ECDHE-RSA-AES128-GCM-SHA256,"
-	    "ECDHE-RSA-AES256-SHA,AES256-GCM-SHA384,AES128-GCM-SHA256,AES256-SHA",
-	    "TLS 1.2 suites (OpenSSL names), preferred first; weak ones refused, the cloud's deprecated ones warned about" },
-	{ "cloud", "groups", "secp384r1", "ECDHE groups offered" },
-	{ "cloud", "resolve", "",
-	    "name=ip pairs: connect to ip, verify the certificate against name" },
-	{ "cloud", "keepalive_interval", "30",
-	    "seconds of silence before a double-CRLF keep-alive on our TLS connections" },
-	{ "cloud", "balance", "round-robin",
-	    "round-robin or call-id-hash: how new calls are spread over the proxies" },
-	{ "cloud", "options_interval", "30",
-	    "seconds between OPTIONS probes of a proxy that is up" },
-	{ "cloud", "options_interval_down", "10",
-	    "seconds between OPTIONS probes of a proxy that is down" },
-	{ "cloud", "failover_timeout", "4",
-	    "seconds without a provisional response before the next proxy is tried" },
-	{ "cloud", "drain_timeout", "30",
-	    "seconds SIGTERM waits for active calls (new calls get 503)" },
-	{ "cloud", "max_message_size", "16384",
-	    "largest SIP message sent toward the cloud, in bytes; larger ones make common proxies drop the connection" },
-
-	{ "tls_server", "listen", "0.0.0.0:5061", "TLS listener for calls from the cloud" },
-	{ "tls_server", "cert_file", "(required)",
-	    "PEM end-entity certificate followed by every intermediate" },
-	{ "tls_server", "key_file", "(required)", "PEM private key of cert_file (not encrypted)" },
-	{ "tls_server", "advertised_name", "(required)",
-	    "the FQDN configured on the cloud trunk; must be in the certificate" },
-	{ "tls_server", "mutual", "off", "on or off: require a client certificate" },
-	{ "tls_server", "client_ca_file", "",
-	    "PEM CAs for client certificates; required when mutual is on" },
-	{ "tls_server", "allow", "",
-	    "CIDR list of the networks that may connect; empty: any (the cloud's addresses change)" },
-
-	{ "media", "pbx_address", "",
-	    "address of the relay sockets facing the PBX; empty: the [pbx] listen host" },
-	{ "media", "public_address", "",
-	    "relay address put in the SDP toward the cloud; required if tls listen is 0.0.0.0" },
-	{ "media", "port_min", "20000", "lowest relay port (even)" },
-	{ "media", "port_max", "29999", "highest relay port" },
-	{ "media", "srtp_suites", "AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32",
-	    "SDES suites offered to the cloud, preferred first" },
-	{ "media", "timeout", "60", "seconds without media before a call is ended" },
-
-	{ "limits", "max_message_size", "65536", "largest SIP message accepted, in bytes" },
-	{ "limits", "max_connections", "1024", "open connections on each listener (PBX TCP, TLS), counted apart" },
-	{ "limits", "max_connections_per_source", "64",
-	    "open TCP/TLS connections from one source address" },
-	{ "limits", "max_calls", "2000", "concurrent calls in all (beyond: 503)" },
-	{ "limits", "max_cps_per_source", "50",
-	    "new calls per second from one source address (beyond: 503)" },
-	{ "limits", "handshake_timeout", "10", "seconds a TLS handshake may take" },
-	{ "limits", "idle_timeout", "300",
-	    "seconds a connection a peer opened may stay without traffic" },
-	{ "limits", "message_timeout", "10",
-	    "seconds within which a started SIP message must be complete" },
-	{ "limits", "max_headers", "128", "header fields allowed in one SIP message" },
-	{ "limits", "max_calls_per_source", "1000",
-	    "concurrent calls from one source address (beyond: 503)" },
-	{ "limits", "max_unanswered_invites", "200",
-	    "new calls forwarded and not answered at all yet (beyond: 503 at once: overload)" },
-
-	{ "trace", "hep_collector", "",
-	    "host:port of a HEP v3 collector (Homer, sngrep); empty = off" },
-	{ "trace", "hep_id", "2001", "HEP capture agent id" },
-	{ "trace", "tls_keylog", "",
-	    "NSS key log file of the TLS leg (Wireshark); empty = off, warned when on" },
-	{ "trace", "srtp_keylog", "",
-	    "key log file of the SRTP keys; empty = off, warned when on" },
-};
-
-/*
  * The rest of --help, as tables that --man prints too (the man page,
  * tlstrunk(8), is this output in roff: it cannot say other than --help).
  * A '\n' in a text is where --help breaks the line.
@@ -212,10 +95,12 @@ help_list(const char *title, const struct help_item *it, size_t n, int width)
 	}
 }
 
+/* --help: the keys come from config.c's table, as the man page's do. */
 static void
 help(void)
 {
-	size_t i;
+	struct config_key_doc d;
+	const char *prev = NULL;
 
 	usage(stdout);
 	help_list("options", help_options, NITEMS(help_options), 14);
@@ -223,13 +108,12 @@ help(void)
 	help_list("signals", help_signals, NITEMS(help_signals), 14);
 	help_list("environment", help_env, NITEMS(help_env), 28);
 	printf("\nconfiguration keys: %s\n", help_keys_intro);
-	for (i = 0; i < NITEMS(help_keys); i++) {
-		if (i == 0 || strcmp(help_keys[i].section,
-		    help_keys[i - 1].section) != 0)
+	for (int k = 0; config_key_doc(k, &d) == 0; k++) {
+		if (prev == NULL || strcmp(d.section, prev) != 0)
 			printf("\n");
-		printf("  [%s] %s =%s%s\n      %s\n", help_keys[i].section,
-		    help_keys[i].key, help_keys[i].def[0] ? " " : "",
-		    help_keys[i].def, help_keys[i].meaning);
+		prev = d.section;
+		printf("  [%s] %s =%s%s\n      %s\n", d.section, d.key,
+		    d.def[0] ? " " : "", d.def, d.help);
 	}
 	printf("\nevery key, commented: %s\n", help_files);
 }
@@ -278,6 +162,8 @@ man_list(const char *title, const struct help_item *it, size_t n)
 static void
 man(void)
 {
+	struct config_key_doc d;
+	const char *prev = NULL;
 	size_t i;
 
 	printf(".\\\" tlstrunk(8), generated by tlstrunk --man from the tables of --help.\n"
@@ -311,15 +197,15 @@ man(void)
 	fputs(".SH CONFIGURATION KEYS\n", stdout);
 	man_text(help_keys_intro, 0);
 	putchar('\n');
-	for (i = 0; i < NITEMS(help_keys); i++) {
-		if (i == 0 || strcmp(help_keys[i].section,
-		    help_keys[i - 1].section) != 0)
-			printf(".SS [%s]\n", help_keys[i].section);
-		printf(".TP\n\\fB[%s] %s\\fR =%s", help_keys[i].section,
-		    help_keys[i].key, help_keys[i].def[0] ? " " : "");
-		man_text(help_keys[i].def, 1);
+	for (int k = 0; config_key_doc(k, &d) == 0; k++) {
+		if (prev == NULL || strcmp(d.section, prev) != 0)
+			printf(".SS [%s]\n", d.section);
+		prev = d.section;
+		printf(".TP\n\\fB[%s] %s\\fR =%s", d.section, d.key,
+		    d.def[0] ? " " : "");
+		man_text(d.def, 1);
 		putchar('\n');
-		man_text(help_keys[i].meaning, 0);
+		man_text(d.help, 0);
 		putchar('\n');
 	}
 	fputs(".SH FILES\n"
