@@ -35,6 +35,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "regions.h"
+#include "srtp_suites.h"
 
 /*
  * Longest line accepted.  inih's compiled-in 200 bytes is too short for
@@ -72,10 +73,9 @@ static const char *const cfg_sections[] = {
 	NULL
 };
 
+#define SRTP_SUITE_NAME(n)	#n,
 static const char *const srtp_known[] = {
-	"AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32",
-	"AES_256_CM_HMAC_SHA1_80", "AES_256_CM_HMAC_SHA1_32",
-	"AEAD_AES_128_GCM", "AEAD_AES_256_GCM", NULL
+	SRTP_SUITE_LIST(SRTP_SUITE_NAME) NULL
 };
 
 struct cfg_key;

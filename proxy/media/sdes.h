@@ -15,14 +15,13 @@
 
 #include <srtp2/srtp.h>
 
-/* Indices into the suite table, in our order of preference. */
+#include "srtp_suites.h"
+
+/* Indices into the suite table: config/srtp_suites.h's list, in its
+ * order (our order of preference). */
+#define SDES_SUITE_ID(n)	SDES_##n,
 enum sdes_suite_id {
-	SDES_AES_CM_128_HMAC_SHA1_80 = 0,
-	SDES_AES_CM_128_HMAC_SHA1_32,
-	SDES_AES_256_CM_HMAC_SHA1_80,
-	SDES_AES_256_CM_HMAC_SHA1_32,
-	SDES_AEAD_AES_128_GCM,
-	SDES_AEAD_AES_256_GCM,
+	SRTP_SUITE_LIST(SDES_SUITE_ID)
 	SDES_NSUITES
 };
 

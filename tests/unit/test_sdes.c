@@ -716,3 +716,17 @@ Test(sdes, mutations_never_crash)
 			cr_assert(c.keylen > 0 && c.tag > 0);
 	}
 }
+
+/* The suite table is numbered by config/srtp_suites.h's list: each row
+ * must carry the name the list gives it (config accepts those names). */
+#define LIST_NAME(n)	#n,
+Test(sdes, suite_table_follows_the_one_list)
+{
+	static const char *const names[] = { SRTP_SUITE_LIST(LIST_NAME) };
+
+	cr_assert_eq(sizeof(names) / sizeof(names[0]), SDES_NSUITES);
+	for (int i = 0; i < SDES_NSUITES; i++) {
+		cr_assert_not_null(sdes_suite_get(i));
+		cr_assert_str_eq(sdes_suite_get(i)->name, names[i]);
+	}
+}
