@@ -540,10 +540,7 @@ set_allow(struct config *cfg, const struct cfg_key *k, const char *val,
 			snprintf(why, len, "\"%s\" has host bits set", item);
 			return -1;
 		}
-		nl->net[n].family = c.family;
-		memcpy(nl->net[n].addr, c.addr, sizeof(c.addr));
-		nl->net[n].prefix = c.prefix;
-		n++;
+		nl->net[n++] = c;
 	}
 	if (r == -1 || (n == 0 && k->required)) {
 		snprintf(why, len, "expected a list of CIDR networks");
@@ -1601,15 +1598,9 @@ done:
 int
 config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa)
 {
-	struct netaddr_cidr c;
-
-	for (int i = 0; i < nl->n; i++) {
-		c.family = nl->net[i].family;
-		memcpy(c.addr, nl->net[i].addr, sizeof(c.addr));
-		c.prefix = nl->net[i].prefix;
-		if (cidr_match(&c, sa))
+	for (int i = 0; i < nl->n; i++)
+		if (cidr_match(&nl->net[i], sa))
 			return 1;
-	}
 	return 0;
 }
 

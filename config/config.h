@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "netaddr.h"
+
 #define CFG_HOST_MAX	256	/* host name or literal, NUL included */
 #define CFG_MAX_HOSTS	8
 #define CFG_MAX_ALLOW	64
@@ -32,15 +34,9 @@ struct cfg_addr {
 	socklen_t sslen;
 };
 
-struct cfg_cidr {
-	int family;			/* AF_INET or AF_INET6 */
-	uint8_t addr[16];		/* network, host bits cleared */
-	int prefix;
-};
-
 /* A list of networks: [pbx] allow, [tls_server] allow. */
 struct cfg_netlist {
-	struct cfg_cidr net[CFG_MAX_ALLOW];
+	struct netaddr_cidr net[CFG_MAX_ALLOW];
 	int n;
 };
 

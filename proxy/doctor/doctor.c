@@ -1468,7 +1468,7 @@ doctor_allow(struct doc *d, const struct config *cfg)
 	int any = 0;
 
 	for (int i = 0; i < cfg->pbx.allow.n; i++) {
-		const struct cfg_cidr *c = &cfg->pbx.allow.net[i];
+		const struct netaddr_cidr *c = &cfg->pbx.allow.net[i];
 		int w;
 		inet_ntop(c->family, c->addr, ip, sizeof(ip));
 		w = snprintf(list + off, sizeof(list) - off, "%s%s/%d",
