@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "certfile.h"
 #include "config.h"
 #include "log.h"
 #include "netaddr.h"
@@ -1631,48 +1632,6 @@ config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa)
  * catches a wrong file before the first call does.
  */
 
-/* Never prompt on the terminal for an encrypted key. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	return -1;
-}
-
-static BIO *
-bio_open(const char *path, char *why, size_t len)
-{
-	struct stat st;
-	FILE *fp;
-	BIO *b;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(why, len, "%s is not a regular file", path);
-		fclose(fp);
-		return NULL;
-	}
-	if ((b = BIO_new_fp(fp, BIO_CLOSE)) == NULL) {
-		snprintf(why, len, "out of memory");
-		fclose(fp);
-	}
-	return b;
-}
-
-/* After a PEM read loop: did it stop at the end, or at garbage? */
-static int
-pem_clean_end(void)
-{
-	unsigned long e = ERR_peek_last_error();
-	int clean = e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
-
-	ERR_clear_error();
-	return clean;
-}
-
 /*
  * Read every certificate of a PEM file; keep the first in *first when
  * first is not NULL.  Returns the count, or -1 with why.
@@ -1680,41 +1639,16 @@ pem_clean_end(void)
 static int
 pem_read_certs(const char *path, X509 **first, char *why, size_t len)
 {
-	BIO *b;
-	X509 *x;
-	int n = 0;
+	STACK_OF(X509) *sk = certfile_read_certs(path, why, len);
+	int n;
 
-	if ((b = bio_open(path, why, len)) == NULL)
+	if (sk == NULL)
 		return -1;
-	while ((x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL)) != NULL) {
-		if (n++ == 0 && first != NULL)
-			*first = x;
-		else
-			X509_free(x);
-	}
-	BIO_free(b);
-	if (!pem_clean_end())
-		snprintf(why, len, "%s: malformed PEM after %d certificate(s)",
-		    path, n);
-	else if (n == 0)
-		snprintf(why, len, "%s holds no PEM certificate", path);
-	else
-		return n;
-	if (first != NULL) {
-		X509_free(*first);
-		*first = NULL;
-	}
-	return -1;
-}
-
-static void
-asn1_time_str(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		copy_str(buf, len, "?");
+	n = sk_X509_num(sk);
+	if (first != NULL)
+		*first = sk_X509_shift(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return n;
 }
 
 /* Dates: expired is an error; the last 30 days are worth a warning. */
@@ -1722,14 +1656,14 @@ static int
 check_validity(const char *path, X509 *leaf, char *why, size_t len)
 {
 	char when[64];
-	time_t soon = time(NULL) + 30 * 86400;
+	time_t soon = time(NULL) + CFG_CERT_WARN_DAYS * 86400;
 
 	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
-		asn1_time_str(X509_get0_notBefore(leaf), when, sizeof(when));
+		certfile_date(X509_get0_notBefore(leaf), 1, when, sizeof(when));
 		snprintf(why, len, "%s is not valid before %s", path, when);
 		return -1;
 	}
-	asn1_time_str(X509_get0_notAfter(leaf), when, sizeof(when));
+	certfile_date(X509_get0_notAfter(leaf), 1, when, sizeof(when));
 	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
 		snprintf(why, len, "%s expired on %s", path, when);
 		return -1;
@@ -1759,9 +1693,9 @@ read_key(const char *path, char *why, size_t len)
 	EVP_PKEY *key;
 	BIO *b;
 
-	if ((b = bio_open(path, why, len)) == NULL)
+	if ((b = certfile_open(path, why, len)) == NULL)
 		return NULL;
-	key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+	key = PEM_read_bio_PrivateKey(b, NULL, certfile_no_passphrase, NULL);
 	BIO_free(b);
 	ERR_clear_error();
 	if (key == NULL)
@@ -1777,14 +1711,14 @@ check_crl(const char *path, char *why, size_t len)
 	BIO *b;
 	int n = 0;
 
-	if ((b = bio_open(path, why, len)) == NULL)
+	if ((b = certfile_open(path, why, len)) == NULL)
 		return -1;
 	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
 		X509_CRL_free(crl);
 		n++;
 	}
 	BIO_free(b);
-	if (!pem_clean_end() || n == 0) {
+	if (!certfile_pem_clean_end() || n == 0) {
 		snprintf(why, len, "%s holds no readable PEM CRL", path);
 		return -1;
 	}

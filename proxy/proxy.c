@@ -11,6 +11,7 @@
 #include <sofia-sip/sip_header.h>
 
 #include "admin.h"
+#include "certfile.h"
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
@@ -313,29 +314,13 @@ proxy_drain(struct proxy *px)
 	uv_timer_start(&px->drain, proxy_on_drain, 0, 250);
 }
 
-static time_t
-proxy_cert_not_after(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	struct tm tm;
-	time_t t = 0;
-
-	if (x != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		t = timegm(&tm);
-	X509_free(x);
-	if (f != NULL)
-		fclose(f);
-	return t;
-}
-
 /* Our certificate's days left. */
 static void
 proxy_cert_check(struct proxy *px)
 {
 	char what[sizeof(px->cfg->tls_server.cert_file) + 16];
 
-	px->cert_not_after = proxy_cert_not_after(px->cfg->tls_server.cert_file);
+	px->cert_not_after = certfile_not_after(px->cfg->tls_server.cert_file);
 	snprintf(what, sizeof(what), "certificate %s",
 	    px->cfg->tls_server.cert_file);
 	proxy_expiry_log(what, px->cert_not_after);

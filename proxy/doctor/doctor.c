@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "certfile.h"
 #include "cloud_roots.h"
 #include "config.h"
 #include "doctor.h"
@@ -86,54 +87,6 @@ now_ms(void)
 
 /* ---- certificates ---------------------------------------------------- */
 
-/* Never prompt on the terminal for an encrypted key. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	return -1;
-}
-
-/* Every certificate of a PEM file, in file order; NULL with why. */
-static STACK_OF(X509) *
-read_certs(const char *path, char *why, size_t len)
-{
-	STACK_OF(X509) *sk;
-	BIO *b;
-	X509 *x;
-	unsigned long e;
-
-	if ((b = BIO_new_file(path, "r")) == NULL) {
-		snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
-		ERR_clear_error();
-		return NULL;
-	}
-	if ((sk = sk_X509_new_null()) == NULL) {
-		BIO_free(b);
-		snprintf(why, len, "out of memory");
-		return NULL;
-	}
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (!sk_X509_push(sk, x)) {
-			X509_free(x);
-			break;
-		}
-	}
-	BIO_free(b);
-	e = ERR_peek_last_error();
-	ERR_clear_error();
-	if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-		snprintf(why, len, "%s: malformed PEM after %d certificate(s)",
-		    path, sk_X509_num(sk));
-	} else if (sk_X509_num(sk) == 0) {
-		snprintf(why, len, "%s holds no PEM certificate", path);
-	} else {
-		return sk;
-	}
-	sk_X509_pop_free(sk, X509_free);
-	return NULL;
-}
-
 /* The CN of a name, or the whole name when it has none. */
 static const char *
 name_label(const X509_NAME *n, char *buf, size_t len)
@@ -161,18 +114,6 @@ static int
 self_signed(X509 *x)
 {
 	return X509_check_issued(x, x) == X509_V_OK;
-}
-
-/* "2031-05-04" */
-static const char *
-date_str(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    strftime(buf, len, "%Y-%m-%d", &tm) == 0)
-		snprintf(buf, len, "?");
-	return buf;
 }
 
 /* Whole days from now to t (negative when past). */
@@ -344,7 +285,7 @@ doctor_key(struct doc *d, struct chain_ctx *c, X509 *leaf)
 	int bits, open_err = 0;
 
 	if ((b = BIO_new_file(path, "r")) != NULL) {
-		key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+		key = PEM_read_bio_PrivateKey(b, NULL, certfile_no_passphrase, NULL);
 		BIO_free(b);
 	} else {
 		open_err = errno ? errno : ENOENT;
@@ -678,7 +619,7 @@ doctor_expiry(struct doc *d, struct chain_ctx *c, int n)
 		report(d, DOC_FAIL, "chain.expiry", "check the clock, or wait "
 		    "until the certificate is valid", "'%s' is not valid before "
 		    "%s", subject_label(leaf, lbl, sizeof(lbl)),
-		    date_str(X509_get0_notBefore(leaf), when, sizeof(when)));
+		    certfile_date(X509_get0_notBefore(leaf), 0, when, sizeof(when)));
 		return;
 	}
 	/* An intermediate may run out before the leaf does. */
@@ -693,17 +634,17 @@ doctor_expiry(struct doc *d, struct chain_ctx *c, int n)
 	    sk_X509_value(c->certs, wi))) <= 0) {
 		report(d, DOC_FAIL, "chain.expiry", fix, "'%s' expired on %s",
 		    subject_label(sk_X509_value(c->certs, wi), lbl, sizeof(lbl)),
-		    date_str(X509_get0_notAfter(sk_X509_value(c->certs, wi)),
-		    when, sizeof(when)));
+		    certfile_date(X509_get0_notAfter(sk_X509_value(c->certs, wi)),
+		    0, when, sizeof(when)));
 	} else if (worst < DOC_WARN_DAYS) {
 		report(d, DOC_WARN, "chain.expiry", fix, "'%s' expires in %d "
 		    "day(s), on %s (warning from %d days)",
 		    subject_label(sk_X509_value(c->certs, wi), lbl, sizeof(lbl)),
-		    worst, date_str(X509_get0_notAfter(sk_X509_value(c->certs,
-		    wi)), when, sizeof(when)), DOC_WARN_DAYS);
+		    worst, certfile_date(X509_get0_notAfter(sk_X509_value(c->certs,
+		    wi)), 0, when, sizeof(when)), DOC_WARN_DAYS);
 	} else {
 		report(d, DOC_OK, "chain.expiry", NULL, "%d days to notAfter "
-		    "(%s)%s", days, date_str(X509_get0_notAfter(leaf), when,
+		    "(%s)%s", days, certfile_date(X509_get0_notAfter(leaf), 0, when,
 		    sizeof(when)), wi ? "; an intermediate expires sooner, "
 		    "still more than 30 days away" : "");
 	}
@@ -749,7 +690,7 @@ doctor_mutual(struct doc *d, const struct config *cfg)
 
 	if (!cfg->tls_server.mutual)
 		return;
-	if ((cas = read_certs(path, why, sizeof(why))) == NULL) {
+	if ((cas = certfile_read_certs(path, why, sizeof(why))) == NULL) {
 		report(d, DOC_FAIL, "tls_server.mutual", "point [tls_server] "
 		    "client_ca_file at the PEM CAs of the client certificates",
 		    "client_ca_file: %s", why);
@@ -797,7 +738,7 @@ doctor_chain(struct doc *d, const struct config *cfg)
 	c.cfg = cfg;
 	if (env != NULL && env[0] != '\0') {
 		c.extra_path = env;
-		if ((c.extra = read_certs(env, why, sizeof(why))) == NULL)
+		if ((c.extra = certfile_read_certs(env, why, sizeof(why))) == NULL)
 			report(d, DOC_FAIL, "doctor.trust", "unset "
 			    DOCTOR_TRUST_ENV " or point it at a PEM file",
 			    "%s: %s", DOCTOR_TRUST_ENV, why);
@@ -808,7 +749,7 @@ doctor_chain(struct doc *d, const struct config *cfg)
 		c.sys = NULL;
 	}
 	ERR_clear_error();
-	if ((c.certs = read_certs(cfg->tls_server.cert_file, why,
+	if ((c.certs = certfile_read_certs(cfg->tls_server.cert_file, why,
 	    sizeof(why))) == NULL) {
 		report(d, DOC_FAIL, "chain.file", "point [tls_server] cert_file "
 		    "at the PEM chain: the certificate, then every intermediate",
@@ -1041,11 +982,11 @@ cloud_expiry(struct doc *d, X509 *leaf, const char *check)
 	char when[32];
 	int days = days_to(X509_get0_notAfter(leaf));
 
-	date_str(X509_get0_notAfter(leaf), when, sizeof(when));
+	certfile_date(X509_get0_notAfter(leaf), 0, when, sizeof(when));
 	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0)
 		report(d, DOC_FAIL, check, "check this host's clock", "the "
 		    "proxy's certificate is not valid before %s",
-		    date_str(X509_get0_notBefore(leaf), when, sizeof(when)));
+		    certfile_date(X509_get0_notBefore(leaf), 0, when, sizeof(when)));
 	else if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0)
 		report(d, DOC_FAIL, check, "check this host's clock; otherwise "
 		    "the proxy's operator must renew it", "the proxy's "
