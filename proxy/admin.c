@@ -92,8 +92,8 @@ admin_cloud_up(const struct proxy *px)
 	int n = 0;
 
 	/* A proxy that left the SRV set takes no calls, up or not. */
-	for (int i = 0; i < px->nhosts; i++)
-		n += px->hosts[i].active && px->hosts[i].up;
+	for (int i = 0; i < px->cloud.nhosts; i++)
+		n += px->cloud.hosts[i].active && px->cloud.hosts[i].up;
 	return n;
 }
 
@@ -135,23 +135,23 @@ admin_metrics(struct admin_conn *ac)
 	    px->unanswered);
 	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
 	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
-	for (int i = 0; i < px->nhosts; i++)
+	for (int i = 0; i < px->cloud.nhosts; i++)
 		mbuf_printf(&b, "tlstrunk_cloud_proxy_up{proxy=\"%s\"} %d\n",
-		    px->hosts[i].name, px->hosts[i].active && px->hosts[i].up);
+		    px->cloud.hosts[i].name, px->cloud.hosts[i].active && px->cloud.hosts[i].up);
 	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_rtt_seconds Last OPTIONS round trip.\n"
 	    "# TYPE tlstrunk_cloud_proxy_rtt_seconds gauge\n");
-	for (int i = 0; i < px->nhosts; i++)
+	for (int i = 0; i < px->cloud.nhosts; i++)
 		mbuf_printf(&b, "tlstrunk_cloud_proxy_rtt_seconds{proxy=\"%s\"} %.3f\n",
-		    px->hosts[i].name, (double)px->hosts[i].rtt_ms / 1000.0);
+		    px->cloud.hosts[i].name, (double)px->cloud.hosts[i].rtt_ms / 1000.0);
 	mbuf_printf(&b, "# HELP tlstrunk_certificate_expiry_seconds Seconds until our certificate's notAfter.\n"
 	    "# TYPE tlstrunk_certificate_expiry_seconds gauge\n"
 	    "tlstrunk_certificate_expiry_seconds{cert=\"tls_server\"} %lld\n",
 	    (long long)(px->cert_not_after - time(NULL)));
-	for (int i = 0; i < px->nhosts; i++)
-		if (px->hosts[i].cert_not_after != 0)
+	for (int i = 0; i < px->cloud.nhosts; i++)
+		if (px->cloud.hosts[i].cert_not_after != 0)
 			mbuf_printf(&b, "tlstrunk_certificate_expiry_seconds{cert=\"cloud:%s\"} %lld\n",
-			    px->hosts[i].name,
-			    (long long)(px->hosts[i].cert_not_after - time(NULL)));
+			    px->cloud.hosts[i].name,
+			    (long long)(px->cloud.hosts[i].cert_not_after - time(NULL)));
 	mbuf_printf(&b, "# HELP tlstrunk_draining 1 while SIGTERM drains calls.\n"
 	    "# TYPE tlstrunk_draining gauge\ntlstrunk_draining %d\n", px->draining);
 	if (px->hooks.on_metrics != NULL)

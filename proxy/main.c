@@ -244,7 +244,7 @@ run(const struct config *cfg)
 	if (r == 0) {
 		log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies",
 		    TLSTRUNK_VERSION, px.pbx_host, px.pbx_port, px.tls_name,
-		    px.tls_port, px.nhosts);
+		    px.tls_port, px.cloud.nhosts);
 	}
 	if (r < 0)
 		proxy_shutdown(&px);

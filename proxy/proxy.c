@@ -85,7 +85,7 @@ proxy_on_conn_closed(void *ctx, struct conn *c)
 	struct proxy *px = ctx;
 	struct txn *t, *next;
 
-	dest_cloud_conn_lost(px, c);
+	cloud_conn_lost(&px->cloud, c);
 	if (px->stopping)
 		return;
 	for (t = LIST_FIRST(&px->txns); t != NULL; t = next) {
@@ -506,8 +506,15 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 		log_error(NULL, "TLS: %s", err);
 		return -EINVAL;
 	}
-	for (int i = 0; i < cfg->cloud.nhosts; i++)
-		proxy_host_add(px, cfg->cloud.hosts[i], cfg->cloud.port)->active = 1;
+	px->cloud.loop = loop;
+	px->cloud.cfg = cfg;
+	px->cloud.conns = &px->conns;
+	px->cloud.metrics = &px->metrics;
+	px->cloud.tls_client = &px->tls_client;
+	px->cloud.salt = px->branch_salt;
+	px->cloud.via_host = px->tls_name;
+	px->cloud.via_port = px->tls_port;
+	cloud_init(&px->cloud);
 	proxy_signals(px);
 	uv_timer_init(loop, &px->drain);
 	px->drain.data = px;
@@ -519,56 +526,8 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	if ((r = proxy_listen(px)) < 0 || (r = admin_listen(px)) < 0 ||
 	    (r = hep_open(&px->hep, loop, cfg)) < 0)
 		return r;
-	health_start(px);
-	resolver_start(px);
+	cloud_start(&px->cloud);
 	return 0;
-}
-
-struct cloud_host *
-proxy_host_find(struct proxy *px, const char *name, uint16_t port)
-{
-	for (int i = 0; i < px->nhosts; i++)
-		if (px->hosts[i].port == port &&
-		    strcasecmp(px->hosts[i].name, name) == 0)
-			return &px->hosts[i];
-	return NULL;
-}
-
-struct cloud_host *
-proxy_host_add(struct proxy *px, const char *name, uint16_t port)
-{
-	struct cloud_host *ch;
-
-	if ((ch = proxy_host_find(px, name, port)) != NULL)
-		return ch;
-	/* Full: a proxy that left the set and holds nothing makes room. */
-	for (int i = 0; px->nhosts == CFG_MAX_HOSTS && i < px->nhosts; i++) {
-		struct cloud_host *o = &px->hosts[i];
-		if (!o->active && o->conn == NULL && o->ping_sent == 0 &&
-		    !o->resolving) {
-			ch = o;
-			break;
-		}
-	}
-	if (ch != NULL) {
-		ch->up = 0;
-		ch->rtt_ms = 0;
-		ch->cert_not_after = 0;
-		ch->backoff_ms = 0;
-		ch->wanted = 0;
-	} else if (px->nhosts < CFG_MAX_HOSTS) {
-		ch = &px->hosts[px->nhosts];
-		ch->px = px;
-		ch->index = px->nhosts++;
-		uv_timer_init(px->loop, &ch->reconnect);
-		ch->reconnect.data = ch;
-		uv_timer_init(px->loop, &ch->health);
-		ch->health.data = ch;
-	} else
-		return NULL;
-	snprintf(ch->name, sizeof(ch->name), "%s", name);
-	ch->port = port;
-	return ch;
 }
 
 static void
@@ -596,10 +555,7 @@ proxy_shutdown(struct proxy *px)
 	while (!LIST_EMPTY(&px->txns))
 		txn_free(LIST_FIRST(&px->txns));
 	accepted_close(&px->accepted);
-	for (int i = 0; i < px->nhosts; i++)
-		proxy_close_handle((uv_handle_t *)&px->hosts[i].reconnect);
-	health_stop(px);
-	resolver_stop(px);
+	cloud_stop(&px->cloud);
 	admin_close(px);
 	hep_close(&px->hep);
 	proxy_close_handle((uv_handle_t *)&px->drain);

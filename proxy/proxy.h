@@ -20,35 +20,13 @@
 #include "conn.h"
 #include "hep.h"
 #include "metrics.h"
-#include "resolver.h"
+#include "cloud.h"
 #include "siphooks.h"
 #include "sippath.h"
 #include "strmap.h"
 #include "udp.h"
 
 struct conn;
-
-/* One cloud proxy (lb0N): its persistent, name-verified TLS connection. */
-struct cloud_host {
-	struct proxy *px;
-	char name[CFG_HOST_MAX];
-	uint16_t port;
-	struct conn *conn;		/* outbound connection, or NULL */
-	unsigned backoff_ms;
-	int wanted;			/* reconnect on loss: it carried traffic */
-	uv_timer_t reconnect;
-	int index;			/* in px->hosts */
-	int up;				/* answers: takes new calls */
-	uint64_t rtt_ms;		/* last OPTIONS round trip */
-	time_t cert_not_after;		/* its certificate, 0 until seen */
-	uint64_t ping_sent;		/* ms the pending OPTIONS left, 0 none */
-	uint32_t ping_seq;
-	uv_timer_t health;
-	int active;			/* in the proxy set (SRV may drop it) */
-	unsigned prio;			/* SRV priority: lowest preferred */
-	uv_getaddrinfo_t gai;		/* address check (resolver.c) */
-	int resolving;
-};
 
 struct proxy {
 	uv_loop_t *loop;
@@ -64,10 +42,7 @@ struct proxy {
 
 	struct conn_set conns;		/* every stream connection */
 
-	struct cloud_host hosts[CFG_MAX_HOSTS];
-	int nhosts;
-	unsigned rr_next;
-	struct resolver resolver;
+	struct cloud cloud;		/* the cloud proxies (cloud/cloud.h) */
 
 	LIST_HEAD(txn_list, txn) txns;	/* every live transaction */
 	int ntxns;
@@ -118,13 +93,5 @@ void proxy_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
 
 /* What the media bridge may ask of the core (struct call_events). */
 void proxy_call_events(struct proxy *px, struct call_events *ev);
-
-/* The cloud host name:port, or NULL. */
-struct cloud_host *proxy_host_find(struct proxy *px, const char *name,
-    uint16_t port);
-/* The cloud host name:port, added (inactive, timers ready) if new; NULL
- * when the table is full. */
-struct cloud_host *proxy_host_add(struct proxy *px, const char *name,
-    uint16_t port);
 
 #endif

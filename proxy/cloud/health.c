@@ -6,7 +6,6 @@
 #include <sofia-sip/sip_protos.h>
 
 #include "branch.h"
-#include "dest.h"
 #include "health.h"
 #include "log.h"
 #include "sipmsg.h"
@@ -28,12 +27,12 @@ health_mark(struct cloud_host *ch, int up, const char *why)
 
 /* The lowest SRV priority among the proxies that are up (0 without SRV). */
 static unsigned
-health_best_prio(struct proxy *px, unsigned tried)
+health_best_prio(struct cloud *cl, unsigned tried)
 {
 	unsigned best = ~0u;
 
-	for (int i = 0; i < px->nhosts; i++) {
-		struct cloud_host *ch = &px->hosts[i];
+	for (int i = 0; i < cl->nhosts; i++) {
+		struct cloud_host *ch = &cl->hosts[i];
 		if (ch->active && ch->up && (tried & (1u << ch->index)) == 0 &&
 		    ch->prio < best)
 			best = ch->prio;
@@ -48,33 +47,33 @@ health_best_prio(struct proxy *px, unsigned tried)
  * to the same next one (the table's order).
  */
 static unsigned
-health_start_slot(const struct proxy *px, const char *callid)
+health_start_slot(const struct cloud *cl, const char *callid)
 {
 	uint64_t h;
 
-	if (px->cfg->cloud.balance != CFG_BALANCE_CALLID_HASH || callid == NULL)
-		return px->rr_next;
+	if (cl->cfg->cloud.balance != CFG_BALANCE_CALLID_HASH || callid == NULL)
+		return cl->rr_next;
 	h = strmap_hash_bytes(callid, strlen(callid));
-	return (unsigned)((h ^ (h >> 32)) % (unsigned)px->nhosts);
+	return (unsigned)((h ^ (h >> 32)) % (unsigned)cl->nhosts);
 }
 
 struct cloud_host *
-health_pick(struct proxy *px, unsigned tried, const char *callid)
+health_pick(struct cloud *cl, unsigned tried, const char *callid)
 {
-	unsigned best = health_best_prio(px, tried), start;
+	unsigned best = health_best_prio(cl, tried), start;
 
-	if (px->nhosts == 0)
+	if (cl->nhosts == 0)
 		return NULL;
-	start = health_start_slot(px, callid);
+	start = health_start_slot(cl, callid);
 	/* Pass 0: up, best priority; pass 1: anything left to try. */
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < px->nhosts; i++) {
-			struct cloud_host *ch = &px->hosts[(start + (unsigned)i) %
-			    (unsigned)px->nhosts];
+		for (int i = 0; i < cl->nhosts; i++) {
+			struct cloud_host *ch = &cl->hosts[(start + (unsigned)i) %
+			    (unsigned)cl->nhosts];
 			if (!ch->active || (tried & (1u << ch->index)) != 0 ||
 			    (pass == 0 && (!ch->up || ch->prio != best)))
 				continue;
-			px->rr_next = (unsigned)ch->index + 1;
+			cl->rr_next = (unsigned)ch->index + 1;
 			return ch;
 		}
 	}
@@ -84,9 +83,8 @@ health_pick(struct proxy *px, unsigned tried, const char *callid)
 static void
 health_ping(struct cloud_host *ch)
 {
-	struct proxy *px = ch->px;
+	struct cloud *cl = ch->cl;
 	char line[512], buf[2048], branch[BRANCH_MAX];
-	struct sip_dest d;
 	const char *why;
 	uint64_t used;
 	int n;
@@ -94,7 +92,7 @@ health_ping(struct cloud_host *ch)
 	/* Written out, not built: a fixed, tiny message we fully control. */
 	ch->ping_seq++;
 	snprintf(line, sizeof(line), "sip:%s:%u;transport=tls", ch->name, ch->port);
-	branch_make(branch, px->branch_salt, BRANCH_PING,
+	branch_make(branch, cl->salt, BRANCH_PING,
 	    (uint64_t)ch->index << 32 | ch->ping_seq);
 	n = snprintf(buf, sizeof(buf),
 	    "OPTIONS %s SIP/2.0\r\n"
@@ -105,13 +103,14 @@ health_ping(struct cloud_host *ch)
 	    "Call-ID: tlstrunk-ping-%s-%d@%s\r\n"
 	    "CSeq: %u OPTIONS\r\n"
 	    "Content-Length: 0\r\n\r\n",
-	    line, px->tls_name, px->tls_port, branch, px->tls_name, px->branch_salt, ch->index, line,
-	    px->branch_salt, ch->index, px->tls_name, ch->ping_seq);
+	    line, cl->via_host, cl->via_port, branch, cl->via_host, cl->salt, ch->index, line,
+	    cl->salt, ch->index, cl->via_host, ch->ping_seq);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
-	dest_cloud(&d, ch->name, ch->port);
-	ch->ping_sent = uv_now(px->loop);
-	if (dest_send(px, &d, buf, (size_t)n, &used, &why) < 0) {
+	ch->ping_sent = uv_now(cl->loop);
+	metrics_sip(cl->metrics, SIDE_CLOUD, 1, buf, (size_t)n);
+	if (cloud_send(cl, ch->name, ch->port, 0, buf, (size_t)n, &used,
+	    &why) < 0) {
 		health_mark(ch, 0, why);
 		ch->ping_sent = 0;
 	}
@@ -121,8 +120,8 @@ static void
 health_on_timer(uv_timer_t *t)
 {
 	struct cloud_host *ch = t->data;
-	const struct config *cfg = ch->px->cfg;
-	uint64_t now = uv_now(ch->px->loop);
+	const struct config *cfg = ch->cl->cfg;
+	uint64_t now = uv_now(ch->cl->loop);
 
 	if (!ch->active) {		/* left the SRV set: no more pings */
 		ch->ping_sent = 0;
@@ -141,20 +140,20 @@ health_on_timer(uv_timer_t *t)
 }
 
 int
-health_response(struct proxy *px, sip_t const *sip)
+health_response(struct cloud *cl, sip_t const *sip)
 {
 	struct cloud_host *ch;
 	uint64_t id;
 	unsigned idx, seq;
-	uint64_t now = uv_now(px->loop);
-	const struct config *cfg = px->cfg;
+	uint64_t now = uv_now(cl->loop);
+	const struct config *cfg = cl->cfg;
 	char why[64];
 
-	if (branch_kind(sip->sip_via->v_branch, px->branch_salt, &id) !=
-	    BRANCH_PING || (idx = (unsigned)(id >> 32)) >= (unsigned)px->nhosts)
+	if (branch_kind(sip->sip_via->v_branch, cl->salt, &id) !=
+	    BRANCH_PING || (idx = (unsigned)(id >> 32)) >= (unsigned)cl->nhosts)
 		return 0;
 	seq = (unsigned)id;
-	ch = &px->hosts[idx];
+	ch = &cl->hosts[idx];
 	if (seq != ch->ping_seq || ch->ping_sent == 0)
 		return 1;	/* late answer to an older ping */
 	ch->rtt_ms = now - ch->ping_sent;
@@ -174,10 +173,10 @@ health_response(struct proxy *px, sip_t const *sip)
 void
 health_conn_failed(struct cloud_host *ch, const char *why)
 {
-	const struct config *cfg = ch->px->cfg;
+	const struct config *cfg = ch->cl->cfg;
 
 	health_mark(ch, 0, why);
-	if (ch->ping_sent == 0 || ch->px->stopping)
+	if (ch->ping_sent == 0 || ch->cl->stopping)
 		return;
 	/* The ping died with its connection: no use waiting for an answer. */
 	ch->ping_sent = 0;
@@ -196,17 +195,17 @@ health_host_start(struct cloud_host *ch)
 }
 
 void
-health_start(struct proxy *px)
+health_start(struct cloud *cl)
 {
-	for (int i = 0; i < px->nhosts; i++)
-		if (px->hosts[i].active)
-			health_host_start(&px->hosts[i]);
+	for (int i = 0; i < cl->nhosts; i++)
+		if (cl->hosts[i].active)
+			health_host_start(&cl->hosts[i]);
 }
 
 void
-health_stop(struct proxy *px)
+health_stop(struct cloud *cl)
 {
-	for (int i = 0; i < px->nhosts; i++)
-		if (!uv_is_closing((uv_handle_t *)&px->hosts[i].health))
-			uv_close((uv_handle_t *)&px->hosts[i].health, NULL);
+	for (int i = 0; i < cl->nhosts; i++)
+		if (!uv_is_closing((uv_handle_t *)&cl->hosts[i].health))
+			uv_close((uv_handle_t *)&cl->hosts[i].health, NULL);
 }

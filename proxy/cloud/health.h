@@ -9,24 +9,24 @@
 
 #include <sofia-sip/sip.h>
 
-#include "proxy.h"
+#include "cloud.h"
 
-void health_start(struct proxy *px);
+void health_start(struct cloud *cl);
 /* Start pinging one proxy (new in the SRV set, or back in it). */
 void health_host_start(struct cloud_host *ch);
-void health_stop(struct proxy *px);
+void health_stop(struct cloud *cl);
 /* Mark a proxy up or down, logging the change and why. */
 void health_mark(struct cloud_host *ch, int up, const char *why);
 /* The connection to ch failed before it came up: down now, and the next
  * ping at options_interval_down rather than after a ping timeout. */
 void health_conn_failed(struct cloud_host *ch, const char *why);
 /* A response to one of our pings (its branch says so): 1 when it was. */
-int health_response(struct proxy *px, sip_t const *sip);
+int health_response(struct cloud *cl, sip_t const *sip);
 /* The healthy proxy for a new call ([cloud] balance: round robin, or by
  * callid's hash), skipping those in `tried` (a bit per host index); NULL
  * when none is left.  When every proxy is down, down ones are tried too:
  * the cloud decides, not us. */
-struct cloud_host *health_pick(struct proxy *px, unsigned tried,
+struct cloud_host *health_pick(struct cloud *cl, unsigned tried,
     const char *callid);
 
 #endif

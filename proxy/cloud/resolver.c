@@ -22,12 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cloud.h"
 #include "conn.h"
-#include "dest.h"
 #include "health.h"
 #include "log.h"
 #include "netaddr.h"
-#include "proxy.h"
 #include "resolver.h"
 
 #define SRV_RETRY_MS	30000	/* after a failed lookup; the old set stays */
@@ -130,17 +129,17 @@ resolver_srv_work(uv_work_t *w)
 static void resolver_srv_lookup(uv_timer_t *t);
 
 static void
-resolver_srv_schedule(struct proxy *px, uint64_t ms)
+resolver_srv_schedule(struct cloud *cl, uint64_t ms)
 {
-	uv_timer_start(&px->resolver.srv_timer, resolver_srv_lookup, ms, 0);
+	uv_timer_start(&cl->resolver.srv_timer, resolver_srv_lookup, ms, 0);
 }
 
 /* Use the targets of lk that lie inside the domain; retire the others. */
 static void
-resolver_srv_apply(struct proxy *px, struct srv_lookup *lk)
+resolver_srv_apply(struct cloud *cl, struct srv_lookup *lk)
 {
-	const struct config *cfg = px->cfg;
-	struct resolver *rs = &px->resolver;
+	const struct config *cfg = cl->cfg;
+	struct resolver *rs = &cl->resolver;
 	char set[sizeof(rs->last_set)];
 	size_t off = 0;
 	int keep[CFG_MAX_HOSTS] = { 0 }, n = 0;
@@ -160,7 +159,7 @@ resolver_srv_apply(struct proxy *px, struct srv_lookup *lk)
 		 * a valid certificate for a name we never meant to call. */
 		if (!in || n == CFG_MAX_HOSTS)
 			continue;
-		if ((ch = proxy_host_add(px, t->name, t->port)) == NULL)
+		if ((ch = cloud_host_add(cl, t->name, t->port)) == NULL)
 			continue;
 		ch->prio = t->prio;
 		if (!ch->active) {
@@ -170,11 +169,11 @@ resolver_srv_apply(struct proxy *px, struct srv_lookup *lk)
 		keep[ch->index] = 1;
 		n++;
 	}
-	for (int i = 0; i < px->nhosts; i++)
-		if (!keep[i] && px->hosts[i].active) {
-			px->hosts[i].active = 0;
+	for (int i = 0; i < cl->nhosts; i++)
+		if (!keep[i] && cl->hosts[i].active) {
+			cl->hosts[i].active = 0;
 			log_warn(NULL, "cloud %s:%u left the SRV set of %s: no new "
-			    "calls to it", px->hosts[i].name, px->hosts[i].port,
+			    "calls to it", cl->hosts[i].name, cl->hosts[i].port,
 			    cfg->cloud.domain);
 		}
 	if (strcmp(set, rs->last_set) != 0) {
@@ -189,12 +188,12 @@ static void
 resolver_srv_done(uv_work_t *w, int status)
 {
 	struct srv_lookup *lk = w->data;
-	struct proxy *px = lk->px;
-	const struct config *cfg = px->cfg;
+	struct cloud *cl = lk->cl;
+	const struct config *cfg = cl->cfg;
 	uint64_t next = 1000 * (uint64_t)cfg->cloud.resolve_interval;
 
-	px->resolver.lookup = NULL;
-	if (status < 0 || px->stopping)
+	cl->resolver.lookup = NULL;
+	if (status < 0 || cl->stopping)
 		goto done;
 	if (lk->rcode == HOST_NOT_FOUND || lk->rcode == NO_DATA ||
 	    (lk->rcode == 0 && lk->ntargets == 0)) {
@@ -223,38 +222,38 @@ resolver_srv_done(uv_work_t *w, int status)
 			next = 1000 * (uint64_t)lk->targets[i].ttl;
 	if (next < SRV_MIN_MS)
 		next = SRV_MIN_MS;
-	resolver_srv_apply(px, lk);
+	resolver_srv_apply(cl, lk);
 done:
-	if (!px->stopping)
-		resolver_srv_schedule(px, next);
+	if (!cl->stopping)
+		resolver_srv_schedule(cl, next);
 	free(lk);
 }
 
 static void
 resolver_srv_lookup(uv_timer_t *t)
 {
-	struct proxy *px = t->data;
+	struct cloud *cl = t->data;
 	struct srv_lookup *lk;
 	int r;
 
-	if (px->stopping || px->resolver.lookup != NULL)
+	if (cl->stopping || cl->resolver.lookup != NULL)
 		return;
 	if ((lk = calloc(1, sizeof(*lk))) == NULL) {
-		resolver_srv_schedule(px, SRV_RETRY_MS);
+		resolver_srv_schedule(cl, SRV_RETRY_MS);
 		return;
 	}
-	lk->px = px;
+	lk->cl = cl;
 	lk->work.data = lk;
 	snprintf(lk->qname, sizeof(lk->qname), "_sips._tcp.%s",
-	    px->cfg->cloud.domain);
-	if ((r = uv_queue_work(px->loop, &lk->work, resolver_srv_work,
+	    cl->cfg->cloud.domain);
+	if ((r = uv_queue_work(cl->loop, &lk->work, resolver_srv_work,
 	    resolver_srv_done)) < 0) {
 		log_warn(NULL, "SRV %s: %s", lk->qname, uv_strerror(r));
 		free(lk);
-		resolver_srv_schedule(px, SRV_RETRY_MS);
+		resolver_srv_schedule(cl, SRV_RETRY_MS);
 		return;
 	}
-	px->resolver.lookup = lk;
+	cl->resolver.lookup = lk;
 }
 
 /* ---- addresses: has a connected proxy moved? ---- */
@@ -262,9 +261,9 @@ resolver_srv_lookup(uv_timer_t *t)
 static void
 resolver_retire_tick(uv_timer_t *t)
 {
-	struct proxy *px = t->data;
-	struct resolver *rs = &px->resolver;
-	uint64_t now = uv_now(px->loop), next = 0;
+	struct cloud *cl = t->data;
+	struct resolver *rs = &cl->resolver;
+	uint64_t now = uv_now(cl->loop), next = 0;
 	struct conn *c;
 
 	for (int i = 0; i < CFG_MAX_HOSTS; i++) {
@@ -276,7 +275,7 @@ resolver_retire_tick(uv_timer_t *t)
 				next = rc->at - now;
 			continue;
 		}
-		if ((c = conn_find_id(&px->conns, rc->id)) != NULL)
+		if ((c = conn_find_id(cl->conns, rc->id)) != NULL)
 			conn_close(c, "replaced: the proxy moved");
 		rc->id = 0;
 	}
@@ -286,9 +285,9 @@ resolver_retire_tick(uv_timer_t *t)
 
 /* c's proxy now lives elsewhere: new requests on a new connection. */
 static void
-resolver_retire(struct proxy *px, struct cloud_host *ch, struct conn *c)
+resolver_retire(struct cloud *cl, struct cloud_host *ch, struct conn *c)
 {
-	struct resolver *rs = &px->resolver;
+	struct resolver *rs = &cl->resolver;
 	int i;
 
 	for (i = 0; i < CFG_MAX_HOSTS && rs->retired[i].id != 0; i++)
@@ -301,23 +300,23 @@ resolver_retire(struct proxy *px, struct cloud_host *ch, struct conn *c)
 	c->user = NULL;
 	c->retired = 1;
 	rs->retired[i].id = c->id;
-	rs->retired[i].at = uv_now(px->loop) + RETIRE_MS;
+	rs->retired[i].at = uv_now(cl->loop) + RETIRE_MS;
 	if (!uv_is_active((uv_handle_t *)&rs->retire_timer))
 		uv_timer_start(&rs->retire_timer, resolver_retire_tick,
 		    RETIRE_MS, 0);
-	dest_cloud_host_connect(ch);
+	cloud_host_connect(ch);
 }
 
 static void
 resolver_addr_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct cloud_host *ch = req->data;
-	struct proxy *px = ch->px;
+	struct cloud *cl = ch->cl;
 	struct conn *c = ch->conn;
 	char now[64], was[64];
 
 	ch->resolving = 0;
-	if (status < 0 || px->stopping || c == NULL || c->state != CONN_UP)
+	if (status < 0 || cl->stopping || c == NULL || c->state != CONN_UP)
 		goto done;	/* a failure changes nothing: keep what works */
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
 		if (netaddr_same_ip(ai->ai_addr, (struct sockaddr *)&c->peer))
@@ -329,7 +328,7 @@ resolver_addr_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	    ch->name, ch->port, netaddr_ntop((struct sockaddr *)&c->peer, was,
 	    sizeof(was)), netaddr_ntop(res->ai_addr, now, sizeof(now)),
 	    RETIRE_MS / 1000);
-	resolver_retire(px, ch, c);
+	resolver_retire(cl, ch, c);
 done:
 	uv_freeaddrinfo(res);
 }
@@ -337,46 +336,46 @@ done:
 static void
 resolver_addr_check(uv_timer_t *t)
 {
-	struct proxy *px = t->data;
+	struct cloud *cl = t->data;
 	struct addrinfo hints;
 	char port[8];
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	for (int i = 0; i < px->nhosts && !px->stopping; i++) {
-		struct cloud_host *ch = &px->hosts[i];
+	for (int i = 0; i < cl->nhosts && !cl->stopping; i++) {
+		struct cloud_host *ch = &cl->hosts[i];
 		if (ch->resolving || ch->conn == NULL ||
 		    ch->conn->state != CONN_UP ||
-		    config_resolve_find(px->cfg, ch->name) != NULL)
+		    config_resolve_find(cl->cfg, ch->name) != NULL)
 			continue;
 		snprintf(port, sizeof(port), "%u", ch->port);
 		ch->gai.data = ch;
-		if (uv_getaddrinfo(px->loop, &ch->gai, resolver_addr_done,
+		if (uv_getaddrinfo(cl->loop, &ch->gai, resolver_addr_done,
 		    ch->name, port, &hints) == 0)
 			ch->resolving = 1;
 	}
 }
 
 void
-resolver_start(struct proxy *px)
+resolver_start(struct cloud *cl)
 {
-	struct resolver *rs = &px->resolver;
-	uint64_t every = 1000 * (uint64_t)px->cfg->cloud.resolve_interval;
+	struct resolver *rs = &cl->resolver;
+	uint64_t every = 1000 * (uint64_t)cl->cfg->cloud.resolve_interval;
 
-	uv_timer_init(px->loop, &rs->srv_timer);
-	uv_timer_init(px->loop, &rs->addr_timer);
-	uv_timer_init(px->loop, &rs->retire_timer);
-	rs->srv_timer.data = rs->addr_timer.data = rs->retire_timer.data = px;
+	uv_timer_init(cl->loop, &rs->srv_timer);
+	uv_timer_init(cl->loop, &rs->addr_timer);
+	uv_timer_init(cl->loop, &rs->retire_timer);
+	rs->srv_timer.data = rs->addr_timer.data = rs->retire_timer.data = cl;
 	rs->started = 1;
-	if (px->cfg->cloud.domain[0] != '\0')
-		resolver_srv_schedule(px, 0);
+	if (cl->cfg->cloud.domain[0] != '\0')
+		resolver_srv_schedule(cl, 0);
 	uv_timer_start(&rs->addr_timer, resolver_addr_check, every, every);
 }
 
 void
-resolver_stop(struct proxy *px)
+resolver_stop(struct cloud *cl)
 {
-	struct resolver *rs = &px->resolver;
+	struct resolver *rs = &cl->resolver;
 
 	if (!rs->started)
 		return;
@@ -384,9 +383,9 @@ resolver_stop(struct proxy *px)
 	/* A lookup already running finishes and frees itself (stopping). */
 	if (rs->lookup != NULL)
 		uv_cancel((uv_req_t *)&rs->lookup->work);
-	for (int i = 0; i < px->nhosts; i++)
-		if (px->hosts[i].resolving)
-			uv_cancel((uv_req_t *)&px->hosts[i].gai);
+	for (int i = 0; i < cl->nhosts; i++)
+		if (cl->hosts[i].resolving)
+			uv_cancel((uv_req_t *)&cl->hosts[i].gai);
 	uv_close((uv_handle_t *)&rs->srv_timer, NULL);
 	uv_close((uv_handle_t *)&rs->addr_timer, NULL);
 	uv_close((uv_handle_t *)&rs->retire_timer, NULL);

@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-struct proxy;
+struct cloud;
 
 #define RESOLVER_MAX_SRV	16
 
@@ -24,7 +24,7 @@ struct srv_target {
 /* One SRV lookup on the thread pool: filled there, read on the loop. */
 struct srv_lookup {
 	uv_work_t work;
-	struct proxy *px;
+	struct cloud *cl;
 	char qname[CFG_HOST_MAX + 16];
 	int rcode;			/* 0 ok, else a resolver error (herror) */
 	int ntargets;			/* records; may exceed what we keep */
@@ -46,8 +46,8 @@ struct resolver {
 	int started;
 };
 
-void resolver_start(struct proxy *px);
-void resolver_stop(struct proxy *px);
+void resolver_start(struct cloud *cl);
+void resolver_stop(struct cloud *cl);
 
 /*
  * Parse an SRV answer (a DNS message) into lk->targets: 0, or -1 when

@@ -42,9 +42,4 @@ void dest_cloud(struct sip_dest *d, const char *host, uint16_t port);
 /* A source's address printed as ip:port. */
 const char *dest_src_str(const struct sip_src *src, char *buf, size_t len);
 
-/* Cloud host connection lifecycle: a connection closed. */
-void dest_cloud_conn_lost(struct proxy *px, struct conn *c);
-/* Open the persistent TLS connection of a cloud proxy (ch->conn). */
-void dest_cloud_host_connect(struct cloud_host *ch);
-
 #endif

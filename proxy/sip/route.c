@@ -59,7 +59,7 @@ static int
 route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
     struct sip_dest *d, struct cloud_host **chp)
 {
-	struct cloud_host *ch = health_pick(px, 0, sipmsg_callid(sip));
+	struct cloud_host *ch = health_pick(&px->cloud, 0, sipmsg_callid(sip));
 	int r;
 
 	*chp = ch;
@@ -444,7 +444,7 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		txn_response(t, msg, sip);
 		return;
 	}
-	if (src->side == SIDE_CLOUD && health_response(px, sip))
+	if (src->side == SIDE_CLOUD && health_response(&px->cloud, sip))
 		goto done;
 	if (accepted_has_branch(&px->accepted, sip->sip_via->v_branch) &&
 	    (sip->sip_status->st_status < 200 || sip->sip_status->st_status >= 300)) {

@@ -546,7 +546,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	char branch[BRANCH_MAX];
 
 	health_mark(t->ch, 0, why);
-	next = health_pick(px, t->tried, t->callid);
+	next = health_pick(&px->cloud, t->tried, t->callid);
 	if (next == NULL || t->nold >= CFG_MAX_HOSTS) {
 		log_warn(t->callid, "no other cloud proxy to try after %s: %s",
 		    t->ch->name, why);
