@@ -9,8 +9,10 @@
 #include <time.h>
 
 #include "admin.h"
+#include "dialog.h"
 #include "log.h"
 #include "metrics.h"
+#include "txn.h"
 
 #define ADMIN_MAX_REQ	4096
 #define ADMIN_TIMEOUT	5000
@@ -116,7 +118,7 @@ admin_healthz(struct admin_conn *ac)
 		    why, up);
 	else
 		mbuf_printf(&b, "{\"status\":\"ok\",\"cloud_proxies_up\":%d,\"calls_active\":%zu}\n",
-		    up, px->dialogs.count);
+		    up, dialog_count(px));
 	admin_reply(ac, why ? 503 : 200, "application/json", &b);
 }
 
@@ -129,10 +131,10 @@ admin_metrics(struct admin_conn *ac)
 	metrics_print(&px->metrics, px->conns.tls, &b);
 	mbuf_printf(&b, "# HELP tlstrunk_calls_active Calls set up or in progress.\n"
 	    "# TYPE tlstrunk_calls_active gauge\ntlstrunk_calls_active %zu\n",
-	    px->dialogs.count);
+	    dialog_count(px));
 	mbuf_printf(&b, "# HELP tlstrunk_invites_unanswered New calls' INVITEs the next hop has not answered yet.\n"
 	    "# TYPE tlstrunk_invites_unanswered gauge\ntlstrunk_invites_unanswered %d\n",
-	    px->unanswered);
+	    txn_unanswered(px));
 	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
 	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
 	for (int i = 0; i < px->cloud.nhosts; i++)

@@ -83,16 +83,10 @@ static void
 proxy_on_conn_closed(void *ctx, struct conn *c)
 {
 	struct proxy *px = ctx;
-	struct txn *t, *next;
 
 	cloud_conn_lost(&px->cloud, c);
-	if (px->stopping)
-		return;
-	for (t = LIST_FIRST(&px->txns); t != NULL; t = next) {
-		next = LIST_NEXT(t, link);
-		if (t->dst_conn == c->id)
-			txn_conn_lost(t);
-	}
+	if (!px->stopping)
+		txn_conn_closed(px, c->id);
 }
 
 /* Days to a certificate's notAfter: a warning, then an error, as
@@ -287,18 +281,14 @@ proxy_on_drain(uv_timer_t *t)
 {
 	struct proxy *px = t->data;
 	uint64_t waited = uv_now(px->loop) - px->drain_started;
-	struct txn *tx;
-	int pending = 0;
 
 	/* A BYE ends its dialog when it passes; wait for its 200 too. */
-	LIST_FOREACH(tx, &px->txns, link)
-		pending += tx->state < TXN_COMPLETED;
-	if (px->dialogs.count == 0 && pending == 0) {
+	if (dialog_count(px) == 0 && txn_pending(px) == 0) {
 		log_info(NULL, "drain: no call left, exiting");
 		proxy_shutdown(px);
 	} else if (waited >= 1000 * (uint64_t)px->cfg->cloud.drain_timeout) {
 		log_warn(NULL, "drain: %zu call(s) still up after %d s, exiting",
-		    px->dialogs.count, px->cfg->cloud.drain_timeout);
+		    dialog_count(px), px->cfg->cloud.drain_timeout);
 		proxy_shutdown(px);
 	}
 }
@@ -310,7 +300,7 @@ proxy_drain(struct proxy *px)
 	px->draining = 1;
 	px->drain_started = uv_now(px->loop);
 	log_info(NULL, "SIGTERM: draining %zu call(s), at most %d s; new calls get 503",
-	    px->dialogs.count, px->cfg->cloud.drain_timeout);
+	    dialog_count(px), px->cfg->cloud.drain_timeout);
 	uv_timer_start(&px->drain, proxy_on_drain, 0, 250);
 }
 
@@ -484,7 +474,6 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	int r;
 
 	memset(px, 0, sizeof(*px));
-	LIST_INIT(&px->txns);
 	px->loop = loop;
 	px->cfg = cfg;
 	proxy_transports_init(px);
@@ -496,8 +485,7 @@ proxy_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg)
 	px->pbx_port = cfg->pbx.listen.port;
 	snprintf(px->tls_name, sizeof(px->tls_name), "%s", cfg->tls_server.advertised_name);
 	px->tls_port = cfg->tls_server.listen.port;
-	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
-	    strmap_init(&px->txn_by_branch, 1024) < 0 ||
+	if (txn_table_init(px) < 0 ||
 	    accepted_init(&px->accepted, loop, 64 * 500 /* 64 x T1 */) < 0 ||
 	    dialog_table_init(px) < 0 || admission_init(px) < 0)
 		return -ENOMEM;
@@ -552,8 +540,7 @@ proxy_shutdown(struct proxy *px)
 	if (px->have_tls)
 		proxy_close_handle((uv_handle_t *)&px->tls_listen);
 	conn_set_close_all(&px->conns, "shutting down");
-	while (!LIST_EMPTY(&px->txns))
-		txn_free(LIST_FIRST(&px->txns));
+	txn_table_close(px);
 	accepted_close(&px->accepted);
 	cloud_stop(&px->cloud);
 	admin_close(px);
@@ -570,8 +557,7 @@ proxy_shutdown(struct proxy *px)
 void
 proxy_free(struct proxy *px)
 {
-	strmap_free(&px->txn_by_skey);
-	strmap_free(&px->txn_by_branch);
+	txn_table_free(px);
 	accepted_free(&px->accepted);
 	dialog_table_free(px);
 	admission_free(px);

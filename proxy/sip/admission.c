@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admission.h"
+#include "dialog.h"
 #include "netaddr.h"
 
 #define LIMITS_MAX_SOURCES	65536	/* beyond: forget idle sources */
@@ -86,7 +87,7 @@ admission_call_check(struct proxy *px, const struct sockaddr *src, const char **
 	struct source *s;
 	char ip[64];
 
-	if ((int)px->dialogs.count >= cfg->limits.max_calls) {
+	if ((int)dialog_count(px) >= cfg->limits.max_calls) {
 		*why = "max_calls reached";
 		return 503;
 	}

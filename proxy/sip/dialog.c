@@ -42,6 +42,12 @@ dialog_free(struct dialog *dg)
 	free(dg);
 }
 
+size_t
+dialog_count(const struct proxy *px)
+{
+	return px->dialogs.count;
+}
+
 void
 dialog_table_free(struct proxy *px)
 {

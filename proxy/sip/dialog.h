@@ -33,6 +33,8 @@ struct dialog {
 
 int dialog_table_init(struct proxy *px);
 void dialog_table_free(struct proxy *px);
+/* Calls up (dialogs opened and not forgotten). */
+size_t dialog_count(const struct proxy *px);
 
 /* An initial INVITE (as received) goes from from_side to the other. */
 void dialog_open(struct proxy *px, sip_t const *invite, int from_side,

@@ -723,3 +723,56 @@ txn_conn_lost(struct txn *t)
 		txn_reply(t, 503, "Service Unavailable");
 	}
 }
+
+int
+txn_table_init(struct proxy *px)
+{
+	LIST_INIT(&px->txns);
+	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
+	    strmap_init(&px->txn_by_branch, 1024) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+txn_table_close(struct proxy *px)
+{
+	while (!LIST_EMPTY(&px->txns))
+		txn_free(LIST_FIRST(&px->txns));
+}
+
+void
+txn_table_free(struct proxy *px)
+{
+	strmap_free(&px->txn_by_skey);
+	strmap_free(&px->txn_by_branch);
+}
+
+void
+txn_conn_closed(struct proxy *px, uint64_t conn_id)
+{
+	struct txn *t, *next;
+
+	for (t = LIST_FIRST(&px->txns); t != NULL; t = next) {
+		next = LIST_NEXT(t, link);
+		if (t->dst_conn == conn_id)
+			txn_conn_lost(t);
+	}
+}
+
+int
+txn_pending(struct proxy *px)
+{
+	struct txn *t;
+	int n = 0;
+
+	LIST_FOREACH(t, &px->txns, link)
+		n += t->state < TXN_COMPLETED;
+	return n;
+}
+
+int
+txn_unanswered(const struct proxy *px)
+{
+	return px->unanswered;
+}

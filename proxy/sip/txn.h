@@ -89,4 +89,15 @@ void txn_upstream_cancel(struct txn *t);
 /* The stream a request went out on is gone. */
 void txn_conn_lost(struct txn *t);
 
+/* The transaction table, txn.c's alone: set up, emptied (shutdown), freed. */
+int txn_table_init(struct proxy *px);
+void txn_table_close(struct proxy *px);
+void txn_table_free(struct proxy *px);
+/* Connection conn_id closed: each transaction that sent on it hears so. */
+void txn_conn_closed(struct proxy *px, uint64_t conn_id);
+/* Transactions not yet answered finally (a draining exit waits for them). */
+int txn_pending(struct proxy *px);
+/* New calls' INVITEs without any response yet (overload, /metrics). */
+int txn_unanswered(const struct proxy *px);
+
 #endif
