@@ -54,8 +54,10 @@ enum srtp_stream_err {
 };
 
 /* The largest RTP packet (plain) a tx stream remembers for a repeat:
- * RFC 4733 events, comfort noise and voice up to 30 ms of G.711. */
-#define SRTP_STREAM_REPEAT_MAX	256
+ * what endpoints send again on purpose, RFC 4733 events (a 4-byte
+ * payload) and comfort noise (RFC 3389).  Voice is not repeated: keeping
+ * it would cost two copies of every packet and ~400 bytes per stream. */
+#define SRTP_STREAM_REPEAT_MAX	64
 
 struct srtp_stream_last;
 
