@@ -40,18 +40,9 @@ bs_terminated cloud
 capture_stop
 
 # Signalling: what each endpoint was given.
-sdp_assert cloud --to "$BS_CLOUD_IP:$BS_CLOUD_TLS_PORT" --transport TLS --msg INVITE --initial \
-	--proto RTP/SAVP --crypto 1-2 --suites "$MEDIA_SRTP_SUITES" --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
-sdp_assert pbx --from "$PBX_IP:$SBC_PBX_PORT" --transport UDP --msg 200 --initial \
-	--proto RTP/AVP --crypto 0 --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
-# Audio: each side heard the other.
-bs_check_tone cloud "$BS_PBX_TONE" $((MEDIA_CALL_SECS - 2))
-bs_check_tone pbx "$BS_CLOUD_TONE" $((MEDIA_CALL_SECS - 2))
-# Wire: SRTP only toward/from the cloud, through the relay.
-rtp_assert_srtp --cloud "$BS_MEDIA_IP:$BS_CLOUD_RTP" --pbx "$BS_MEDIA_IP:$BS_PBX_RTP" \
-	--relay "$PBX_IP:$MEDIA_RELAY_PORTS" --min-packets 100
-n=$(bs_srtp_errors cloud)
-[ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk"
+media_offer_sdp_checked
+# Audio both ways; on the wire SRTP only toward/from the cloud.
+media_heard_srtp_only "$MEDIA_CALL_SECS"
 
 # tlstrunk's one summary line for the call carries the media it relayed.
 wait_grep "$TLSTRUNK_LOG" 'call summary: pbx->cloud ' 5 || fail "no call summary line"

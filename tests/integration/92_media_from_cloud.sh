@@ -49,12 +49,7 @@ sdp_assert pbx --to "$PBX_IP:$PBX_UAS_PORT" --transport UDP --msg INVITE --initi
 	--proto RTP/AVP --crypto 0 --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
 sdp_assert cloud --from "$SBC_TLS_IP:$SBC_TLS_PORT" --transport TLS --msg 200 --initial \
 	--proto RTP/SAVP --crypto 1 --suites "$MEDIA_SRTP_SUITES" --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
-bs_check_tone cloud "$BS_PBX_TONE" $((MEDIA_CALL_SECS - 2))
-bs_check_tone pbx "$BS_CLOUD_TONE" $((MEDIA_CALL_SECS - 2))
-rtp_assert_srtp --cloud "$BS_MEDIA_IP:$BS_CLOUD_RTP" --pbx "$BS_MEDIA_IP:$BS_PBX_RTP" \
-	--relay "$PBX_IP:$MEDIA_RELAY_PORTS" --min-packets 100
-n=$(bs_srtp_errors cloud)
-[ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk"
+media_heard_srtp_only "$MEDIA_CALL_SECS"
 
 media_cleanup
 pass "cloud->PBX call: tones heard both ways, SAVP answer with one crypto line, cloud leg SRTP only, $HANGUP_BY hung up"

@@ -73,21 +73,7 @@ timeout -k 2 25 "$PYTHON" "$MEDIA_DIR/media_guard.py" --metrics "http://127.0.0.
 	--listen "$CLOUD_MEDIA" --pbx-src "$PBX_IP" --bad-src 127.0.0.9 --third-src 127.0.0.4 \
 	-n "$N" -m "$M" -k "$K" >"$WORK/guard.log" 2>&1 || rc=$?
 sed 's/^/  /' "$WORK/guard.log" >&2
-# Every check ran inside the call: its BYE must not have come before.
-if grep -aqF "[$CALLID] media: call ended" "$TLSTRUNK_LOG"; then
-	fail "the call ended before the packet checks were done (HOLD_MS=$HOLD_MS too short here?)"
-fi
-[ "$rc" = 0 ] || fail "media guard (exit $rc): $(grep -a '^FAIL: ' "$WORK/guard.log" | sed 's/^FAIL: //' | head -3 | tr '\n' ';')"
-kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died during the packet checks"
-
-# --- the call ends normally ------------------------------------------------------------
-rc=0
-sipp_wait "$PBX_PID" $((HOLD_MS / 1000 + 15)) || rc=$?
-[ "$rc" = 0 ] || fail "the PBX's call did not complete normally (sipp exit $rc; see $WORK/sipp-pbx.log)"
-rc=0
-sipp_wait "$UAS_PID" 10 || rc=$?
-[ "$rc" = 0 ] || fail "the cloud UAS did not complete the call (sipp exit $rc): it did not get the BYE?"
-kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died"
+sipp_media_call_done "media guard" "$WORK/guard.log" "$rc"
 
 counts=$(sed -n 's/^COUNTS //p' "$WORK/guard.log")
 cnt() { sed -E "s/.*(^| )$1=([0-9]+).*/\2/" <<<"$counts"; }

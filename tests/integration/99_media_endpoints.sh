@@ -51,20 +51,7 @@ timeout -k 2 25 "$PYTHON" "$MEDIA_DIR/media_endpoints.py" --metrics "http://127.
 	--pbx-log "$WORK/sipp-pbx.msg.log" --uas-log "$WORK/sipp-cloud-uas.msg.log" \
 	--listen "$CLOUD_MEDIA" --pbx-src "$PBX_IP" >"$WORK/endpoints.log" 2>&1 || rc=$?
 sed 's/^/  /' "$WORK/endpoints.log" >&2
-if grep -aqF "[$CALLID] media: call ended" "$TLSTRUNK_LOG"; then
-	fail "the call ended before the packet checks were done (HOLD_MS=$HOLD_MS too short here?)"
-fi
-[ "$rc" = 0 ] || fail "media endpoints (exit $rc): $(grep -a '^FAIL: ' "$WORK/endpoints.log" | sed 's/^FAIL: //' | head -3 | tr '\n' ';')"
-kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died during the packet checks"
-
-# --- the call ends normally ------------------------------------------------------------
-rc=0
-sipp_wait "$PBX_PID" $((HOLD_MS / 1000 + 15)) || rc=$?
-[ "$rc" = 0 ] || fail "the PBX's call did not complete normally (sipp exit $rc; see $WORK/sipp-pbx.log)"
-rc=0
-sipp_wait "$UAS_PID" 10 || rc=$?
-[ "$rc" = 0 ] || fail "the cloud UAS did not complete the call (sipp exit $rc): it did not get the BYE?"
-kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died"
+sipp_media_call_done "media endpoints" "$WORK/endpoints.log" "$rc"
 
 counts=$(sed -n 's/^COUNTS //p' "$WORK/endpoints.log")
 want_fail=$(sed -E 's/.*(^| )srtp_failures=([0-9]+).*/\2/' <<<"$counts")

@@ -397,3 +397,47 @@ sipp_media_call_up() {
 	CALLID=$(grep -am1 -i '^Call-ID:' "$WORK/sipp-pbx.msg.log" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r')
 	log "call $CALLID up; relay: $(grep -aF "[$CALLID] media: relay pbx " "$TLSTRUNK_LOG" | sed 's/.*media: //' || true)"
 }
+
+# media_heard_srtp_only SECS: after a call of SECS seconds, each side heard
+# the other's tone for at least SECS - 2 s, the cloud leg was SRTP only
+# through the relay (at least 100 packets), and the cloud decrypted every
+# packet. Shared by every baresip call test.
+media_heard_srtp_only() {
+	local secs=$1 n
+	bs_check_tone cloud "$BS_PBX_TONE" $((secs - 2))
+	bs_check_tone pbx "$BS_CLOUD_TONE" $((secs - 2))
+	rtp_assert_srtp --cloud "$BS_MEDIA_IP:$BS_CLOUD_RTP" --pbx "$BS_MEDIA_IP:$BS_PBX_RTP" \
+		--relay "$PBX_IP:$MEDIA_RELAY_PORTS" --min-packets 100
+	n=$(bs_srtp_errors cloud)
+	[ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk"
+}
+
+# media_offer_sdp_checked: a PBX->cloud call's SDP: the cloud was offered
+# RTP/SAVP with our crypto lines and the relay's address, the PBX was
+# answered RTP/AVP without crypto.
+media_offer_sdp_checked() {
+	sdp_assert cloud --to "$BS_CLOUD_IP:$BS_CLOUD_TLS_PORT" --transport TLS --msg INVITE --initial \
+		--proto RTP/SAVP --crypto 1-2 --suites "$MEDIA_SRTP_SUITES" --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
+	sdp_assert pbx --from "$PBX_IP:$SBC_PBX_PORT" --transport UDP --msg 200 --initial \
+		--proto RTP/AVP --crypto 0 --conn "$PBX_IP" --ports "$MEDIA_RELAY_PORTS"
+}
+
+# sipp_media_call_done NAME LOG: after media_guard.py-like checks (LOG,
+# exit status in rc of the caller) ran inside a call of sipp_media_call_up:
+# they ran before the BYE, passed, tlstrunk is alive, and the call ends
+# normally on both sipp ends.
+sipp_media_call_done() {
+	local name=$1 out=$2 rc=$3
+	if grep -aqF "[$CALLID] media: call ended" "$TLSTRUNK_LOG"; then
+		fail "the call ended before the packet checks were done (HOLD_MS=$HOLD_MS too short here?)"
+	fi
+	[ "$rc" = 0 ] || fail "$name (exit $rc): $(grep -a '^FAIL: ' "$out" | sed 's/^FAIL: //' | head -3 | tr '\n' ';')"
+	kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died during the packet checks"
+	rc=0
+	sipp_wait "$PBX_PID" $((HOLD_MS / 1000 + 15)) || rc=$?
+	[ "$rc" = 0 ] || fail "the PBX's call did not complete normally (sipp exit $rc; see $WORK/sipp-pbx.log)"
+	rc=0
+	sipp_wait "$UAS_PID" 10 || rc=$?
+	[ "$rc" = 0 ] || fail "the cloud UAS did not complete the call (sipp exit $rc): it did not get the BYE?"
+	kill -0 "$TLSTRUNK_PID" 2>/dev/null || fail "tlstrunk died"
+}

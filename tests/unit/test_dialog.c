@@ -16,6 +16,7 @@
 #include <sofia-sip/sip_header.h>
 
 #include "admission.h"
+#include "unit_sip.h"
 #include "dialog.h"
 
 static struct config cfg;
@@ -25,20 +26,7 @@ static uv_loop_t loop;
 static void
 setup(void)
 {
-	char path[] = "/tmp/tlstrunk-dialog-XXXXXX", err[512];
-	int fd = mkstemp(path);
-	FILE *f;
-
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f, "[pbx]\naddress = 127.0.0.1:5090\nallow = 127.0.0.0/29\n"
-	    "[cloud]\nhosts = lb01.voice.use1.pure.cloud\ntgrp = T\n"
-	    "trunk_context = c.example\n[tls_server]\ncert_file = /x.pem\n"
-	    "key_file = /x.key\nadvertised_name = sbc.test.example\n"
-	    "listen = 127.0.0.1:15061\n[limits]\nmax_calls_per_source = 2\n");
-	fclose(f);
-	cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
-	unlink(path);
+	unit_config(&cfg, "[limits]\nmax_calls_per_source = 2\n");
 	cr_assert_eq(uv_loop_init(&loop), 0);
 	memset(&px, 0, sizeof(px));
 	px.loop = &loop;
@@ -61,27 +49,6 @@ teardown(void)
 
 TestSuite(dialog, .init = setup, .fini = teardown);
 
-static msg_t *
-parse(const char *text)
-{
-	char buf[4096];
-	size_t n = 0;
-	msg_t *m;
-	void *b;
-
-	for (const char *p = text; *p != '\0' && n + 2 < sizeof(buf); p++) {
-		if (*p == '\n')
-			buf[n++] = '\r';
-		buf[n++] = *p;
-	}
-	m = msg_create(sip_default_mclass(), 0);
-	b = msg_buf_alloc(m, n + 1);
-	memcpy(b, buf, n);
-	msg_buf_commit(m, n, 1);
-	cr_assert_gt(msg_extract(m), 0, "unparsable: %s", text);
-	return m;
-}
-
 static struct sockaddr_in pbx_src;
 
 static void
@@ -97,7 +64,7 @@ open_call(const char *cid)
 	    "To: <sip:+1555@sbc.test.example>\n"
 	    "Call-ID: %s\nCSeq: 10 INVITE\n"
 	    "Contact: <sip:1000@127.0.0.1:5070>\nContent-Length: 0\n\n", cid, cid);
-	m = parse(text);
+	m = unit_parse(text);
 	pbx_src.sin_family = AF_INET;
 	pbx_src.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	dialog_open(&px, sip_object(m), SIDE_PBX, (struct sockaddr *)&pbx_src);
@@ -112,7 +79,7 @@ Test(dialog, route_sets_split_around_our_entries)
 	struct dialog *dg;
 
 	open_call("dlg-1@test");
-	m = parse("SIP/2.0 200 OK\n"
+	m = unit_parse("SIP/2.0 200 OK\n"
 	    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-dlg-1@test\n"
 	    "Record-Route: <sip:lb01.voice.use1.pure.cloud:5061;transport=tls;lr>\n"
 	    "Record-Route: <sip:sbc.test.example:15061;transport=tls;lr;r2=on>\n"
@@ -143,7 +110,7 @@ Test(dialog, cseq_only_moves_up)
 	struct dialog *dg;
 
 	open_call("dlg-2@test");
-	m = parse("BYE sip:+1555@10.20.30.40 SIP/2.0\n"
+	m = unit_parse("BYE sip:+1555@10.20.30.40 SIP/2.0\n"
 	    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-b\n"
 	    "From: <sip:1000@127.0.0.1>;tag=pbx1\n"
 	    "To: <sip:+1555@sbc.test.example>;tag=cloud9\n"
@@ -152,7 +119,7 @@ Test(dialog, cseq_only_moves_up)
 	dg = strmap_get(&px.dialogs, "dlg-2@test");
 	cr_assert_eq(dg->cseq[SIDE_PBX], 10, "an older CSeq changes nothing");
 	msg_destroy(m);
-	m = parse("BYE sip:+1555@10.20.30.40 SIP/2.0\n"
+	m = unit_parse("BYE sip:+1555@10.20.30.40 SIP/2.0\n"
 	    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-c\n"
 	    "From: <sip:1000@127.0.0.1>;tag=pbx1\n"
 	    "To: <sip:+1555@sbc.test.example>;tag=cloud9\n"

@@ -14,6 +14,7 @@
 #include <sofia-sip/sip_header.h>
 
 #include "branch.h"
+#include "unit_sip.h"
 #include "hdr.h"
 #include "txn.h"
 
@@ -23,20 +24,7 @@ static struct proxy px;
 static void
 setup(void)
 {
-	char path[] = "/tmp/tlstrunk-hdr-XXXXXX", err[512];
-	int fd = mkstemp(path);
-	FILE *f;
-
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fprintf(f, "[pbx]\naddress = 127.0.0.1:5090\nallow = 127.0.0.0/29\n"
-	    "[cloud]\nhosts = lb01.voice.use1.pure.cloud\ntgrp = T\n"
-	    "trunk_context = c.example\n[tls_server]\ncert_file = /x.pem\n"
-	    "key_file = /x.key\nadvertised_name = sbc.test.example\n"
-	    "listen = 127.0.0.1:15061\n");
-	fclose(f);
-	cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
-	unlink(path);
+	unit_config(&cfg, "");
 	memset(&px, 0, sizeof(px));
 	px.cfg = &cfg;
 	snprintf(px.tls_name, sizeof(px.tls_name), "sbc.test.example");
@@ -47,29 +35,6 @@ setup(void)
 }
 
 TestSuite(hdr, .init = setup);
-
-/* A request parsed from text (\n becomes CRLF). */
-static msg_t *
-parse(const char *text)
-{
-	char buf[4096];
-	size_t n = 0;
-	msg_t *m;
-	void *b;
-
-	for (const char *p = text; *p != '\0' && n + 2 < sizeof(buf); p++) {
-		if (*p == '\n')
-			buf[n++] = '\r';
-		buf[n++] = *p;
-	}
-	m = msg_create(sip_default_mclass(), 0);
-	cr_assert_not_null(m);
-	b = msg_buf_alloc(m, n + 1);
-	memcpy(b, buf, n);
-	msg_buf_commit(m, n, 1);
-	cr_assert_gt(msg_extract(m), 0, "unparsable: %s", text);
-	return m;
-}
 
 static su_home_t home[1] = { SU_HOME_INIT(home) };
 
@@ -105,7 +70,7 @@ Test(hdr, what_names_us)
 
 Test(hdr, our_two_route_entries_popped_with_the_token)
 {
-	msg_t *m = parse(REQ_HEAD
+	msg_t *m = unit_parse(REQ_HEAD
 	    "Route: <sip:sbc.test.example:15061;transport=tls;lr;ttc=1a>\n"
 	    "Route: <sip:127.0.0.1:15060;lr>\n"
 	    "Route: <sip:pbx-proxy.example;lr>\n" REQ_TAIL);
@@ -127,24 +92,24 @@ Test(hdr, a_via_of_ours_is_a_loop)
 	branch_make(b, px.branch_salt, BRANCH_TXN, 7);
 	snprintf(text, sizeof(text), REQ_HEAD
 	    "Via: SIP/2.0/UDP 127.0.0.1:15060;branch=%s\n" REQ_TAIL, b);
-	m = parse(text);
+	m = unit_parse(text);
 	cr_assert(hdr_via_loop(&px, sip_object(m)));
 	msg_destroy(m);
-	m = parse(REQ_HEAD REQ_TAIL);
+	m = unit_parse(REQ_HEAD REQ_TAIL);
 	cr_assert(!hdr_via_loop(&px, sip_object(m)));
 	msg_destroy(m);
 	/* Another process's salt: not ours, not a loop. */
 	branch_make(b, "feedface", BRANCH_TXN, 7);
 	snprintf(text, sizeof(text), REQ_HEAD
 	    "Via: SIP/2.0/UDP 127.0.0.1:15060;branch=%s\n" REQ_TAIL, b);
-	m = parse(text);
+	m = unit_parse(text);
 	cr_assert(!hdr_via_loop(&px, sip_object(m)));
 	msg_destroy(m);
 }
 
 Test(hdr, next_hop_of_an_in_dialog_request)
 {
-	msg_t *m = parse(REQ_HEAD REQ_TAIL);
+	msg_t *m = unit_parse(REQ_HEAD REQ_TAIL);
 	struct sip_dest d;
 
 	/* Toward the PBX: the Request-URI, an allowed address, UDP. */
@@ -154,12 +119,12 @@ Test(hdr, next_hop_of_an_in_dialog_request)
 	cr_assert_eq(d.port, 5090);
 	msg_destroy(m);
 	/* Outside [pbx] allow: refused, never sent. */
-	m = parse("BYE sip:+1555@10.9.9.9:5090 SIP/2.0\n"
+	m = unit_parse("BYE sip:+1555@10.9.9.9:5090 SIP/2.0\n"
 	    "Via: SIP/2.0/TLS 127.0.0.2:5061;branch=z9hG4bK-cloud-2\n" REQ_TAIL);
 	cr_assert_lt(hdr_dialog_target(&px, sip_object(m), SIDE_PBX, 0, &d), 0);
 	msg_destroy(m);
 	/* Toward the cloud: the top Route, TLS, its name to verify. */
-	m = parse("BYE sip:+1555@10.1.1.1:5090 SIP/2.0\n"
+	m = unit_parse("BYE sip:+1555@10.1.1.1:5090 SIP/2.0\n"
 	    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-pbx-1\n"
 	    "Route: <sip:lb01.voice.use1.pure.cloud:5061;transport=tls;lr>\n"
 	    REQ_TAIL);
@@ -192,8 +157,8 @@ Test(hdr, rfc2543_hop_transaction_key)
 	    "From: <sip:a@x>;tag=f1\nTo: <sip:+1555@example.com>\n"
 	    "Call-ID: old-1@test\nCSeq: 6 INVITE\nContent-Length: 0\n\n";
 	char k1[512], k2[512], k3[512], k4[512];
-	msg_t *m1 = parse(inv), *m2 = parse(inv), *m3 = parse(ack),
-	    *m4 = parse(next);
+	msg_t *m1 = unit_parse(inv), *m2 = unit_parse(inv), *m3 = unit_parse(ack),
+	    *m4 = unit_parse(next);
 
 	cr_assert_eq(txn_skey(sip_object(m1), 0, k1, sizeof(k1)), 0);
 	cr_assert_eq(txn_skey(sip_object(m2), 0, k2, sizeof(k2)), 0);
