@@ -7,7 +7,7 @@
 
 #include <sys/socket.h>
 
-#include "proxy.h"
+#include "core.h"
 
 int admission_init(struct proxy *px);
 void admission_free(struct proxy *px);

@@ -2,7 +2,7 @@
 #ifndef TLSTRUNK_DEST_H
 #define TLSTRUNK_DEST_H
 
-#include "proxy.h"
+#include "core.h"
 
 struct sip_dest {
 	int side;			/* enum sip_side */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sofia-sip/sip.h>
 
-#include "proxy.h"
+#include "core.h"
 
 struct dialog {
 	char *callid;

@@ -7,7 +7,7 @@
 #include <sofia-sip/url.h>
 
 #include "dest.h"
-#include "proxy.h"
+#include "core.h"
 
 /* A branch this process made (msg/branch.h). */
 int hdr_branch_ours(struct proxy *px, const char *branch);

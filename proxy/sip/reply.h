@@ -4,7 +4,7 @@
 
 #include <sofia-sip/msg.h>
 
-#include "proxy.h"
+#include "core.h"
 
 /* Send a response upstream: on the connection the request came in on,
  * else (connection gone) to the Via sent-by of resp (RFC 3261 18.2.2). */

@@ -6,7 +6,7 @@
 #include <sofia-sip/sip.h>
 
 #include "dest.h"
-#include "proxy.h"
+#include "core.h"
 
 /* Both take ownership of msg. */
 void route_request(struct proxy *px, msg_t *msg, sip_t *sip,

@@ -15,7 +15,7 @@
 
 #include "branch.h"
 #include "dest.h"
-#include "proxy.h"
+#include "core.h"
 
 enum txn_state {
 	TXN_TRYING = 0,		/* forwarded, no response yet */

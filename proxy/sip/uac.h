@@ -5,7 +5,7 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
-#include "proxy.h"
+#include "core.h"
 
 /* Send a request we built ourselves (no Via yet) toward to_side, along
  * its Route/Request-URI; our own Route entries on top are dropped. */
