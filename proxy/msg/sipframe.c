@@ -21,6 +21,7 @@
 #include <sofia-sip/sip_header.h>
 
 #include "sipframe.h"
+#include "sipmsg.h"
 
 /* Bytes handed to the parser at once (see sipframe_feed). */
 #define SIPFRAME_SLICE	4096
@@ -146,9 +147,7 @@ sipframe_bad(struct sipframe *f, sipframe_cb cb, void *ctx)
 
 	f->rx = NULL;
 	f->open = 0;
-	if (sip != NULL && sip->sip_request != NULL && sip->sip_via != NULL &&
-	    sip->sip_from != NULL && sip->sip_to != NULL &&
-	    sip->sip_call_id != NULL && sip->sip_cseq != NULL) {
+	if (sip != NULL && sip->sip_request != NULL && sipmsg_answerable(sip)) {
 		msg_set_flags(m, MSG_FLG_ERROR);
 		cb(ctx, SIPFRAME_BAD, m);
 	} else {

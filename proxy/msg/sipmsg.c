@@ -83,6 +83,14 @@ sipmsg_check(msg_t *msg, sip_t const *sip)
 }
 
 int
+sipmsg_answerable(sip_t const *sip)
+{
+	return sip != NULL && sip->sip_via != NULL && sip->sip_from != NULL &&
+	    sip->sip_to != NULL && sip->sip_call_id != NULL &&
+	    sip->sip_cseq != NULL;
+}
+
+int
 sipmsg_header_count(msg_t *msg)
 {
 	msg_header_t **head = msg_chain_head(msg);

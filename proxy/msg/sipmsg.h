@@ -12,6 +12,10 @@ char *sipmsg_print(msg_t *msg, size_t *len);
 /* 0 when the request/response has what a proxy needs, else a reason. */
 const char *sipmsg_check(msg_t *msg, sip_t const *sip);
 
+/* 1 when a response to sip can be built: the fields it copies (Via,
+ * From, To, Call-ID, CSeq) parsed, whatever else did not. */
+int sipmsg_answerable(sip_t const *sip);
+
 /* 1 when the start line says SIP/2.0 (the only version we pass on). */
 int sipmsg_version_ok(sip_t const *sip);
 

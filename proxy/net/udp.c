@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "netaddr.h"
+#include "sipmsg.h"
 #include "udp.h"
 
 static void
@@ -30,9 +31,7 @@ udp_answerable(msg_t *msg)
 {
 	sip_t const *sip = sip_object(msg);
 
-	if (sip == NULL || sip->sip_request == NULL || sip->sip_via == NULL ||
-	    sip->sip_from == NULL || sip->sip_to == NULL ||
-	    sip->sip_call_id == NULL || sip->sip_cseq == NULL)
+	if (sip == NULL || sip->sip_request == NULL || !sipmsg_answerable(sip))
 		return 0;
 	msg_set_flags(msg, MSG_FLG_ERROR);
 	return 1;

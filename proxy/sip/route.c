@@ -353,8 +353,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 	    skey, sizeof(skey)) < 0) {
 		log_warn(cid, "bad request from %s: %s", sip_side_name[src->side],
 		    bad ? bad : "oversized Via");
-		if (sip->sip_via != NULL && sip->sip_from && sip->sip_to &&
-		    sip->sip_call_id && sip->sip_cseq)
+		if (sipmsg_answerable(sip))
 			route_reply(px, msg, src, route_bad_status(sip),
 			    bad ? bad : "Bad Request");
 		goto done;
