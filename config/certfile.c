@@ -93,16 +93,22 @@ certfile_date(const ASN1_TIME *t, int with_time, char *buf, size_t len)
 }
 
 time_t
+certfile_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? timegm(&tm) : 0;
+}
+
+time_t
 certfile_not_after(const char *path)
 {
 	char why[256];
 	STACK_OF(X509) *sk = certfile_read_certs(path, why, sizeof(why));
-	struct tm tm;
 	time_t t = 0;
 
-	if (sk != NULL &&
-	    ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(sk, 0)), &tm) == 1)
-		t = timegm(&tm);
+	if (sk != NULL)
+		t = certfile_time(X509_get0_notAfter(sk_X509_value(sk, 0)));
 	sk_X509_pop_free(sk, X509_free);
 	return t;
 }

@@ -24,6 +24,8 @@ STACK_OF(X509) *certfile_read_certs(const char *path, char *why, size_t len);
  * cannot be read. */
 const char *certfile_date(const ASN1_TIME *t, int with_time, char *buf,
     size_t len);
+/* t as a time_t, 0 when it cannot be read. */
+time_t certfile_time(const ASN1_TIME *t);
 /* The first certificate's notAfter, 0 when there is none. */
 time_t certfile_not_after(const char *path);
 

@@ -18,6 +18,7 @@
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
 
+#include "certfile.h"
 #include "conn.h"
 #include "sipmsg.h"
 #include "log.h"
@@ -354,13 +355,11 @@ time_t
 conn_peer_not_after(const struct conn *c)
 {
 	X509 *x = c->ssl != NULL ? SSL_get1_peer_certificate(c->ssl) : NULL;
-	time_t t = 0;
-	struct tm tm;
+	time_t t;
 
 	if (x == NULL)
 		return 0;
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		t = timegm(&tm);
+	t = certfile_time(X509_get0_notAfter(x));
 	X509_free(x);
 	return t;
 }
@@ -441,16 +440,8 @@ conn_on_frame(void *ctx, enum sipframe_event ev, msg_t *m)
 	case SIPFRAME_PING:
 		conn_write_msg(c, "\r\n", 2);
 		break;
-	case SIPFRAME_TOOBIG:
-		log_warn(sipmsg_callid(sip_object(m)), "%s conn #%llu from %s: "
-		    "message over [limits] max_message_size (%zu bytes)",
-		    conn_kind(c), (unsigned long long)c->id, c->peer_str,
-		    c->frame.maxsize);
-		conn_deliver(c, m);	/* the core answers 513 */
-		break;
-	case SIPFRAME_BAD:
-		conn_deliver(c, m);	/* the core answers 400; we close */
-		break;
+	case SIPFRAME_TOOBIG:	/* flagged: the core answers 513, logs it */
+	case SIPFRAME_BAD:	/* flagged: the core answers 400; we close */
 	case SIPFRAME_MSG:
 		conn_deliver(c, m);
 		break;
