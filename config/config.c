@@ -1855,19 +1855,29 @@ check_cloud(struct check_ctx *c)
  * start and every reload show it.
  */
 static void
-warn_deprecated_ciphers(const struct config *cfg)
+warn_deprecated_cipher(void *ctx, const char *name, const char *iana)
+{
+	const struct config *cfg = ctx;
+
+	log_warn(NULL, "%s:%d: [cloud] ciphers: %s (%s) is %s: remove it "
+	    "from the list", cfg->path, line_of(cfg, "cloud", "ciphers"), name,
+	    iana, CONFIG_CIPHER_DEPRECATED_WHY);
+}
+
+int
+config_ciphers_deprecated(const struct config *cfg,
+    void (*fn)(void *ctx, const char *name, const char *iana), void *ctx)
 {
 	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
 	const char *iana;
+	int n = 0;
 
 	memcpy(list, cfg->cloud.ciphers, sizeof(list));
 	for (name = strtok_r(list, ":", &save); name != NULL;
-	    name = strtok_r(NULL, ":", &save))
+	    name = strtok_r(NULL, ":", &save), n++)
 		if ((iana = config_cipher_deprecated(name)) != NULL)
-			log_warn(NULL, "%s:%d: [cloud] ciphers: %s (%s) is %s: "
-			    "remove it from the list", cfg->path,
-			    line_of(cfg, "cloud", "ciphers"), name, iana,
-			    CONFIG_CIPHER_DEPRECATED_WHY);
+			fn(ctx, name, iana);
+	return n;
 }
 
 int
@@ -1881,6 +1891,6 @@ config_check_files(const struct config *cfg, char *err, size_t errlen)
 	c.errlen = errlen;
 	if (check_tls_server(&c) == -1 || check_cloud(&c) == -1)
 		return -1;
-	warn_deprecated_ciphers(cfg);
+	config_ciphers_deprecated(cfg, warn_deprecated_cipher, (void *)cfg);
 	return 0;
 }

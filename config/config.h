@@ -196,6 +196,10 @@ int config_key_doc(int i, struct config_key_doc *out);
  * the doctor's.  CONFIG_CIPHER_DEPRECATED_WHY finishes "X is ...".
  */
 const char *config_cipher_deprecated(const char *name);
+/* fn(ctx, name, iana) for each deprecated suite [cloud] ciphers names, in
+ * its order; returns how many suites it names in all. */
+int config_ciphers_deprecated(const struct config *cfg,
+    void (*fn)(void *ctx, const char *name, const char *iana), void *ctx);
 #define CONFIG_CIPHER_DEPRECATED_WHY	"deprecated by the cloud " \
 	"(announced 2025-03-24, removed from 2025-11-17)"
 

@@ -1295,27 +1295,32 @@ doctor_cloud_srv(struct doc *d, const struct config *cfg, SSL_CTX *ctx,
 }
 
 /* [cloud] ciphers against the suites the cloud deprecated: one line each. */
+struct doc_ciphers {
+	struct doc *d;
+	const struct config *cfg;
+	int ndep;
+};
+
+static void
+doctor_cipher_deprecated(void *ctx, const char *name, const char *iana)
+{
+	struct doc_ciphers *dc = ctx;
+
+	dc->ndep++;
+	report(dc->d, DOC_WARN, "cloud.ciphers", "remove it from [cloud] "
+	    "ciphers (the default lists only the six the cloud keeps)",
+	    "%s:%d: [cloud] ciphers names %s (%s), %s", dc->cfg->path,
+	    config_key_line(dc->cfg, "cloud", "ciphers"), name, iana,
+	    CONFIG_CIPHER_DEPRECATED_WHY);
+}
+
 static void
 doctor_ciphers(struct doc *d, const struct config *cfg)
 {
-	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
-	const char *iana;
-	int n = 0, ndep = 0;
+	struct doc_ciphers dc = { d, cfg, 0 };
+	int n = config_ciphers_deprecated(cfg, doctor_cipher_deprecated, &dc);
 
-	memcpy(list, cfg->cloud.ciphers, sizeof(list));
-	for (name = strtok_r(list, ":", &save); name != NULL;
-	    name = strtok_r(NULL, ":", &save)) {
-		n++;
-		if ((iana = config_cipher_deprecated(name)) == NULL)
-			continue;
-		ndep++;
-		report(d, DOC_WARN, "cloud.ciphers", "remove it from [cloud] "
-		    "ciphers (the default lists only the six the cloud keeps)",
-		    "%s:%d: [cloud] ciphers names %s (%s), %s", cfg->path,
-		    config_key_line(cfg, "cloud", "ciphers"), name, iana,
-		    CONFIG_CIPHER_DEPRECATED_WHY);
-	}
-	if (ndep == 0)
+	if (dc.ndep == 0)
 		report(d, DOC_OK, "cloud.ciphers", NULL, "%d suite(s), none "
 		    "deprecated by the cloud: %s", n, cfg->cloud.ciphers);
 }
