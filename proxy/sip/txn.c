@@ -314,9 +314,9 @@ txn_fit_udp(struct txn *t)
 {
 	struct proxy *px = t->px;
 
-	if (t->dst.side != SIDE_PBX || t->dst.tp != TP_UDP ||
-	    t->req_len <= DEST_UDP_MAX ||
-	    px->cfg->pbx.address_transport != CFG_TP_TCP)
+	if (t->dst.side != SIDE_PBX || px->cfg->pbx.address_transport !=
+	    CFG_TP_TCP || dest_too_large(px, SIDE_PBX, t->dst.tp,
+	    t->req_len) == NULL)
 		return 0;
 	log_info(t->callid, "%zu-byte request to the PBX goes over TCP",
 	    t->req_len);
