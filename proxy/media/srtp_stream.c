@@ -25,6 +25,14 @@ struct srtp_stream_last {
 	unsigned char plain[];
 };
 
+/* What s->last takes: the struct, the plaintext, the SRTP packet. */
+static size_t
+last_size(const struct srtp_stream *s)
+{
+	return sizeof(struct srtp_stream_last) + 2 * SRTP_STREAM_REPEAT_MAX +
+	    (size_t)s->trailer;
+}
+
 /*
  * libsrtp2 writes keys only in debug output, which is off unless a
  * debug module is switched on; errors and warnings carry none.  Drop
@@ -155,10 +163,8 @@ stream_init(struct srtp_stream *s, const struct sdes_crypto *c,
 		goto fail;
 	s->trailer_rtcp = (int)tl;
 	if (dir == ssrc_any_outbound) {
-		size_t sz = sizeof(*s->last) + 2 * SRTP_STREAM_REPEAT_MAX +
-		    (size_t)s->trailer;
 		rv = SRTP_STREAM_EFAIL;
-		if ((s->last = calloc(1, sz)) == NULL)
+		if ((s->last = calloc(1, last_size(s))) == NULL)
 			goto fail;
 		s->last->srtp = s->last->plain + SRTP_STREAM_REPEAT_MAX;
 	}
@@ -217,8 +223,9 @@ check_args(struct srtp_stream *s, void *pkt, int *len)
 
 /*
  * The same plaintext as the last packet protected (same SSRC, sequence
- * number, hence index, and payload)?  Voice packets all have one length,
- * so this memcmp runs for most packets; it stops at the sequence number.
+ * number, hence index, and payload)?  Only packets up to
+ * SRTP_STREAM_REPEAT_MAX bytes are kept, so for voice srtp_len is 0 and
+ * this stops at once; else the memcmp stops at the sequence number.
  */
 static int
 last_is_repeat(const struct srtp_stream_last *l, const void *pkt, int len)
@@ -338,8 +345,7 @@ srtp_stream_free(struct srtp_stream *s)
 		srtp_dealloc(s->session);
 	if (s->last != NULL) {
 		/* plaintext media: not left behind in freed memory */
-		OPENSSL_cleanse(s->last, sizeof(*s->last) +
-		    2 * SRTP_STREAM_REPEAT_MAX + (size_t)s->trailer);
+		OPENSSL_cleanse(s->last, last_size(s));
 		free(s->last);
 	}
 	memset(s, 0, sizeof(*s));
