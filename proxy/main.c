@@ -9,7 +9,7 @@
 #include "doctor.h"
 #include "log.h"
 #include "media.h"
-#include "proxy.h"
+#include "app.h"
 
 /*
  * The rest of --help, as tables that --man prints too (the man page,
@@ -223,7 +223,8 @@ static int
 run(const struct config *cfg)
 {
 	uv_loop_t loop;
-	struct proxy px;
+	struct app app;
+	struct proxy *px = &app.px;
 	struct media md;
 	struct call_events calls;
 	int r;
@@ -235,22 +236,22 @@ run(const struct config *cfg)
 		log_error(NULL, "uv_loop_init: %s", uv_strerror(r));
 		return 1;
 	}
-	r = proxy_init(&px, &loop, cfg);
-	proxy_call_events(&px, &calls);
+	r = app_init(&app, &loop, cfg);
+	core_call_events(px, &calls);
 	if (r == 0 && (r = media_init(&md, &loop, cfg, &calls)) < 0)
 		log_error(NULL, "media: %s", uv_strerror(r));
 	if (r == 0)
-		media_attach(&md, &px.hooks);
+		media_attach(&md, &px->hooks);
 	if (r == 0) {
 		log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies",
-		    TLSTRUNK_VERSION, px.pbx_host, px.pbx_port, px.tls_name,
-		    px.tls_port, px.cloud.nhosts);
+		    TLSTRUNK_VERSION, px->pbx_host, px->pbx_port, px->tls_name,
+		    px->tls_port, px->cloud.nhosts);
 	}
 	if (r < 0)
-		proxy_shutdown(&px);
+		app_shutdown(&app);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	media_free(&md);
-	proxy_free(&px);
+	app_free(&app);
 	if (uv_loop_close(&loop) != 0)
 		log_warn(NULL, "loop closed with handles still open");
 	return r < 0 ? 1 : 0;

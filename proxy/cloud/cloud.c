@@ -191,3 +191,57 @@ cloud_conn_lost(struct cloud *cl, struct conn *c)
 	if (ch->wanted && !cl->stopping)
 		uv_timer_start(&ch->reconnect, cloud_reconnect, ch->backoff_ms, 0);
 }
+
+time_t
+cloud_conn_up(struct cloud *cl, struct conn *c)
+{
+	struct cloud_host *ch = c->user;
+
+	if (!c->tls || !c->outbound || ch == NULL || ch->cl != cl)
+		return 0;
+	return ch->cert_not_after = conn_peer_not_after(c);
+}
+
+static int
+cloud_host_takes_calls(const struct cloud_host *ch)
+{
+	/* A proxy that left the SRV set takes no calls, up or not. */
+	return ch->active && ch->up;
+}
+
+int
+cloud_proxies_up(const struct cloud *cl)
+{
+	int n = 0;
+
+	for (int i = 0; i < cl->nhosts; i++)
+		n += cloud_host_takes_calls(&cl->hosts[i]);
+	return n;
+}
+
+void
+cloud_metrics_print(const struct cloud *cl, struct mbuf *b)
+{
+	mbuf_printf(b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
+	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
+	for (int i = 0; i < cl->nhosts; i++)
+		mbuf_printf(b, "tlstrunk_cloud_proxy_up{proxy=\"%s\"} %d\n",
+		    cl->hosts[i].name, cloud_host_takes_calls(&cl->hosts[i]));
+	mbuf_printf(b, "# HELP tlstrunk_cloud_proxy_rtt_seconds Last OPTIONS round trip.\n"
+	    "# TYPE tlstrunk_cloud_proxy_rtt_seconds gauge\n");
+	for (int i = 0; i < cl->nhosts; i++)
+		mbuf_printf(b, "tlstrunk_cloud_proxy_rtt_seconds{proxy=\"%s\"} %.3f\n",
+		    cl->hosts[i].name, (double)cl->hosts[i].rtt_ms / 1000.0);
+}
+
+void
+cloud_cert_metrics_print(const struct cloud *cl, struct mbuf *b)
+{
+	time_t now = time(NULL);
+
+	for (int i = 0; i < cl->nhosts; i++)
+		if (cl->hosts[i].cert_not_after != 0)
+			mbuf_printf(b, "tlstrunk_certificate_expiry_seconds{cert=\"cloud:%s\"} %lld\n",
+			    cl->hosts[i].name,
+			    (long long)(cl->hosts[i].cert_not_after - now));
+}

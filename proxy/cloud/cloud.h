@@ -83,6 +83,16 @@ struct cloud_host *cloud_host_add(struct cloud *cl, const char *name,
 int cloud_send(struct cloud *cl, const char *host, uint16_t port,
     uint64_t conn_id, const char *buf, size_t len, uint64_t *used,
     const char **why);
+/* A connection came up: a proxy's notes its certificate's notAfter,
+ * returned (0: not a proxy's, or no certificate). */
+time_t cloud_conn_up(struct cloud *cl, struct conn *c);
+/* Proxies that take calls now (up and in the proxy set). */
+int cloud_proxies_up(const struct cloud *cl);
+/* Each proxy's state, round trip and certificate, for /metrics. */
+void cloud_metrics_print(const struct cloud *cl, struct mbuf *b);
+/* Its tlstrunk_certificate_expiry_seconds lines (the HELP/TYPE lines are
+ * the caller's, which prints our own certificate's first). */
+void cloud_cert_metrics_print(const struct cloud *cl, struct mbuf *b);
 /* Open a proxy's persistent connection (ch->conn). */
 void cloud_host_connect(struct cloud_host *ch);
 /* A connection closed: if it was a proxy's, that proxy reconnects. */

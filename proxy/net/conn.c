@@ -747,6 +747,24 @@ conn_find_id(const struct conn_set *set, uint64_t id)
 	return NULL;
 }
 
+int
+conn_set_inbound(const struct conn_set *set, int side,
+    const struct sockaddr *peer, int *from_peer)
+{
+	const struct conn *c;
+	int n = 0;
+
+	*from_peer = 0;
+	LIST_FOREACH(c, &set->list, link) {
+		if (c->outbound || c->side != side)
+			continue;
+		n++;
+		if (netaddr_same_ip((const struct sockaddr *)&c->peer, peer))
+			(*from_peer)++;
+	}
+	return n;
+}
+
 struct conn *
 conn_find_addr(const struct conn_set *set, int side, const struct sockaddr *sa)
 {

@@ -53,6 +53,10 @@ struct conn_set {
 
 void conn_set_init(struct conn_set *s, uv_loop_t *loop,
     const struct config *cfg, const struct conn_events *ev);
+/* Inbound connections on side's listener (the one just accepted too);
+ * *from_peer: how many of them come from peer's IP. */
+int conn_set_inbound(const struct conn_set *s, int side,
+    const struct sockaddr *peer, int *from_peer);
 /* Close every connection (shutdown). */
 void conn_set_close_all(struct conn_set *s, const char *why);
 

@@ -5,6 +5,7 @@
 #include "admission.h"
 #include "dialog.h"
 #include "netaddr.h"
+#include "txn.h"
 
 #define LIMITS_MAX_SOURCES	65536	/* beyond: forget idle sources */
 
@@ -93,7 +94,7 @@ admission_call_check(struct proxy *px, const struct sockaddr *src, const char **
 	}
 	/* The next hop (or we) fall behind: refuse at once what would only
 	 * time out, and keep the calls already on their way. */
-	if (px->unanswered >= cfg->limits.max_unanswered_invites) {
+	if (txn_unanswered(px) >= cfg->limits.max_unanswered_invites) {
 		*why = "overload: max_unanswered_invites INVITEs wait for a first answer";
 		return 503;
 	}

@@ -3,8 +3,8 @@
  * PBX leg (UDP, TCP) and the TLS cloud leg, a transaction-stateful proxy
  * between them (RFC 3261 section 16).  Defined here, in sip/, so that the
  * SIP modules need nothing from the application above them; the
- * application's own fields (listeners, signals, certificate watch, admin)
- * ride along and only proxy.c and admin.c touch them.
+ * application (listeners, signals, certificates, admin) keeps its own
+ * state in struct app (proxy/app.h).
  */
 #ifndef TLSTRUNK_CORE_H
 #define TLSTRUNK_CORE_H
@@ -30,34 +30,74 @@
 #include "udp.h"
 
 struct conn;
+struct sip_dest;
 
-struct proxy {
-	uv_loop_t *loop;
-	struct proxy_hooks hooks;
-	const struct config *cfg;
-	SSL_CTX *tls_client;
-	SSL_CTX *tls_server;
+/*
+ * Where the core's messages leave: dest.c's sockets in the proxy, a
+ * recorder in the unit tests (nothing else in sip/ sends).
+ *   send:  one whole message to d; *used gets the stream it went on
+ *          (0: UDP); a negative code and *why when it cannot go.
+ *   reply: a response back on the stream or socket src came from;
+ *          -ENOTCONN when that stream is gone (the caller then sends by
+ *          the Via).
+ */
+struct sip_wire {
+	void *ctx;
+	int (*send)(void *ctx, const struct sip_dest *d, const char *buf,
+	    size_t len, uint64_t *used, const char **why);
+	int (*reply)(void *ctx, const struct sip_src *src, const char *buf,
+	    size_t len);
+};
 
-	struct udp_sock pbx_udp;
-	uv_tcp_t pbx_tcp;
-	uv_tcp_t tls_listen;
-	int have_tcp, have_tls;
-
-	struct conn_set conns;		/* every stream connection */
-
-	struct cloud cloud;		/* the cloud proxies (cloud/cloud.h) */
-
-	LIST_HEAD(txn_list, txn) txns;	/* every live transaction */
-	int ntxns;
+/* txn.c's alone. */
+struct txn_table {
+	LIST_HEAD(txn_list, txn) all;	/* every live transaction */
+	int n;
 	int unanswered;			/* new calls' INVITEs with no response
 					   from the next hop yet (overload) */
-	struct strmap txn_by_skey;	/* server key -> txn */
-	struct strmap txn_by_branch;	/* our branch -> txn */
+	struct strmap by_skey;		/* server key -> txn */
+	struct strmap by_branch;	/* our branch -> txn */
+	uint64_t seq;			/* our branches' ids */
+};
+
+/*
+ * What the core hands to the transports it sets up, beside its own
+ * callbacks: where copies of each message go (HEP), and who hears of a
+ * cloud proxy's certificate (the application checks expiry dates).
+ */
+struct core_params {
+	SSL_CTX *const *tls_client;	/* the current client context */
+	sip_tap_fn on_tap;		/* NULL: no copies */
+	void *tap_ctx;
+	/* A cloud proxy's connection came up with this certificate. */
+	void (*on_cloud_cert)(void *ctx, const char *name, time_t not_after);
+	void *ctx;
+};
+
+/*
+ * The SIP core: a transaction-stateful proxy (RFC 3261 section 16)
+ * between the PBX leg and the cloud leg.  Each table has one owner that
+ * alone touches its fields (txn.c, dialog.c, admission.c, accepted.c,
+ * conn.c's set, cloud.c); core.c sets them up and takes messages in.
+ */
+struct proxy {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct proxy_hooks hooks;	/* the media bridge */
+	struct sip_wire wire;
+	struct core_params params;	/* the application's, from core_init */
+
+	struct udp_sock pbx_udp;	/* the PBX's UDP socket */
+	struct conn_set conns;		/* every stream connection */
+	struct cloud cloud;		/* the cloud proxies (cloud/cloud.h) */
+	struct metrics metrics;
+
+	struct txn_table txns;
 	struct accepted accepted;	/* INVITEs past their 2xx (32 s) */
-	struct strmap dialogs;		/* Call-ID -> struct dialog */
-	struct strmap sources;		/* source IP -> limits */
-	uint64_t branch_seq;
-	char branch_salt[17];
+	struct strmap dialogs;		/* dialog.c's: Call-ID -> dialog */
+	struct strmap sources;		/* admission.c's: IP -> limits */
+	char branch_salt[17];		/* this process's (msg/branch.h) */
+	uint64_t uac_seq;		/* uac.c's branch ids */
 
 	/* What we put in Via/Record-Route on each leg. */
 	char pbx_host[CFG_HOST_MAX];
@@ -65,20 +105,24 @@ struct proxy {
 	char tls_name[CFG_HOST_MAX];
 	uint16_t tls_port;
 
-	uv_tcp_t admin;
-	int have_admin;
-	struct hep hep;			/* HEP v3 copies, [trace] */
-	struct metrics metrics;
-	time_t cert_not_after;		/* our certificate, for /metrics */
-	uv_fs_event_t cert_watch;	/* its directory, for renewals */
-	uv_timer_t cert_settle;
-	uv_timer_t cert_daily;		/* expiry checks once a day */
-
-	uv_signal_t sig_int, sig_term, sig_hup;
-	uv_timer_t drain;
-	int draining;			/* SIGTERM: no new calls */
-	uint64_t drain_started;
-	int stopping;
+	int draining;			/* no new calls (core_drain) */
+	int stopping;			/* messages dropped (core_stop) */
 };
+
+/* Tables, transports' callbacks and the cloud table; no socket is opened
+ * (the application listens, cloud_start() connects).  0 or -ENOMEM. */
+int core_init(struct proxy *px, uv_loop_t *loop, const struct config *cfg,
+    const struct core_params *p);
+/* A message from a transport (the callee owns msg). */
+void core_recv(struct proxy *px, msg_t *msg, const struct sip_src *src);
+/* Refuse new calls with 503 from now on (SIGTERM). */
+void core_drain(struct proxy *px);
+/* Drop what arrives, close connections, transactions and the cloud. */
+void core_stop(struct proxy *px);
+void core_free(struct proxy *px);
+/* Calls up and transactions unanswered: a drain waits for both. */
+int core_idle(struct proxy *px);
+/* Fill ev with what the media bridge may ask of the core. */
+void core_call_events(struct proxy *px, struct call_events *ev);
 
 #endif

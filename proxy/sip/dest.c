@@ -101,8 +101,42 @@ dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
 	if ((*why = dest_too_large(px, d->side, d->tp, len)) != NULL)
 		return -EMSGSIZE;
 	metrics_sip(&px->metrics, d->side, 1, buf, len);
+	return px->wire.send(px->wire.ctx, d, buf, len, used, why);
+}
+
+/* ---- the proxy's wire: its sockets ---- */
+
+static int
+dest_net_send(void *ctx, const struct sip_dest *d, const char *buf,
+    size_t len, uint64_t *used, const char **why)
+{
+	struct proxy *px = ctx;
+
 	if (d->side == SIDE_PBX)
 		return dest_send_pbx(px, d, buf, len, used, why);
 	return cloud_send(&px->cloud, d->host, d->port, d->conn_id, buf, len,
 	    used, why);
+}
+
+static int
+dest_net_reply(void *ctx, const struct sip_src *src, const char *buf,
+    size_t len)
+{
+	struct proxy *px = ctx;
+	struct conn *c;
+
+	if (src->tp == TP_UDP)
+		return udp_sock_send(&px->pbx_udp,
+		    (const struct sockaddr *)&src->addr, buf, len);
+	if ((c = conn_find_id(&px->conns, src->conn_id)) != NULL)
+		return conn_send(c, buf, len);
+	return -ENOTCONN;
+}
+
+void
+dest_wire_init(struct proxy *px)
+{
+	px->wire.ctx = px;
+	px->wire.send = dest_net_send;
+	px->wire.reply = dest_net_reply;
 }

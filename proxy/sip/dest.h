@@ -31,6 +31,9 @@ const char *dest_too_large(const struct proxy *px, int side, int tp,
 int dest_send(struct proxy *px, const struct sip_dest *d, const char *buf,
     size_t len, uint64_t *used, const char **why);
 
+/* px->wire: the UDP socket, the stream connections and cloud_send(). */
+void dest_wire_init(struct proxy *px);
+
 /* Fill d for the PBX from an IP literal host (refused unless the address
  * is the configured PBX or inside [pbx] allow). */
 int dest_pbx(struct proxy *px, struct sip_dest *d, const char *host,

@@ -9,23 +9,21 @@
 #include <sofia-sip/sip_protos.h>
 #include <sofia-sip/url.h>
 
-#include "conn.h"
 #include "dest.h"
 #include "hdr.h"
 #include "log.h"
 #include "reply.h"
 #include "sipmsg.h"
-#include "udp.h"
 
 int
 reply_upstream(struct proxy *px, const struct sip_src *src,
     msg_t *resp, const char *buf, size_t len)
 {
 	struct sip_dest d;
-	struct conn *c;
 	const char *why;
 	uint64_t used;
 	sip_t *sip;
+	int r;
 
 	if ((why = dest_too_large(px, src->side, src->tp, len)) != NULL) {
 		log_warn(resp != NULL ? sipmsg_callid(sip_object(resp)) : NULL,
@@ -33,11 +31,11 @@ reply_upstream(struct proxy *px, const struct sip_src *src,
 		    sip_side_name[src->side], why);
 		return -EMSGSIZE;
 	}
-	metrics_sip(&px->metrics, src->side, 1, buf, len);
-	if (src->tp == TP_UDP)
-		return udp_sock_send(&px->pbx_udp, (const struct sockaddr *)&src->addr, buf, len);
-	if ((c = conn_find_id(&px->conns, src->conn_id)) != NULL)
-		return conn_send(c, buf, len);
+	if ((r = px->wire.reply(px->wire.ctx, src, buf, len)) != -ENOTCONN) {
+		metrics_sip(&px->metrics, src->side, 1, buf, len);
+		return r;
+	}
+	/* The stream it came on is gone: RFC 3261 18.2.2, by the Via. */
 	if (resp == NULL || (sip = sip_object(resp)) == NULL || sip->sip_via == NULL)
 		return -ENOTCONN;
 	if (hdr_dest_from_via(px, src->side, sip->sip_via, &d) < 0)

@@ -80,7 +80,7 @@ txn_answered(struct txn *t)
 	if (!t->unanswered)
 		return;
 	t->unanswered = 0;
-	t->px->unanswered--;
+	t->px->txns.unanswered--;
 }
 
 static void
@@ -107,13 +107,13 @@ txn_free(struct txn *t)
 	struct proxy *px = t->px;
 
 	txn_answered(t);
-	strmap_del(&px->txn_by_skey, t->skey);
+	strmap_del(&px->txns.by_skey, t->skey);
 	if (t->branch[0] != '\0')
-		strmap_del(&px->txn_by_branch, t->branch);
+		strmap_del(&px->txns.by_branch, t->branch);
 	for (int i = 0; i < t->nold; i++)
-		strmap_del(&px->txn_by_branch, t->old[i].branch);
+		strmap_del(&px->txns.by_branch, t->old[i].branch);
 	LIST_REMOVE(t, link);
-	px->ntxns--;
+	px->txns.n--;
 	uv_close((uv_handle_t *)&t->timer, txn_closed);
 }
 
@@ -135,31 +135,31 @@ txn_new(struct proxy *px, const char *skey, const struct sip_src *src,
 	t->src = *src;
 	t->method = sip->sip_request->rq_method;
 	memcpy(t->callid, cid, n);
-	branch_make(t->branch, px->branch_salt, BRANCH_TXN, ++px->branch_seq);
-	if (strmap_put(&px->txn_by_skey, skey, t) < 0 ||
-	    strmap_put(&px->txn_by_branch, t->branch, t) < 0) {
-		strmap_del(&px->txn_by_skey, skey);
+	branch_make(t->branch, px->branch_salt, BRANCH_TXN, ++px->txns.seq);
+	if (strmap_put(&px->txns.by_skey, skey, t) < 0 ||
+	    strmap_put(&px->txns.by_branch, t->branch, t) < 0) {
+		strmap_del(&px->txns.by_skey, skey);
 		free(t->skey);
 		free(t);
 		return NULL;
 	}
 	uv_timer_init(px->loop, &t->timer);
 	t->timer.data = t;
-	LIST_INSERT_HEAD(&px->txns, t, link);
-	px->ntxns++;
+	LIST_INSERT_HEAD(&px->txns.all, t, link);
+	px->txns.n++;
 	return t;
 }
 
 struct txn *
 txn_by_skey(struct proxy *px, const char *skey)
 {
-	return strmap_get(&px->txn_by_skey, skey);
+	return strmap_get(&px->txns.by_skey, skey);
 }
 
 struct txn *
 txn_by_branch(struct proxy *px, const char *branch)
 {
-	return strmap_get(&px->txn_by_branch, branch);
+	return strmap_get(&px->txns.by_branch, branch);
 }
 
 /* ---- timers ---- */
@@ -283,7 +283,7 @@ txn_forward(struct txn *t)
 	}
 	if (t->method == sip_method_invite && txn_initial(t) && !t->unanswered) {
 		t->unanswered = 1;
-		t->px->unanswered++;
+		t->px->txns.unanswered++;
 	}
 	r = dest_send(t->px, &t->dst, t->req_buf, t->req_len, &t->dst_conn, &why);
 	if (r < 0) {
@@ -566,13 +566,13 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 		snprintf(a->branch, sizeof(a->branch), "%s", t->branch);
 		a->dst = t->dst;
 	} else {
-		strmap_del(&px->txn_by_branch, t->branch);
+		strmap_del(&px->txns.by_branch, t->branch);
 	}
-	branch_make(branch, px->branch_salt, BRANCH_TXN, ++px->branch_seq);
+	branch_make(branch, px->branch_salt, BRANCH_TXN, ++px->txns.seq);
 	dest_cloud(&d, next->name, next->port);
 	if (hdr_retarget_cloud(px, t->req, next) < 0 ||
 	    hdr_replace_via(px, t->req, &d, branch) < 0 ||
-	    strmap_put(&px->txn_by_branch, branch, t) < 0) {
+	    strmap_put(&px->txns.by_branch, branch, t) < 0) {
 		txn_reply(t, 503, "Service Unavailable");
 		return;
 	}
@@ -727,9 +727,9 @@ txn_conn_lost(struct txn *t)
 int
 txn_table_init(struct proxy *px)
 {
-	LIST_INIT(&px->txns);
-	if (strmap_init(&px->txn_by_skey, 1024) < 0 ||
-	    strmap_init(&px->txn_by_branch, 1024) < 0)
+	LIST_INIT(&px->txns.all);
+	if (strmap_init(&px->txns.by_skey, 1024) < 0 ||
+	    strmap_init(&px->txns.by_branch, 1024) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -737,15 +737,15 @@ txn_table_init(struct proxy *px)
 void
 txn_table_close(struct proxy *px)
 {
-	while (!LIST_EMPTY(&px->txns))
-		txn_free(LIST_FIRST(&px->txns));
+	while (!LIST_EMPTY(&px->txns.all))
+		txn_free(LIST_FIRST(&px->txns.all));
 }
 
 void
 txn_table_free(struct proxy *px)
 {
-	strmap_free(&px->txn_by_skey);
-	strmap_free(&px->txn_by_branch);
+	strmap_free(&px->txns.by_skey);
+	strmap_free(&px->txns.by_branch);
 }
 
 void
@@ -753,7 +753,7 @@ txn_conn_closed(struct proxy *px, uint64_t conn_id)
 {
 	struct txn *t, *next;
 
-	for (t = LIST_FIRST(&px->txns); t != NULL; t = next) {
+	for (t = LIST_FIRST(&px->txns.all); t != NULL; t = next) {
 		next = LIST_NEXT(t, link);
 		if (t->dst_conn == conn_id)
 			txn_conn_lost(t);
@@ -766,7 +766,7 @@ txn_pending(struct proxy *px)
 	struct txn *t;
 	int n = 0;
 
-	LIST_FOREACH(t, &px->txns, link)
+	LIST_FOREACH(t, &px->txns.all, link)
 		n += t->state < TXN_COMPLETED;
 	return n;
 }
@@ -774,5 +774,5 @@ txn_pending(struct proxy *px)
 int
 txn_unanswered(const struct proxy *px)
 {
-	return px->unanswered;
+	return px->txns.unanswered;
 }

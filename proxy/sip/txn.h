@@ -25,7 +25,7 @@ enum txn_state {
 };
 
 struct txn {
-	LIST_ENTRY(txn) link;		/* in px->txns */
+	LIST_ENTRY(txn) link;		/* in px->txns.all */
 	struct proxy *px;
 	uv_timer_t timer;
 	int state;
@@ -53,7 +53,7 @@ struct txn {
 	uint64_t failover_at;		/* 0 = none */
 	int fwd_1xx;			/* a provisional went upstream */
 	int unanswered;			/* a new call's INVITE, no response yet
-					   (counted in px->unanswered) */
+					   (counted in px->txns.unanswered) */
 	struct txn_attempt {		/* attempts we gave up on */
 		char branch[BRANCH_MAX];
 		msg_t *req;

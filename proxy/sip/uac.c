@@ -34,7 +34,7 @@ uac_send(struct proxy *px, msg_t *msg, int to_side)
 	/* Our own Record-Route entries lead back to us: drop them. */
 	while (sip->sip_route != NULL && hdr_url_side(px, sip->sip_route->r_url) >= 0)
 		sip_header_remove(msg, sip, (sip_header_t *)sip->sip_route);
-	branch_make(branch, px->branch_salt, BRANCH_UAC, ++px->branch_seq);
+	branch_make(branch, px->branch_salt, BRANCH_UAC, ++px->uac_seq);
 	if ((r = hdr_dialog_target(px, sip, to_side, 0, &d)) < 0)
 		return r;
 	if ((r = hdr_add_via(px, msg, sip, &d, branch)) < 0)

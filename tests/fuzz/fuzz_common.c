@@ -355,7 +355,7 @@ fz_cloud_drain(void)
 
 /* ---- what need not be made again for each input ----
  *
- * Linked with -Wl,--wrap=...: proxy_init's two SSL_CTXs (OpenSSL 3
+ * Linked with -Wl,--wrap=...: app_init's two SSL_CTXs (OpenSSL 3
  * makes a context slowly, and the configuration never changes here) and
  * the media threads (starting and joining threads under ASan costs more
  * than the rest of an input) are made once and shared.
@@ -375,7 +375,7 @@ fz_shared_ctx(SSL_CTX **slot, SSL_CTX *(*make)(const struct config *,
 		return make(cfg, err, errlen);
 	if (*slot == NULL && (*slot = make(cfg, err, errlen)) == NULL)
 		return NULL;
-	SSL_CTX_up_ref(*slot);	/* proxy_free drops this reference */
+	SSL_CTX_up_ref(*slot);	/* app_free drops this reference */
 	return *slot;
 }
 
@@ -496,14 +496,14 @@ fz_proxy_start(struct fz_proxy *fp, const struct config *cfg)
 	fz_clock_skip_ms = 0;
 	if ((r = uv_loop_init(&fp->loop)) < 0)
 		fz_die("uv_loop_init: %s", uv_strerror(r));
-	if ((r = proxy_init(&fp->px, &fp->loop, cfg)) < 0)
-		fz_die("proxy_init failed (%d)", r);
+	if ((r = app_init(&fp->app, &fp->loop, cfg)) < 0)
+		fz_die("app_init failed (%d)", r);
 	/* Our branches are z9hG4bKttf0f0f0f0<seq>: seeds can answer them. */
-	snprintf(fp->px.branch_salt, sizeof(fp->px.branch_salt), "f0f0f0f0");
-	proxy_call_events(&fp->px, &calls);
+	snprintf(fp->app.px.branch_salt, sizeof(fp->app.px.branch_salt), "f0f0f0f0");
+	core_call_events(&fp->app.px, &calls);
 	if ((r = media_init(&fp->md, &fp->loop, cfg, &calls)) < 0)
 		fz_die("media_init failed (%d)", r);
-	media_attach(&fp->md, &fp->px.hooks);
+	media_attach(&fp->md, &fp->app.px.hooks);
 	fp->up = 1;
 }
 
@@ -514,15 +514,15 @@ fz_proxy_stop(struct fz_proxy *fp)
 
 	if (!fp->up)
 		return;
-	proxy_shutdown(&fp->px);
+	app_shutdown(&fp->app);
 	uv_run(&fp->loop, UV_RUN_DEFAULT);
 	media_free(&fp->md);
-	proxy_free(&fp->px);
+	app_free(&fp->app);
 	if ((r = uv_loop_close(&fp->loop)) != 0) {
 		/* A handle left open after shutdown: the process would hang
 		 * at exit; report it as the bug it is. */
 		fprintf(stderr, "uv_loop_close: %s: a handle outlived "
-		    "proxy_shutdown\n", uv_strerror(r));
+		    "app_shutdown\n", uv_strerror(r));
 		uv_print_all_handles(&fp->loop, stderr);
 		abort();
 	}

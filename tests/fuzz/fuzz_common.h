@@ -18,7 +18,7 @@
 
 #include "config.h"
 #include "media.h"
-#include "proxy.h"
+#include "app.h"
 
 /* The fixed PKI directory (absolute paths in the config seeds use it):
  * ca.pem, sbc.pem (self-signed, names sbc/lb01/lb02.fuzz.example),
@@ -58,7 +58,7 @@ extern char fz_ip[16], fz_ip_dead[16];
 /* A whole tlstrunk on its own loop. */
 struct fz_proxy {
 	uv_loop_t loop;
-	struct proxy px;
+	struct app app;
 	struct media md;
 	int up;
 };
@@ -70,9 +70,9 @@ struct fz_proxy {
  * that never accepts (outbound TLS to lb01 stays in its handshake).
  */
 struct config *fz_proxy_setup(void);
-/* proxy_init + media_init + media_attach, fixed branch salt. */
+/* app_init + media_init + media_attach, fixed branch salt. */
 void fz_proxy_start(struct fz_proxy *fp, const struct config *cfg);
-/* proxy_shutdown, run to the end, free; drains the stand-ins. */
+/* app_shutdown, run to the end, free; drains the stand-ins. */
 void fz_proxy_stop(struct fz_proxy *fp);
 
 /*

@@ -4,7 +4,7 @@
  * the promises of config.h, an error must name the file; a configuration
  * that loads and names only regular files (the seeds name the fuzz PKI,
  * FZ_PKI_DIR) also goes through config_check_files() and the two TLS
- * contexts proxy_init() would make from it.
+ * contexts app_init() would make from it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_error();
 		return 0;
 	}
-	/* What proxy_init() makes of it. */
+	/* What app_init() makes of it. */
 	if ((ctx = tls_client_ctx_new(cfg, err, sizeof(err))) != NULL)
 		SSL_CTX_free(ctx);
 	if ((ctx = tls_server_ctx_new(cfg, err, sizeof(err))) != NULL)

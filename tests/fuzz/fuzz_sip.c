@@ -141,7 +141,7 @@ cloud_conn_id(void)
 {
 	struct conn *c;
 
-	LIST_FOREACH(c, &fp.px.conns.list, link)
+	LIST_FOREACH(c, &fp.app.px.conns.list, link)
 		if (c->side == SIDE_CLOUD && c->outbound)
 			return c->id;
 	return 0xfffff;
@@ -180,7 +180,7 @@ deliver(int kind, const char *data, size_t len)
 		fz_sockaddr(&src.addr, &src.addrlen, fz_ip, 5062);
 		break;
 	}
-	proxy_recv(&fp.px, msg, &src);
+	core_recv(&fp.app.px, msg, &src);
 	run(3);
 }
 

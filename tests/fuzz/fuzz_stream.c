@@ -79,7 +79,7 @@ server_conn(void)
 {
 	struct conn *c;
 
-	LIST_FOREACH(c, &fp.px.conns.list, link)
+	LIST_FOREACH(c, &fp.app.px.conns.list, link)
 		if (!c->outbound)
 			return c;
 	return NULL;

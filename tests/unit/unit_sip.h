@@ -15,9 +15,9 @@
 
 #include "config.h"
 
-/* The keys every test configuration needs, then extra. */
+/* The keys every test configuration needs, the cloud proxies, then extra. */
 static inline void
-unit_config(struct config *cfg, const char *extra)
+unit_config_hosts(struct config *cfg, const char *hosts, const char *extra)
 {
 	char path[] = "/tmp/tlstrunk-unit-XXXXXX", err[512];
 	int fd = mkstemp(path);
@@ -26,13 +26,19 @@ unit_config(struct config *cfg, const char *extra)
 	cr_assert_geq(fd, 0);
 	f = fdopen(fd, "w");
 	fprintf(f, "[pbx]\naddress = 127.0.0.1:5090\nallow = 127.0.0.0/29\n"
-	    "[cloud]\nhosts = lb01.voice.use1.pure.cloud\ntgrp = T\n"
+	    "[cloud]\nhosts = %s\ntgrp = T\n"
 	    "trunk_context = c.example\n[tls_server]\ncert_file = /x.pem\n"
 	    "key_file = /x.key\nadvertised_name = sbc.test.example\n"
-	    "listen = 127.0.0.1:15061\n%s", extra);
+	    "listen = 127.0.0.1:15061\n%s", hosts, extra);
 	fclose(f);
 	cr_assert_eq(config_load(cfg, path, err, sizeof(err)), 0, "%s", err);
 	unlink(path);
+}
+
+static inline void
+unit_config(struct config *cfg, const char *extra)
+{
+	unit_config_hosts(cfg, "lb01.voice.use1.pure.cloud", extra);
 }
 
 static inline msg_t *

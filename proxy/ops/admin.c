@@ -6,13 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin.h"
-#include "dialog.h"
 #include "log.h"
-#include "metrics.h"
-#include "txn.h"
 
 #define ADMIN_MAX_REQ	4096
 #define ADMIN_TIMEOUT	5000
@@ -20,7 +16,7 @@
 struct admin_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
-	struct proxy *px;
+	struct admin *a;
 	int handles;
 	size_t len;
 	char req[ADMIN_MAX_REQ];
@@ -88,76 +84,23 @@ admin_reply(struct admin_conn *ac, int code, const char *ctype, struct mbuf *bod
 	}
 }
 
-static int
-admin_cloud_up(const struct proxy *px)
-{
-	int n = 0;
-
-	/* A proxy that left the SRV set takes no calls, up or not. */
-	for (int i = 0; i < px->cloud.nhosts; i++)
-		n += px->cloud.hosts[i].active && px->cloud.hosts[i].up;
-	return n;
-}
-
 static void
 admin_healthz(struct admin_conn *ac)
 {
-	struct proxy *px = ac->px;
+	struct admin *a = ac->a;
 	struct mbuf b = { 0 };
-	int up = admin_cloud_up(px);
-	const char *why = NULL;
+	int r = a->healthz(a->ctx, &b);
 
-	if (px->stopping)
-		why = "stopping";
-	else if (px->draining)
-		why = "draining";
-	else if (up == 0)
-		why = "no cloud proxy is up";
-	if (why != NULL)
-		mbuf_printf(&b, "{\"status\":\"unavailable\",\"reason\":\"%s\",\"cloud_proxies_up\":%d}\n",
-		    why, up);
-	else
-		mbuf_printf(&b, "{\"status\":\"ok\",\"cloud_proxies_up\":%d,\"calls_active\":%zu}\n",
-		    up, dialog_count(px));
-	admin_reply(ac, why ? 503 : 200, "application/json", &b);
+	admin_reply(ac, r == 0 ? 200 : 503, "application/json", &b);
 }
 
 static void
 admin_metrics(struct admin_conn *ac)
 {
-	struct proxy *px = ac->px;
+	struct admin *a = ac->a;
 	struct mbuf b = { 0 };
 
-	metrics_print(&px->metrics, px->conns.tls, &b);
-	mbuf_printf(&b, "# HELP tlstrunk_calls_active Calls set up or in progress.\n"
-	    "# TYPE tlstrunk_calls_active gauge\ntlstrunk_calls_active %zu\n",
-	    dialog_count(px));
-	mbuf_printf(&b, "# HELP tlstrunk_invites_unanswered New calls' INVITEs the next hop has not answered yet.\n"
-	    "# TYPE tlstrunk_invites_unanswered gauge\ntlstrunk_invites_unanswered %d\n",
-	    txn_unanswered(px));
-	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
-	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
-	for (int i = 0; i < px->cloud.nhosts; i++)
-		mbuf_printf(&b, "tlstrunk_cloud_proxy_up{proxy=\"%s\"} %d\n",
-		    px->cloud.hosts[i].name, px->cloud.hosts[i].active && px->cloud.hosts[i].up);
-	mbuf_printf(&b, "# HELP tlstrunk_cloud_proxy_rtt_seconds Last OPTIONS round trip.\n"
-	    "# TYPE tlstrunk_cloud_proxy_rtt_seconds gauge\n");
-	for (int i = 0; i < px->cloud.nhosts; i++)
-		mbuf_printf(&b, "tlstrunk_cloud_proxy_rtt_seconds{proxy=\"%s\"} %.3f\n",
-		    px->cloud.hosts[i].name, (double)px->cloud.hosts[i].rtt_ms / 1000.0);
-	mbuf_printf(&b, "# HELP tlstrunk_certificate_expiry_seconds Seconds until our certificate's notAfter.\n"
-	    "# TYPE tlstrunk_certificate_expiry_seconds gauge\n"
-	    "tlstrunk_certificate_expiry_seconds{cert=\"tls_server\"} %lld\n",
-	    (long long)(px->cert_not_after - time(NULL)));
-	for (int i = 0; i < px->cloud.nhosts; i++)
-		if (px->cloud.hosts[i].cert_not_after != 0)
-			mbuf_printf(&b, "tlstrunk_certificate_expiry_seconds{cert=\"cloud:%s\"} %lld\n",
-			    px->cloud.hosts[i].name,
-			    (long long)(px->cloud.hosts[i].cert_not_after - time(NULL)));
-	mbuf_printf(&b, "# HELP tlstrunk_draining 1 while SIGTERM drains calls.\n"
-	    "# TYPE tlstrunk_draining gauge\ntlstrunk_draining %d\n", px->draining);
-	if (px->hooks.on_metrics != NULL)
-		px->hooks.on_metrics(px->hooks.ctx, &b);
+	a->metrics(a->ctx, &b);
 	admin_reply(ac, 200, "text/plain; version=0.0.4", &b);
 }
 
@@ -218,14 +161,14 @@ admin_on_timeout(uv_timer_t *t)
 static void
 admin_on_connect(uv_stream_t *server, int status)
 {
-	struct proxy *px = server->data;
+	struct admin *a = server->data;
 	struct admin_conn *ac;
 
 	if (status < 0 || (ac = calloc(1, sizeof(*ac))) == NULL)
 		return;
-	ac->px = px;
-	uv_tcp_init(px->loop, &ac->tcp);
-	uv_timer_init(px->loop, &ac->timer);
+	ac->a = a;
+	uv_tcp_init(a->loop, &ac->tcp);
+	uv_timer_init(a->loop, &ac->timer);
 	ac->tcp.data = ac->timer.data = ac;
 	ac->handles = 2;
 	if (uv_accept(server, (uv_stream_t *)&ac->tcp) < 0 ||
@@ -237,32 +180,31 @@ admin_on_connect(uv_stream_t *server, int status)
 }
 
 int
-admin_listen(struct proxy *px)
+admin_listen(struct admin *a, uv_loop_t *loop, const struct cfg_addr *at)
 {
-	const struct config *cfg = px->cfg;
 	int r;
 
-	if (cfg->general.admin_listen.port == 0)
+	if (at->port == 0)
 		return 0;
-	if ((r = uv_tcp_init(px->loop, &px->admin)) < 0)
+	a->loop = loop;
+	if ((r = uv_tcp_init(loop, &a->listen)) < 0)
 		return r;
-	px->admin.data = px;
-	px->have_admin = 1;
-	if ((r = uv_tcp_bind(&px->admin, (const struct sockaddr *)
-	    &cfg->general.admin_listen.ss, 0)) < 0 ||
-	    (r = uv_listen((uv_stream_t *)&px->admin, 64, admin_on_connect)) < 0) {
-		log_error(NULL, "admin_listen %s:%u: %s", cfg->general.admin_listen.host,
-		    cfg->general.admin_listen.port, uv_strerror(r));
+	a->listen.data = a;
+	a->open = 1;
+	if ((r = uv_tcp_bind(&a->listen, (const struct sockaddr *)&at->ss, 0)) < 0 ||
+	    (r = uv_listen((uv_stream_t *)&a->listen, 64, admin_on_connect)) < 0) {
+		log_error(NULL, "admin_listen %s:%u: %s", at->host, at->port,
+		    uv_strerror(r));
 		return r;
 	}
-	log_info(NULL, "admin HTTP on %s:%u (/metrics, /healthz)",
-	    cfg->general.admin_listen.host, cfg->general.admin_listen.port);
+	log_info(NULL, "admin HTTP on %s:%u (/metrics, /healthz)", at->host,
+	    at->port);
 	return 0;
 }
 
 void
-admin_close(struct proxy *px)
+admin_close(struct admin *a)
 {
-	if (px->have_admin && !uv_is_closing((uv_handle_t *)&px->admin))
-		uv_close((uv_handle_t *)&px->admin, NULL);
+	if (a->open && !uv_is_closing((uv_handle_t *)&a->listen))
+		uv_close((uv_handle_t *)&a->listen, NULL);
 }

@@ -1,0 +1,51 @@
+/*
+ * app.h - the application around the SIP core (sip/core.h): start-up,
+ * listeners, signals, drain, certificate reload and watch, the admin
+ * pages and HEP.  Only app.c touches these fields.
+ */
+#ifndef TLSTRUNK_APP_H
+#define TLSTRUNK_APP_H
+
+#include <time.h>
+#include <uv.h>
+#include <openssl/ssl.h>
+
+#include "admin.h"
+#include "core.h"
+#include "hep.h"
+
+struct app {
+	struct proxy px;		/* the SIP core */
+	uv_loop_t *loop;
+	const struct config *cfg;
+	SSL_CTX *tls_client;		/* a reload swaps both */
+	SSL_CTX *tls_server;
+
+	uv_tcp_t pbx_tcp;
+	uv_tcp_t tls_listen;
+	int have_tcp, have_tls;
+
+	struct admin admin;		/* /metrics, /healthz */
+	struct hep hep;			/* HEP v3 copies, [trace] */
+	time_t cert_not_after;		/* our certificate, for /metrics */
+	uv_fs_event_t cert_watch;	/* its directory, for renewals */
+	uv_timer_t cert_settle;
+	uv_timer_t cert_daily;		/* expiry checks once a day */
+
+	uv_signal_t sig_int, sig_term, sig_hup;
+	uv_timer_t drain;
+	int draining;			/* SIGTERM: no new calls */
+	uint64_t drain_started;
+	int stopping;
+};
+
+int app_init(struct app *a, uv_loop_t *loop, const struct config *cfg);
+/* Close every handle; uv_run() then returns and app_free() releases. */
+void app_shutdown(struct app *a);
+void app_free(struct app *a);
+/* SIGTERM: 503 to new calls, exit when the last one ends (drain_timeout). */
+void app_drain(struct app *a);
+/* SIGHUP / certificate files changed: new TLS contexts for new handshakes. */
+void app_reload(struct app *a, const char *why);
+
+#endif
