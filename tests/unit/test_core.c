@@ -349,3 +349,29 @@ Test(core, calls_per_source_limit_is_503)
 	cr_assert_eq(out_status(2), 503);
 	cr_assert_eq(dialog_count(&px), 1);
 }
+
+Test(core, ending_a_call_from_the_middle_sends_bye_on_both_legs)
+{
+	int pbx = -1, cloud = -1;
+
+	feed(invite_from_pbx("c10"), pbx_src("127.0.0.1"));
+	answer_from_cloud(200, "OK");
+	cr_assert_eq(nout, 3);
+	cr_assert_eq(dialog_terminate(&px, "c10", "test: media timeout"), 0);
+	cr_assert_eq(nout, 5, "two BYEs, got %d", nout);
+	for (int i = 3; i < 5; i++) {
+		cr_assert(strncmp(outs[i].buf, "BYE ", 4) == 0, "%s", outs[i].buf);
+		if (outs[i].d.side == SIDE_PBX)
+			pbx = i;
+		else
+			cloud = i;
+	}
+	cr_assert(pbx >= 0 && cloud >= 0, "one BYE toward each leg");
+	cr_assert(strncmp(outs[pbx].buf, "BYE sip:100@127.0.0.1:5090 ", 27) == 0,
+	    "%s", outs[pbx].buf);
+	cr_assert(strstr(outs[pbx].buf, "\r\nTo: <sip:100@127.0.0.1>;tag=pbx1\r\n"),
+	    "the PBX is the callee of our BYE: %s", outs[pbx].buf);
+	cr_assert_str_eq(outs[cloud].d.host, "lb01.voice.use1.pure.cloud");
+	cr_assert_eq(outs[cloud].d.tp, TP_TLS);
+	cr_assert_eq(dialog_count(&px), 0);
+}
