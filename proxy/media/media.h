@@ -37,6 +37,28 @@ struct media {
 					   thread, one body at a time) */
 };
 
+/*
+ * What one call's media needs to go on in another process (issue 15):
+ * the relay's ports, the keys in use, where each leg's peer receives (as
+ * latched), each SRTP direction's position and when a packet last came.
+ * Plain values: state/callrec.c writes and reads them.
+ */
+struct media_peer_state {
+	char ip[46];			/* "" when the leg has no peer */
+	uint16_t port, rtcp_port;
+	uint8_t rtcp_mux;
+};
+
+struct media_state {
+	int pbx_port, cloud_port;
+	int ai;				/* the relayed m= line */
+	int have_tx, have_rx;
+	struct sdes_crypto tx_key, rx_key;
+	struct media_peer_state peer[2];	/* enum sip_side */
+	struct srtp_stream_pos tx_pos, rx_pos;
+	uint64_t idle_ms;		/* since the last packet on either leg */
+};
+
 int media_init(struct media *md, uv_loop_t *loop, const struct config *cfg,
     const struct call_events *ev);
 /* Fill the hooks the SIP core calls for each message it forwards. */
@@ -49,5 +71,18 @@ void media_free(struct media *md);
  * SIP status that refuses it. */
 int media_on_request(void *ctx, msg_t *msg, sip_t *sip, int from_side);
 int media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side);
+
+/*
+ * The call's state as it stands, for storing: 0, or -ENOENT (no relay
+ * for callid, or not yet established).  Keys are copied: wipe out after.
+ */
+int media_state_get(struct media *md, const char *callid, struct media_state *out);
+/*
+ * A call stored by another process, set up again: the same ports (taken
+ * from the pool), keys, peers and SRTP positions.  0, -EEXIST, -EBUSY (a
+ * port already in use), -EINVAL (a key or address that does not parse).
+ */
+int media_state_restore(struct media *md, const char *callid,
+    const struct media_state *in);
 
 #endif

@@ -34,6 +34,7 @@
 #ifndef TLSTRUNK_SRTP_STREAM_H
 #define TLSTRUNK_SRTP_STREAM_H
 
+#include <stdint.h>
 #include <srtp2/srtp.h>
 
 #include "sdes.h"
@@ -61,12 +62,37 @@ enum srtp_stream_err {
 
 struct srtp_stream_last;
 
+/*
+ * Where one direction stands, to carry it across a restart (issue 15):
+ * the latest SSRC's rollover counter and highest sequence number, and
+ * for SRTCP the latest SSRC and how many packets went under the key (tx:
+ * the SRTCP index is that count).  Read from another thread: the stream
+ * publishes it in two 64-bit words, one relaxed store each per packet.
+ */
+struct srtp_stream_pos {
+	uint8_t		 have_rtp, have_rtcp;
+	uint32_t	 ssrc;
+	uint32_t	 roc;		/* rollover counter (RFC 3711 3.3.1) */
+	uint16_t	 seq;		/* highest sequence number */
+	uint32_t	 rtcp_ssrc;
+	uint32_t	 rtcp_count;	/* SRTCP packets under the key */
+};
+
+/* SRTCP indices a resumed tx stream skips beyond the stored count: what
+ * may have been sent after the last write (RTCP goes every ~5 s). */
+#define SRTP_STREAM_RTCP_MARGIN	64
+
 struct srtp_stream {
 	srtp_t		 session;	/* NULL when not set up */
 	int		 use_mki;	/* packets carry the crypto's MKI */
 	int		 trailer;	/* most bytes srtp_protect adds */
 	int		 trailer_rtcp;	/* most bytes srtp_protect_rtcp adds */
 	struct srtp_stream_last *last;	/* tx: the last RTP packet protected */
+	int		 tx;		/* protects (1) or unprotects (0) */
+	uint64_t	 pos_rtp;	/* ssrc << 32 | roc << 16 | seq, 0 none */
+	uint64_t	 pos_rtcp;	/* ssrc << 32 | count, 0 none */
+	struct srtp_stream_pos resume;	/* set by srtp_stream_resume */
+	int		 resuming;	/* resume.ssrc's stream not yet made */
 };
 
 /*
@@ -105,6 +131,20 @@ int srtp_stream_protect_rtcp(struct srtp_stream *s, void *pkt, int *len,
 /* Verify and decrypt in place; *len becomes the plain length. */
 int srtp_stream_unprotect(struct srtp_stream *s, void *pkt, int *len);
 int srtp_stream_unprotect_rtcp(struct srtp_stream *s, void *pkt, int *len);
+
+/*
+ * Carry on from pos after a restart (s set up with the same key).  RTP:
+ * the first packet of pos.ssrc gets its rollover counter from pos
+ * (RFC 3711 appendix A against pos.seq, so a wrap in between is
+ * followed); tx also refuses to go back behind pos.seq.  SRTCP, tx: the
+ * index moves to pos.rtcp_count + SRTP_STREAM_RTCP_MARGIN, so the far
+ * end never sees an index twice (RFC 3711 3.3.1 / 9.2).  0 or
+ * SRTP_STREAM_EINVAL.
+ */
+int srtp_stream_resume(struct srtp_stream *s, const struct srtp_stream_pos *pos);
+
+/* Where s stands now; any thread. */
+void srtp_stream_pos_read(const struct srtp_stream *s, struct srtp_stream_pos *out);
 
 /* Release s and zero it; safe on a zeroed or already freed stream. */
 void srtp_stream_free(struct srtp_stream *s);

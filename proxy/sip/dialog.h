@@ -31,6 +31,23 @@ struct dialog {
 					   SRTP failures */
 };
 
+/*
+ * A dialog as plain values, to store and set up again in another process
+ * (issue 15).  Strings: NULL when absent; from dialog_state_get they
+ * point into the dialog (valid until the loop runs again).
+ */
+struct dialog_state {
+	const char *callid;
+	int caller_side, confirmed;
+	const char *caller, *callee;
+	const char *caller_target, *callee_target;
+	const char *route_to_caller, *route_to_callee;
+	const char *proxy;
+	uint32_t cseq[2];
+	uint64_t started_unix_ms;	/* wall clock: loop time is per process */
+	const char *src_ip;
+};
+
 int dialog_table_init(struct proxy *px);
 void dialog_table_free(struct proxy *px);
 /* Calls up (dialogs opened and not forgotten). */
@@ -51,5 +68,11 @@ void dialog_request(struct proxy *px, sip_t const *req, int from_side);
 void dialog_forget(struct proxy *px, const char *callid, const char *why);
 /* End it ourselves: BYE toward both parties, then forget it. */
 int dialog_terminate(struct proxy *px, const char *callid, const char *why);
+
+/* Fill out for callid: 0 or -ENOENT. */
+int dialog_state_get(struct proxy *px, const char *callid,
+    struct dialog_state *out);
+/* Open a dialog from st (strings copied): 0, -EEXIST, -EINVAL, -ENOMEM. */
+int dialog_state_restore(struct proxy *px, const struct dialog_state *st);
 
 #endif
