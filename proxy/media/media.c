@@ -177,14 +177,11 @@ media_on_timer(uv_timer_t *t)
 }
 
 static struct media_call *
-media_call_new(struct media *md, const char *callid)
+media_call_alloc(struct media *md, const char *callid)
 {
-	const struct config *cfg = md->cfg;
 	size_t n = strlen(callid) + 1;
 	struct media_call *mc = calloc(1, sizeof(*mc) +
 	    (size_t)md->nsuites * sizeof(mc->local[0]) + n);
-	uint64_t iv;
-	int r = -ENOMEM;
 
 	if (mc == NULL)
 		return NULL;
@@ -192,48 +189,40 @@ media_call_new(struct media *md, const char *callid)
 	mc->offer_from = -1;
 	mc->ai = -1;
 	mc->callid = memcpy(&mc->local[md->nsuites], callid, n);
-	mc->pbx_port = port_pool_get(&md->pool);
-	mc->cloud_port = port_pool_get(&md->pool);
-	if (mc->pbx_port < 0 || mc->cloud_port < 0) {
-		log_error(callid, "media: port range %d-%d exhausted",
-		    cfg->media.port_min, cfg->media.port_max);
-		port_pool_put(&md->pool, mc->pbx_port);
-		port_pool_put(&md->pool, mc->cloud_port);
-		free(mc);
-		return NULL;
-	}
-	if ((mc->rl = relay_new(cfg, callid)) != NULL)
-		r = relay_bind(mc->rl, md->pbx_ip, mc->pbx_port, md->cloud_ip,
-		    mc->cloud_port);
-	/* A port another program holds: leave that pair marked busy in the
-	 * pool and take the next one, a few times. */
-	for (int tries = 0; mc->rl != NULL && r == -EADDRINUSE && tries < 8; tries++) {
-		int p = port_pool_get(&md->pool), c = port_pool_get(&md->pool);
-		log_warn(callid, "media: ports %d/%d busy, trying %d/%d",
-		    mc->pbx_port, mc->cloud_port, p, c);
+	return mc;
+}
+
+/* A relay bound on mc's ports: 0, or a negative errno (the relay gone). */
+static int
+media_call_bind(struct media_call *mc)
+{
+	struct media *md = mc->md;
+	int r;
+
+	if ((mc->rl = relay_new(md->cfg, mc->callid)) == NULL)
+		return -ENOMEM;
+	if ((r = relay_bind(mc->rl, md->pbx_ip, mc->pbx_port, md->cloud_ip,
+	    mc->cloud_port)) < 0) {
 		relay_discard(mc->rl);
 		mc->rl = NULL;
-		mc->pbx_port = p;
-		mc->cloud_port = c;
-		if (p < 0 || c < 0 || (mc->rl = relay_new(cfg, callid)) == NULL)
-			break;
-		r = relay_bind(mc->rl, md->pbx_ip, p, md->cloud_ip, c);
 	}
-	if (mc->rl == NULL || mc->pbx_port < 0 || mc->cloud_port < 0 || r < 0) {
-		log_error(callid, "media: cannot open relay ports %d/%d: %s",
-		    mc->pbx_port, mc->cloud_port, mc->rl ? strerror(-r) : "no memory");
-		if (mc->rl != NULL)
-			relay_discard(mc->rl);
-		port_pool_put(&md->pool, mc->pbx_port);
-		port_pool_put(&md->pool, mc->cloud_port);
-		free(mc);
-		return NULL;
-	}
+	return r;
+}
+
+/* The relay bound: hand it to a worker, watch the call's media.  On
+ * failure mc and its ports are given back. */
+static int
+media_call_start(struct media_call *mc, uint64_t idle_ms)
+{
+	struct media *md = mc->md;
+	uint64_t iv;
+
+	relay_set_idle(mc->rl, idle_ms);
 	if (relay_start(mc->rl, media_workers_pick(&md->workers)) < 0) {
 		port_pool_put(&md->pool, mc->pbx_port);
 		port_pool_put(&md->pool, mc->cloud_port);
 		free(mc);
-		return NULL;
+		return -ENOMEM;
 	}
 	uv_timer_init(md->loop, &mc->timer);
 	mc->timer.data = mc;
@@ -241,12 +230,54 @@ media_call_new(struct media *md, const char *callid)
 	md->ncalls++;
 	/* Check often enough to end a dead call within a few seconds of
 	 * its timeout, rarely enough to cost nothing. */
-	iv = (uint64_t)cfg->media.timeout * 1000 / 4;
+	iv = (uint64_t)md->cfg->media.timeout * 1000 / 4;
 	iv = iv < 500 ? 500 : iv > 5000 ? 5000 : iv;
 	uv_timer_start(&mc->timer, media_on_timer, iv, iv);
-	log_debug(callid, "media: relay pbx %s:%d cloud %s:%d", md->pbx_ip,
+	log_debug(mc->callid, "media: relay pbx %s:%d cloud %s:%d", md->pbx_ip,
 	    mc->pbx_port, md->cloud_ip, mc->cloud_port);
-	return mc;
+	return 0;
+}
+
+static struct media_call *
+media_call_new(struct media *md, const char *callid)
+{
+	const struct config *cfg = md->cfg;
+	struct media_call *mc = media_call_alloc(md, callid);
+	int r = -ENOMEM;
+
+	if (mc == NULL)
+		return NULL;
+	mc->pbx_port = port_pool_get(&md->pool);
+	mc->cloud_port = port_pool_get(&md->pool);
+	if (mc->pbx_port < 0 || mc->cloud_port < 0) {
+		log_error(callid, "media: port range %d-%d exhausted",
+		    cfg->media.port_min, cfg->media.port_max);
+		goto fail;
+	}
+	r = media_call_bind(mc);
+	/* A port another program holds: leave that pair marked busy in the
+	 * pool and take the next one, a few times. */
+	for (int tries = 0; r == -EADDRINUSE && tries < 8; tries++) {
+		int p = port_pool_get(&md->pool), c = port_pool_get(&md->pool);
+		log_warn(callid, "media: ports %d/%d busy, trying %d/%d",
+		    mc->pbx_port, mc->cloud_port, p, c);
+		mc->pbx_port = p;
+		mc->cloud_port = c;
+		if (p < 0 || c < 0)
+			break;
+		r = media_call_bind(mc);
+	}
+	if (r < 0 || mc->pbx_port < 0 || mc->cloud_port < 0) {
+		log_error(callid, "media: cannot open relay ports %d/%d: %s",
+		    mc->pbx_port, mc->cloud_port, strerror(r < 0 ? -r : EADDRINUSE));
+		goto fail;
+	}
+	return media_call_start(mc, 0) < 0 ? NULL : mc;
+fail:
+	port_pool_put(&md->pool, mc->pbx_port);
+	port_pool_put(&md->pool, mc->cloud_port);
+	free(mc);
+	return NULL;
 }
 
 /* ---- keys ---- */
@@ -665,6 +696,114 @@ media_on_response(void *ctx, msg_t *msg, sip_t *sip, int from_side)
 	if (!media_has_sdp(sip))
 		return 0;
 	return media_body(md, msg, sip, from_side, status >= 200, 0);
+}
+
+/* ---- a call carried to another process (issue 15) ---- */
+
+static void
+media_peer_state(const struct relay_peer *p, struct media_peer_state *out)
+{
+	char ip[sizeof(out->ip)];
+
+	memset(out, 0, sizeof(*out));
+	if (!p->have || netaddr_ip_port(&p->rtcp.sa, ip, sizeof(ip),
+	    &out->rtcp_port) < 0 || netaddr_ip_port(&p->rtp.sa, out->ip,
+	    sizeof(out->ip), &out->port) < 0)
+		memset(out, 0, sizeof(*out));
+	out->rtcp_mux = (uint8_t)p->rtcp_mux;
+}
+
+int
+media_state_get(struct media *md, const char *callid, struct media_state *out)
+{
+	struct media_call *mc = strmap_get(&md->calls, callid);
+	struct relay_stats st;
+	uint64_t now = uv_hrtime() / 1000000, last = 0;
+
+	if (mc == NULL || !mc->established)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->pbx_port = mc->pbx_port;
+	out->cloud_port = mc->cloud_port;
+	out->ai = mc->ai;
+	out->have_tx = mc->have_tx;
+	out->have_rx = mc->have_rx;
+	out->tx_key = mc->tx_key;
+	out->rx_key = mc->rx_key;
+	for (int k = 0; k < 2; k++) {
+		struct relay_peer p;
+		relay_peer_read(mc->rl, k, &p);
+		media_peer_state(&p, &out->peer[k]);
+		relay_stats_read(mc->rl, k, &st);
+		last = st.last_rx > last ? st.last_rx : last;
+	}
+	relay_pos_read(mc->rl, &out->tx_pos, &out->rx_pos);
+	out->idle_ms = now > last ? now - last : 0;
+	return 0;
+}
+
+/* The stored key into the relay, carrying on from its position. */
+static int
+media_restore_key(struct media_call *mc, int tx, const struct sdes_crypto *c,
+    const struct srtp_stream_pos *at)
+{
+	int moved = at->have_rtp || at->have_rtcp;
+
+	if (sdes_suite_get(c->suite) == NULL ||
+	    relay_set_key_at(mc->rl, tx, c, moved ? at : NULL) < 0)
+		return -EINVAL;
+	media_keylog(mc, tx ? "tx" : "rx", c);
+	return 0;
+}
+
+int
+media_state_restore(struct media *md, const char *callid,
+    const struct media_state *in)
+{
+	struct media_call *mc;
+	int r;
+
+	if (strmap_get(&md->calls, callid) != NULL)
+		return -EEXIST;
+	if (!in->have_tx || !in->have_rx || in->ai < 0 || in->ai >= SDP_MAX_MEDIA)
+		return -EINVAL;		/* never plain toward the cloud */
+	if ((mc = media_call_alloc(md, callid)) == NULL)
+		return -ENOMEM;
+	mc->pbx_port = mc->cloud_port = -1;
+	if ((r = port_pool_take(&md->pool, in->pbx_port)) < 0 ||
+	    (mc->pbx_port = in->pbx_port,
+	    r = port_pool_take(&md->pool, in->cloud_port)) < 0)
+		goto fail;
+	mc->cloud_port = in->cloud_port;
+	if ((r = media_call_bind(mc)) < 0)
+		goto fail;
+	mc->established = 1;
+	mc->ai = in->ai;
+	if ((r = media_call_start(mc, in->idle_ms)) < 0)
+		return r;		/* mc and its ports are gone */
+	if (media_restore_key(mc, 1, &in->tx_key, &in->tx_pos) < 0 ||
+	    media_restore_key(mc, 0, &in->rx_key, &in->rx_pos) < 0) {
+		media_call_end(mc, "restore failed");
+		return -EINVAL;
+	}
+	mc->tx_key = in->tx_key;
+	mc->rx_key = in->rx_key;
+	mc->have_tx = mc->have_rx = 1;
+	mc->local[0] = in->tx_key;	/* a re-INVITE keeps our key */
+	mc->nlocal = 1;
+	for (int k = 0; k < 2; k++) {
+		const struct media_peer_state *p = &in->peer[k];
+		relay_set_peer(mc->rl, k, p->ip[0] ? p->ip : NULL, p->port,
+		    p->rtcp_port, p->rtcp_mux);
+	}
+	return 0;
+fail:
+	log_warn(callid, "media: cannot restore relay ports %d/%d: %s",
+	    in->pbx_port, in->cloud_port, strerror(-r));
+	port_pool_put(&md->pool, mc->pbx_port);
+	port_pool_put(&md->pool, mc->cloud_port);
+	free(mc);
+	return r == -ERANGE ? -EINVAL : r == -EADDRINUSE ? -EBUSY : r;
 }
 
 /* ---- set-up ---- */

@@ -49,3 +49,17 @@ port_pool_put(struct port_pool *pp, int port)
 	pp->busy[n] = 0;
 	pp->used--;
 }
+
+int
+port_pool_take(struct port_pool *pp, int port)
+{
+	unsigned n = (unsigned)(port - pp->base) / 2;
+
+	if (port < pp->base || (port & 1) != (pp->base & 1) || n >= pp->npairs)
+		return -ERANGE;
+	if (pp->busy[n])
+		return -EBUSY;
+	pp->busy[n] = 1;
+	pp->used++;
+	return 0;
+}

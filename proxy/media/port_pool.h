@@ -17,5 +17,8 @@ void port_pool_free(struct port_pool *pp);
 /* An even port whose pair is free, marked busy; -1 when exhausted. */
 int port_pool_get(struct port_pool *pp);
 void port_pool_put(struct port_pool *pp, int port);
+/* This very pair (a call carried over from another process): 0, -EBUSY
+ * when taken, -ERANGE when not a pair of the pool. */
+int port_pool_take(struct port_pool *pp, int port);
 
 #endif

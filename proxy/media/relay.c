@@ -175,6 +175,49 @@ relay_send(struct relay_leg *out, int rtcp, const void *pkt, int len)
 	}
 }
 
+/*
+ * The peer's fields change only here and in relay_job_peer (the worker),
+ * rarely; the signaling thread reads them for storing (relay_peer_read).
+ * A sequence lock: odd while writing, the reader retries.
+ */
+static void
+relay_peer_write_begin(struct relay_leg *lg)
+{
+	__atomic_store_n(&lg->peer_gen, lg->peer_gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void
+relay_peer_write_end(struct relay_leg *lg)
+{
+	__atomic_store_n(&lg->peer_gen, lg->peer_gen + 1, __ATOMIC_RELEASE);
+}
+
+void
+relay_peer_read(const struct relay *rl, int side, struct relay_peer *out)
+{
+	const struct relay_leg *lg = &rl->leg[side];
+	unsigned g;
+
+	do {
+		while ((g = __atomic_load_n(&lg->peer_gen, __ATOMIC_ACQUIRE)) & 1)
+			;
+		memcpy(&out->rtp, &lg->peer_rtp, sizeof(out->rtp));
+		memcpy(&out->rtcp, &lg->peer_rtcp, sizeof(out->rtcp));
+		out->have = lg->have_peer;
+		out->rtcp_mux = lg->rtcp_mux;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&lg->peer_gen, __ATOMIC_RELAXED) != g);
+}
+
+void
+relay_pos_read(const struct relay *rl, struct srtp_stream_pos *tx,
+    struct srtp_stream_pos *rx)
+{
+	srtp_stream_pos_read(&rl->leg[SIDE_CLOUD].tx, tx);
+	srtp_stream_pos_read(&rl->leg[SIDE_CLOUD].rx, rx);
+}
+
 /* Follow the peer to where its packets really come from. */
 static void
 relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
@@ -191,6 +234,7 @@ relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
 	    sip_side_name[lg->side], rtcp ? "rtcp" : "rtp",
 	    lg->have_peer ? netaddr_ntop((struct sockaddr *)cur, a, sizeof(a)) : "-",
 	    netaddr_ntop(from, b, sizeof(b)));
+	relay_peer_write_begin(lg);
 	memcpy(cur, from, len);
 	if (!rtcp && !lg->rtcp_mux && !lg->have_peer) {
 		/* Until RTCP shows up itself, assume the next port. */
@@ -199,6 +243,7 @@ relay_latch(struct relay_leg *lg, int rtcp, const struct sockaddr *from)
 		    htons((uint16_t)(ntohs(((const struct sockaddr_in *)from)->sin_port) + 1));
 	}
 	lg->have_peer = 1;
+	relay_peer_write_end(lg);
 }
 
 static void
@@ -480,8 +525,9 @@ relay_start(struct relay *rl, struct media_worker *w)
 
 	rl->w = w;
 	for (int i = 0; i < 2; i++)
-		__atomic_store_n(&rl->leg[i].st.last_rx, uv_hrtime() / 1000000,
-		    __ATOMIC_RELAXED);
+		if (rl->leg[i].st.last_rx == 0)	/* relay_set_idle's, or now */
+			__atomic_store_n(&rl->leg[i].st.last_rx,
+			    uv_hrtime() / 1000000, __ATOMIC_RELAXED);
 	if ((r = media_worker_post(w, relay_job_start, rl)) < 0)
 		relay_discard(rl);
 	return r;
@@ -501,10 +547,12 @@ relay_job_peer(struct media_worker *w, void *arg)
 	struct relay_leg *lg = &j->rl->leg[j->side];
 
 	/* A peer that moved in a re-INVITE is followed at once. */
+	relay_peer_write_begin(lg);
 	memcpy(&lg->peer_rtp, &j->rtp, sizeof(lg->peer_rtp));
 	memcpy(&lg->peer_rtcp, &j->rtcp, sizeof(lg->peer_rtcp));
 	lg->rtcp_mux = j->mux;
 	lg->have_peer = j->have;
+	relay_peer_write_end(lg);
 	free(j);
 }
 
@@ -533,10 +581,21 @@ relay_set_peer(struct relay *rl, int side, const char *ip, unsigned port,
 	return r;
 }
 
+void
+relay_set_idle(struct relay *rl, uint64_t idle_ms)
+{
+	uint64_t now = uv_hrtime() / 1000000;
+
+	for (int i = 0; i < 2; i++)
+		rl->leg[i].st.last_rx = idle_ms < now ? now - idle_ms : 1;
+}
+
 struct relay_key_job {
 	struct relay *rl;
 	int tx;
 	struct sdes_crypto c;
+	int resume;
+	struct srtp_stream_pos at;
 };
 
 static void
@@ -552,6 +611,12 @@ relay_job_key(struct media_worker *w, void *arg)
 	if (r < 0)
 		log_error(j->rl->callid, "media: cannot install the %s key: %s",
 		    j->tx ? "outbound" : "inbound", srtp_stream_strerror(r));
+	else if (j->resume && (r = srtp_stream_resume(s, &j->c, &j->at)) < 0) {
+		/* Better no media than an index used twice: nothing goes. */
+		log_error(j->rl->callid, "media: cannot resume the %s stream: %s",
+		    j->tx ? "outbound" : "inbound", srtp_stream_strerror(r));
+		srtp_stream_free(s);
+	}
 	sdes_crypto_wipe(&j->c);
 	free(j);
 }
@@ -559,7 +624,14 @@ relay_job_key(struct media_worker *w, void *arg)
 int
 relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c)
 {
-	struct relay_key_job *j = malloc(sizeof(*j));
+	return relay_set_key_at(rl, tx, c, NULL);
+}
+
+int
+relay_set_key_at(struct relay *rl, int tx, const struct sdes_crypto *c,
+    const struct srtp_stream_pos *at)
+{
+	struct relay_key_job *j = calloc(1, sizeof(*j));
 	int r;
 
 	if (j == NULL)
@@ -567,6 +639,10 @@ relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c)
 	j->rl = rl;
 	j->tx = tx;
 	j->c = *c;
+	if (at != NULL) {
+		j->resume = 1;
+		j->at = *at;
+	}
 	if ((r = media_worker_post(rl->w, relay_job_key, j)) < 0) {
 		sdes_crypto_wipe(&j->c);
 		free(j);

@@ -100,6 +100,8 @@ struct relay_leg {
 	union relay_addr peer_rtp, peer_rtcp;
 	int have_peer;
 	int rtcp_mux;			/* peer multiplexes RTCP on RTP */
+	unsigned peer_gen;		/* odd while the worker changes the
+					   peer (relay_peer_read retries) */
 	struct srtp_stream tx, rx;	/* cloud leg only */
 	struct relay_stats st;
 };
@@ -128,6 +130,26 @@ int relay_set_peer(struct relay *rl, int side, const char *ip,
 /* Posted: the cloud leg's outbound (tx) or inbound key.  A new key
  * restarts the stream (ROC, replay window); callers post only changes. */
 int relay_set_key(struct relay *rl, int tx, const struct sdes_crypto *c);
+/*
+ * Posted: as relay_set_key, then the stream carries on from at, where
+ * another process left it (srtp_stream_resume); at NULL: from the start.
+ */
+int relay_set_key_at(struct relay *rl, int tx, const struct sdes_crypto *c,
+    const struct srtp_stream_pos *at);
+/* Before relay_start: the leg's last packet came idle_ms ago (a call
+ * carried over from another process keeps its media-timeout clock). */
+void relay_set_idle(struct relay *rl, uint64_t idle_ms);
+
+/* A leg's peer as the worker has it now (as latched); any thread. */
+struct relay_peer {
+	union relay_addr rtp, rtcp;
+	int have, rtcp_mux;
+};
+void relay_peer_read(const struct relay *rl, int side, struct relay_peer *out);
+/* Where the cloud leg's SRTP streams stand; any thread. */
+void relay_pos_read(const struct relay *rl, struct srtp_stream_pos *tx,
+    struct srtp_stream_pos *rx);
+
 /* Posted: close every socket; the worker frees rl afterwards. */
 void relay_close(struct relay *rl);
 

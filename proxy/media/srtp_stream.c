@@ -106,11 +106,48 @@ mki_encode(const struct sdes_crypto *c, unsigned char *out)
 	}
 }
 
-static int
-stream_init(struct srtp_stream *s, const struct sdes_crypto *c,
-    srtp_ssrc_type_t dir)
+/* The policy for c: the keys stay c's (libsrtp2 copies them while it
+ * derives the session keys), mk/mki are the caller's scratch. */
+static void
+policy_fill(srtp_policy_t *pol, const struct sdes_crypto *c, int tx,
+    srtp_master_key_t *mk, srtp_master_key_t **mks, unsigned char *mki)
 {
-	const struct sdes_suite *su;
+	const struct sdes_suite *su = sdes_suite_get(c->suite);
+
+	memset(pol, 0, sizeof(*pol));
+	su->rtp_policy(&pol->rtp);
+	su->rtcp_policy(&pol->rtcp);
+	pol->ssrc.type = tx ? ssrc_any_outbound : ssrc_any_inbound;
+	if (c->has_mki) {
+		mki_encode(c, mki);
+		mk->key = (unsigned char *)c->key;
+		mk->mki_id = mki;
+		mk->mki_size = c->mki_len;
+		mks[0] = mk;
+		pol->keys = mks;
+		pol->num_master_keys = 1;
+	} else
+		pol->key = (unsigned char *)c->key;
+	/* 0 is libsrtp2's default window (128); a larger hint widens it */
+	if (!tx && c->wsh > 128)
+		pol->window_size = c->wsh;
+	pol->allow_repeat_tx = 0;
+}
+
+/* c fits its suite: key length, MKI allowed and sized. */
+static int
+crypto_ok(const struct sdes_crypto *c)
+{
+	const struct sdes_suite *su = sdes_suite_get(c->suite);
+
+	return su != NULL && c->keylen == su->keylen + su->saltlen &&
+	    (!c->has_mki || (c->mki_len >= 1 && c->mki_len <= SDES_MKI_MAX &&
+	    sdes_suite_mki_ok(c->suite)));
+}
+
+static int
+stream_init(struct srtp_stream *s, const struct sdes_crypto *c, int tx)
+{
 	srtp_policy_t pol;
 	srtp_master_key_t mk, *mks[1];
 	unsigned char mki[SDES_MKI_MAX];
@@ -120,34 +157,11 @@ stream_init(struct srtp_stream *s, const struct sdes_crypto *c,
 	if (s == NULL || c == NULL || s->session != NULL)
 		return SRTP_STREAM_EINVAL;
 	memset(s, 0, sizeof(*s));
-	su = sdes_suite_get(c->suite);
-	if (su == NULL || c->keylen != su->keylen + su->saltlen ||
-	    (c->has_mki && (c->mki_len < 1 || c->mki_len > SDES_MKI_MAX ||
-	    !sdes_suite_mki_ok(c->suite))))
+	if (!crypto_ok(c))
 		return SRTP_STREAM_EINVAL;
 	if ((rv = srtp_stream_global_init()) != SRTP_STREAM_OK)
 		return rv;
-
-	memset(&pol, 0, sizeof(pol));
-	su->rtp_policy(&pol.rtp);
-	su->rtcp_policy(&pol.rtcp);
-	pol.ssrc.type = dir;
-	/* libsrtp2 only reads the key, while deriving the session keys */
-	if (c->has_mki) {
-		mki_encode(c, mki);
-		mk.key = (unsigned char *)c->key;
-		mk.mki_id = mki;
-		mk.mki_size = c->mki_len;
-		mks[0] = &mk;
-		pol.keys = mks;
-		pol.num_master_keys = 1;
-	} else
-		pol.key = (unsigned char *)c->key;
-	/* 0 is libsrtp2's default window (128); a larger hint widens it */
-	if (dir == ssrc_any_inbound && c->wsh > 128)
-		pol.window_size = c->wsh;
-	pol.allow_repeat_tx = 0;
-
+	policy_fill(&pol, c, tx, &mk, mks, mki);
 	if ((rv = map_status(srtp_create(&s->session, &pol))) != SRTP_STREAM_OK) {
 		s->session = NULL;	/* srtp_create() freed what it made */
 		goto fail;
@@ -162,7 +176,7 @@ stream_init(struct srtp_stream *s, const struct sdes_crypto *c,
 	    (uint32_t)s->use_mki, 0, &tl) != srtp_err_status_ok)
 		goto fail;
 	s->trailer_rtcp = (int)tl;
-	if (dir == ssrc_any_outbound) {
+	if (tx) {
 		rv = SRTP_STREAM_EFAIL;
 		if ((s->last = calloc(1, last_size(s))) == NULL)
 			goto fail;
@@ -179,13 +193,13 @@ fail:
 int
 srtp_stream_init_tx(struct srtp_stream *s, const struct sdes_crypto *c)
 {
-	return stream_init(s, c, ssrc_any_outbound);
+	return stream_init(s, c, 1);
 }
 
 int
 srtp_stream_init_rx(struct srtp_stream *s, const struct sdes_crypto *c)
 {
-	return stream_init(s, c, ssrc_any_inbound);
+	return stream_init(s, c, 0);
 }
 
 /*
@@ -213,6 +227,21 @@ static int
 rtcp_header_ok(const unsigned char *p, int len)
 {
 	return len >= RTCP_HDR_LEN && (p[0] >> 6) == 2;
+}
+
+static uint32_t be32(const unsigned char *p);
+static int resume_first(struct srtp_stream *s, uint32_t ssrc, uint16_t seq);
+static void pos_rtp_seen(struct srtp_stream *s, uint32_t ssrc, uint16_t seq);
+static void pos_rtcp_seen(struct srtp_stream *s, uint32_t ssrc);
+
+/* An RTP header's SSRC and sequence number (checked by rtp_header_ok). */
+static void
+hdr_ids(const void *pkt, uint32_t *ssrc, uint16_t *seq)
+{
+	const unsigned char *p = pkt;
+
+	*seq = (uint16_t)(p[2] << 8 | p[3]);
+	*ssrc = be32(p + 8);
 }
 
 static int
@@ -260,6 +289,8 @@ int
 srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len, int maxlen)
 {
 	srtp_err_status_t st;
+	uint32_t ssrc;
+	uint16_t seq;
 	int rv;
 
 	if (!check_args(s, pkt, len) || *len > maxlen)
@@ -274,13 +305,18 @@ srtp_stream_protect(struct srtp_stream *s, void *pkt, int *len, int maxlen)
 		*len = s->last->srtp_len;
 		return SRTP_STREAM_REPEAT;
 	}
+	hdr_ids(pkt, &ssrc, &seq);
+	if ((rv = resume_first(s, ssrc, seq)) < 0)
+		return rv;
 	last_keep_plain(s->last, pkt, *len);
 	if (s->use_mki)
 		st = srtp_protect_mki(s->session, pkt, len, 1, 0);
 	else
 		st = srtp_protect(s->session, pkt, len);
-	if ((rv = map_status(st)) == SRTP_STREAM_OK)
+	if ((rv = map_status(st)) == SRTP_STREAM_OK) {
 		last_keep_srtp(s->last, pkt, *len);
+		pos_rtp_seen(s, ssrc, seq);
+	}
 	return rv;
 }
 
@@ -289,6 +325,7 @@ srtp_stream_protect_rtcp(struct srtp_stream *s, void *pkt, int *len,
     int maxlen)
 {
 	srtp_err_status_t st;
+	uint32_t ssrc;
 
 	if (!check_args(s, pkt, len) || *len > maxlen)
 		return SRTP_STREAM_EINVAL;
@@ -296,10 +333,13 @@ srtp_stream_protect_rtcp(struct srtp_stream *s, void *pkt, int *len,
 		return SRTP_STREAM_EPACKET;
 	if (maxlen - *len < s->trailer_rtcp)
 		return SRTP_STREAM_ESPACE;
+	ssrc = be32((const unsigned char *)pkt + 4);
 	if (s->use_mki)
 		st = srtp_protect_rtcp_mki(s->session, pkt, len, 1, 0);
 	else
 		st = srtp_protect_rtcp(s->session, pkt, len);
+	if (st == srtp_err_status_ok)
+		pos_rtcp_seen(s, ssrc);
 	return map_status(st);
 }
 
@@ -307,15 +347,23 @@ int
 srtp_stream_unprotect(struct srtp_stream *s, void *pkt, int *len)
 {
 	srtp_err_status_t st;
+	uint32_t ssrc;
+	uint16_t seq;
+	int rv;
 
 	if (!check_args(s, pkt, len))
 		return SRTP_STREAM_EINVAL;
 	if (!rtp_header_ok(pkt, *len))
 		return SRTP_STREAM_EPACKET;
+	hdr_ids(pkt, &ssrc, &seq);
+	if ((rv = resume_first(s, ssrc, seq)) < 0)
+		return rv;
 	if (s->use_mki)
 		st = srtp_unprotect_mki(s->session, pkt, len, 1);
 	else
 		st = srtp_unprotect(s->session, pkt, len);
+	if (st == srtp_err_status_ok)
+		pos_rtp_seen(s, ssrc, seq);
 	return map_status(st);
 }
 
@@ -323,16 +371,198 @@ int
 srtp_stream_unprotect_rtcp(struct srtp_stream *s, void *pkt, int *len)
 {
 	srtp_err_status_t st;
+	uint32_t ssrc;
 
 	if (!check_args(s, pkt, len))
 		return SRTP_STREAM_EINVAL;
 	if (!rtcp_header_ok(pkt, *len))
 		return SRTP_STREAM_EPACKET;
+	ssrc = be32((const unsigned char *)pkt + 4);
 	if (s->use_mki)
 		st = srtp_unprotect_rtcp_mki(s->session, pkt, len, 1);
 	else
 		st = srtp_unprotect_rtcp(s->session, pkt, len);
+	if (st == srtp_err_status_ok)
+		pos_rtcp_seen(s, ssrc);
 	return map_status(st);
+}
+
+/* ---- positions (issue 15) ---- */
+
+/*
+ * Published as ssrc << 32 | 1 << 31 | roc << 16 | seq: one relaxed
+ * 64-bit store per packet, read whole from any thread.  RFC 3711's ROC
+ * has 32 bits; 15 of them cover 2^31 packets, a year at 50 a second.
+ */
+#define POS_HAVE	(1ull << 31)
+#define POS_ROC_MAX	0x7fffu
+#define SEQ_HALF	32768
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+pos_publish(struct srtp_stream *s)
+{
+	const struct srtp_stream_pos *at = &s->at;
+	uint32_t roc = at->roc > POS_ROC_MAX ? POS_ROC_MAX : at->roc;
+
+	if (at->have_rtp)
+		__atomic_store_n(&s->pub_rtp, (uint64_t)at->ssrc << 32 |
+		    POS_HAVE | (uint64_t)roc << 16 | at->seq, __ATOMIC_RELAXED);
+	if (at->have_rtcp)
+		__atomic_store_n(&s->pub_rtcp, (uint64_t)at->rtcp_ssrc << 32 |
+		    at->rtcp_count, __ATOMIC_RELAXED);
+}
+
+/* An RTP packet of ssrc/seq went through: follow the highest index. */
+static void
+pos_rtp_seen(struct srtp_stream *s, uint32_t ssrc, uint16_t seq)
+{
+	struct srtp_stream_pos *at = &s->at;
+
+	if (!at->have_rtp || at->ssrc != ssrc) {
+		/* A new SSRC (or one back): libsrtp2 has just set its ROC. */
+		uint32_t roc = 0;
+		(void)srtp_get_stream_roc(s->session, ssrc, &roc);
+		at->have_rtp = 1;
+		at->ssrc = ssrc;
+		at->roc = roc;
+		at->seq = seq;
+	} else if (seq > at->seq && seq - at->seq < SEQ_HALF)
+		at->seq = seq;
+	else if (seq < at->seq && at->seq - seq > SEQ_HALF) {
+		at->roc++;		/* wrapped */
+		at->seq = seq;
+	} else
+		return;			/* late, or the same again */
+	pos_publish(s);
+}
+
+static void
+pos_rtcp_seen(struct srtp_stream *s, uint32_t ssrc)
+{
+	/* Counted over every SSRC: an upper bound of each one's index. */
+	s->at.have_rtcp = 1;
+	s->at.rtcp_ssrc = ssrc;
+	s->at.rtcp_count++;
+	pos_publish(s);
+}
+
+void
+srtp_stream_pos_read(const struct srtp_stream *s, struct srtp_stream_pos *out)
+{
+	uint64_t r = __atomic_load_n(&s->pub_rtp, __ATOMIC_RELAXED);
+	uint64_t c = __atomic_load_n(&s->pub_rtcp, __ATOMIC_RELAXED);
+
+	memset(out, 0, sizeof(*out));
+	if (r & POS_HAVE) {
+		out->have_rtp = 1;
+		out->ssrc = (uint32_t)(r >> 32);
+		out->roc = (uint32_t)(r >> 16) & POS_ROC_MAX;
+		out->seq = (uint16_t)r;
+	}
+	if (c != 0) {
+		out->have_rtcp = 1;
+		out->rtcp_ssrc = (uint32_t)(c >> 32);
+		out->rtcp_count = (uint32_t)c;
+	}
+}
+
+/*
+ * The first packet of the resumed SSRC: its ROC is the one that puts its
+ * index nearest the stored one (RFC 3711 appendix A), handed to libsrtp2
+ * for the stream srtp_stream_resume() added.  An index not beyond the
+ * stored one was already used (tx: keystream reuse) or seen (rx: a
+ * replay): refused.
+ */
+static int
+resume_first(struct srtp_stream *s, uint32_t ssrc, uint16_t seq)
+{
+	const struct srtp_stream_pos *r = &s->resume;
+	int64_t roc = r->roc;
+
+	if (!r->have_rtp || ssrc != r->ssrc)
+		return SRTP_STREAM_OK;
+	if (r->seq < SEQ_HALF) {
+		if (seq > r->seq && seq - r->seq > SEQ_HALF)
+			roc--;
+	} else if (r->seq - SEQ_HALF > seq)
+		roc++;
+	if (roc < 0 || ((uint64_t)roc << 16 | seq) <=
+	    ((uint64_t)r->roc << 16 | r->seq))
+		return SRTP_STREAM_EREPLAY;
+	if (roc > 0 && srtp_set_stream_roc(s->session, ssrc,
+	    (uint32_t)roc) != srtp_err_status_ok)
+		return SRTP_STREAM_EFAIL;
+	s->resume.have_rtp = 0;
+	return SRTP_STREAM_OK;
+}
+
+/* tx: use up SRTCP indices 1..n of ssrc with RRs nobody will see. */
+static int
+resume_rtcp_skip(struct srtp_stream *s, uint32_t ssrc, uint32_t n)
+{
+	unsigned char rr[8 + SRTP_MAX_TRAILER_LEN + 4];
+
+	for (uint32_t i = 0; i < n; i++) {
+		int len = 8;
+		srtp_err_status_t st;
+		memset(rr, 0, sizeof(rr));
+		rr[0] = 0x80;		/* V=2, no report blocks */
+		rr[1] = 201;		/* RR */
+		rr[3] = 1;		/* length: 2 words - 1 */
+		rr[4] = (unsigned char)(ssrc >> 24);
+		rr[5] = (unsigned char)(ssrc >> 16);
+		rr[6] = (unsigned char)(ssrc >> 8);
+		rr[7] = (unsigned char)ssrc;
+		st = s->use_mki ? srtp_protect_rtcp_mki(s->session, rr, &len, 1, 0) :
+		    srtp_protect_rtcp(s->session, rr, &len);
+		if (st != srtp_err_status_ok)
+			return map_status(st);
+	}
+	OPENSSL_cleanse(rr, sizeof(rr));
+	return SRTP_STREAM_OK;
+}
+
+int
+srtp_stream_resume(struct srtp_stream *s, const struct sdes_crypto *c,
+    const struct srtp_stream_pos *pos)
+{
+	int tx = s != NULL && s->last != NULL;	/* only tx streams have one */
+	srtp_policy_t pol;
+	srtp_master_key_t mk, *mks[1];
+	unsigned char mki[SDES_MKI_MAX];
+	int rv;
+
+	if (s == NULL || s->session == NULL || c == NULL || pos == NULL ||
+	    !crypto_ok(c) || (pos->have_rtcp &&
+	    pos->rtcp_count > SRTP_STREAM_RTCP_RESUME_MAX))
+		return SRTP_STREAM_EINVAL;
+	if (pos->have_rtp) {
+		/* Its own stream now, so its ROC can be set before it is used. */
+		policy_fill(&pol, c, tx, &mk, mks, mki);
+		pol.ssrc.type = ssrc_specific;
+		pol.ssrc.value = pos->ssrc;
+		if ((rv = map_status(srtp_add_stream(s->session, &pol))) < 0)
+			return rv == SRTP_STREAM_EPACKET ? SRTP_STREAM_EINVAL : rv;
+		s->resume = *pos;
+		s->resume.have_rtcp = 0;
+	}
+	if (tx && pos->have_rtcp) {
+		uint32_t n = pos->rtcp_count + SRTP_STREAM_RTCP_MARGIN;
+		if ((rv = resume_rtcp_skip(s, pos->rtcp_ssrc, n)) < 0)
+			return rv;
+		s->at.have_rtcp = 1;
+		s->at.rtcp_ssrc = pos->rtcp_ssrc;
+		s->at.rtcp_count = n;
+		pos_publish(s);
+	}
+	return SRTP_STREAM_OK;
 }
 
 void

@@ -81,6 +81,12 @@ struct srtp_stream_pos {
 /* SRTCP indices a resumed tx stream skips beyond the stored count: what
  * may have been sent after the last write (RTCP goes every ~5 s). */
 #define SRTP_STREAM_RTCP_MARGIN	64
+/* ... so whoever stores positions writes again once the count moved by
+ * this much (well inside the margin). */
+#define SRTP_STREAM_RTCP_STEP	32
+/* A resumed tx stream refuses to burn through more SRTCP indices than
+ * this (about 60 days of RTCP every 5 s): a count beyond it is corrupt. */
+#define SRTP_STREAM_RTCP_RESUME_MAX	(1u << 20)
 
 struct srtp_stream {
 	srtp_t		 session;	/* NULL when not set up */
@@ -88,11 +94,11 @@ struct srtp_stream {
 	int		 trailer;	/* most bytes srtp_protect adds */
 	int		 trailer_rtcp;	/* most bytes srtp_protect_rtcp adds */
 	struct srtp_stream_last *last;	/* tx: the last RTP packet protected */
-	int		 tx;		/* protects (1) or unprotects (0) */
-	uint64_t	 pos_rtp;	/* ssrc << 32 | roc << 16 | seq, 0 none */
-	uint64_t	 pos_rtcp;	/* ssrc << 32 | count, 0 none */
-	struct srtp_stream_pos resume;	/* set by srtp_stream_resume */
-	int		 resuming;	/* resume.ssrc's stream not yet made */
+	struct srtp_stream_pos at;	/* the stream's thread's own view */
+	struct srtp_stream_pos resume;	/* srtp_stream_resume's, until the
+					   first packet of resume.ssrc */
+	uint64_t	 pub_rtp;	/* at, published: see pos_pack */
+	uint64_t	 pub_rtcp;
 };
 
 /*
@@ -133,7 +139,8 @@ int srtp_stream_unprotect(struct srtp_stream *s, void *pkt, int *len);
 int srtp_stream_unprotect_rtcp(struct srtp_stream *s, void *pkt, int *len);
 
 /*
- * Carry on from pos after a restart (s set up with the same key).  RTP:
+ * Carry on from pos after a restart (s just set up with c, the key pos
+ * was reached under: libsrtp2 needs it again for pos.ssrc's own stream).  RTP:
  * the first packet of pos.ssrc gets its rollover counter from pos
  * (RFC 3711 appendix A against pos.seq, so a wrap in between is
  * followed); tx also refuses to go back behind pos.seq.  SRTCP, tx: the
@@ -141,7 +148,8 @@ int srtp_stream_unprotect_rtcp(struct srtp_stream *s, void *pkt, int *len);
  * end never sees an index twice (RFC 3711 3.3.1 / 9.2).  0 or
  * SRTP_STREAM_EINVAL.
  */
-int srtp_stream_resume(struct srtp_stream *s, const struct srtp_stream_pos *pos);
+int srtp_stream_resume(struct srtp_stream *s, const struct sdes_crypto *c,
+    const struct srtp_stream_pos *pos);
 
 /* Where s stands now; any thread. */
 void srtp_stream_pos_read(const struct srtp_stream *s, struct srtp_stream_pos *out);

@@ -5,6 +5,7 @@
  * Record-Route, reversed) and toward the caller as the callee (Route from
  * the caller's half, in order), with a CSeq above anything seen.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,5 +270,95 @@ dialog_terminate(struct proxy *px, const char *callid, const char *why)
 	dialog_bye(px, dg, SIDE_PBX);
 	dialog_bye(px, dg, SIDE_CLOUD);
 	dialog_forget(px, callid, why);
+	return 0;
+}
+
+/* ---- a call carried to another process (issue 15) ---- */
+
+static uint64_t
+dialog_unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+dialog_state_get(struct proxy *px, const char *callid, struct dialog_state *out)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+	uint64_t age;
+
+	if (dg == NULL)
+		return -ENOENT;
+	age = uv_now(px->loop) - dg->started;
+	memset(out, 0, sizeof(*out));
+	out->callid = dg->callid;
+	out->caller_side = dg->caller_side;
+	out->confirmed = dg->confirmed;
+	out->caller = dg->caller;
+	out->callee = dg->callee;
+	out->caller_target = dg->caller_target;
+	out->callee_target = dg->callee_target;
+	out->route_to_caller = dg->route_to_caller;
+	out->route_to_callee = dg->route_to_callee;
+	out->proxy = dg->proxy;
+	out->cseq[0] = dg->cseq[0];
+	out->cseq[1] = dg->cseq[1];
+	out->started_unix_ms = dialog_unix_ms() - age;
+	out->src_ip = dg->src_ip;
+	return 0;
+}
+
+/* A copy of s, or NULL for NULL; *bad when the copy failed. */
+static char *
+dialog_dup(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+int
+dialog_state_restore(struct proxy *px, const struct dialog_state *st)
+{
+	uint64_t now = dialog_unix_ms(), age;
+	struct dialog *dg;
+	int bad = 0;
+
+	if (st->callid == NULL || st->callid[0] == '\0' ||
+	    (st->caller_side != SIDE_PBX && st->caller_side != SIDE_CLOUD))
+		return -EINVAL;
+	if (strmap_get(&px->dialogs, st->callid) != NULL)
+		return -EEXIST;
+	if ((dg = calloc(1, sizeof(*dg))) == NULL)
+		return -ENOMEM;
+	dg->callid = dialog_dup(st->callid, &bad);
+	dg->caller_side = st->caller_side;
+	dg->confirmed = st->confirmed;
+	dg->status = st->confirmed ? 200 : 0;
+	dg->caller = dialog_dup(st->caller, &bad);
+	dg->callee = dialog_dup(st->callee, &bad);
+	dg->caller_target = dialog_dup(st->caller_target, &bad);
+	dg->callee_target = dialog_dup(st->callee_target, &bad);
+	dg->route_to_caller = dialog_dup(st->route_to_caller, &bad);
+	dg->route_to_callee = dialog_dup(st->route_to_callee, &bad);
+	dg->proxy = dialog_dup(st->proxy, &bad);
+	dg->cseq[0] = st->cseq[0];
+	dg->cseq[1] = st->cseq[1];
+	/* Loop time is this process's: the call's age carries over. */
+	age = st->started_unix_ms < now ? now - st->started_unix_ms : 0;
+	dg->started = uv_now(px->loop) > age ? uv_now(px->loop) - age : 0;
+	snprintf(dg->src_ip, sizeof(dg->src_ip), "%s", st->src_ip ? st->src_ip : "");
+	if (bad || strmap_put(&px->dialogs, dg->callid, dg) < 0) {
+		dialog_free(dg);
+		return -ENOMEM;
+	}
+	admission_call_start(px, dg->src_ip);
 	return 0;
 }

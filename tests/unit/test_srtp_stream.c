@@ -1101,3 +1101,216 @@ Test(srtp_stream, matches_direct_libsrtp)
 		srtp_stream_free(&tx);
 	}
 }
+
+/* ---- carrying a stream across a restart (issue 15) ---- */
+
+/* Our key and the same key as the far end parsed it from our SDP. */
+static void
+keys_make(int suite, struct sdes_crypto *mine, struct sdes_crypto *theirs)
+{
+	char line[SDES_FORMAT_MAX];
+
+	cr_assert_eq(sdes_crypto_generate(1, suite, mine), SDES_OK);
+	cr_assert_gt(sdes_crypto_format(mine, line, sizeof(line)), 0);
+	cr_assert_eq(sdes_crypto_parse(line, theirs), SDES_OK);
+}
+
+static int
+rtp_send(struct srtp_stream *tx, unsigned char *pkt, uint16_t seq,
+    uint32_t ssrc, int *len)
+{
+	*len = rtp_build(pkt, seq, ssrc);
+	return srtp_stream_protect(tx, pkt, len, BUFSZ);
+}
+
+/* Our tx restarts past a wrap; the far end's rx goes on. */
+Test(srtp_stream, resume_tx_follows_rollover)
+{
+	struct sdes_crypto mine, theirs;
+	struct srtp_stream tx = { 0 }, rx = { 0 }, tx2 = { 0 }, fresh = { 0 };
+	struct srtp_stream_pos pos;
+	unsigned char pkt[BUFSZ];
+	int len;
+
+	for (int i = 0; i < NSUITES; i++) {
+		keys_make(suites[i].suite, &mine, &theirs);
+		cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_init_rx(&rx, &theirs), SRTP_STREAM_OK);
+		for (uint16_t seq = 65000; seq != 65500; seq++)
+			rtp_through(&tx, &rx, seq, 0x11223344);
+		srtp_stream_pos_read(&tx, &pos);	/* the last write */
+		cr_assert(pos.have_rtp);
+		cr_assert_eq(pos.ssrc, 0x11223344);
+		cr_assert_eq(pos.roc, 0);
+		cr_assert_eq(pos.seq, 65499);
+		/* sent after the write, then the process dies */
+		for (uint16_t seq = 65500; seq != 100; seq++)
+			rtp_through(&tx, &rx, seq, 0x11223344);
+		srtp_stream_free(&tx);
+
+		cr_assert_eq(srtp_stream_init_tx(&tx2, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_resume(&tx2, &mine, &pos), SRTP_STREAM_OK);
+		for (uint16_t seq = 100; seq < 200; seq++)
+			rtp_through(&tx2, &rx, seq, 0x11223344);
+		srtp_stream_pos_read(&tx2, &pos);
+		cr_assert_eq(pos.roc, 1);
+		cr_assert_eq(pos.seq, 199);
+
+		/* The control: without the position, ROC 0 fails the far end. */
+		cr_assert_eq(srtp_stream_init_tx(&fresh, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(rtp_send(&fresh, pkt, 300, 0x11223344, &len), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_unprotect(&rx, pkt, &len), SRTP_STREAM_EAUTH);
+		srtp_stream_free(&fresh);
+		srtp_stream_free(&tx2);
+		srtp_stream_free(&rx);
+		sdes_crypto_wipe(&mine);
+		sdes_crypto_wipe(&theirs);
+	}
+}
+
+/* Our rx restarts; the far end wrapped while we were away. */
+Test(srtp_stream, resume_rx_follows_rollover)
+{
+	struct sdes_crypto mine, theirs;
+	struct srtp_stream tx = { 0 }, rx = { 0 }, rx2 = { 0 }, fresh = { 0 };
+	struct srtp_stream_pos pos;
+	unsigned char pkt[BUFSZ], copy[BUFSZ];
+	int len;
+
+	for (int i = 0; i < NSUITES; i++) {
+		keys_make(suites[i].suite, &mine, &theirs);
+		cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_init_rx(&rx, &theirs), SRTP_STREAM_OK);
+		for (uint16_t seq = 60000; seq != 65400; seq++)
+			rtp_through(&tx, &rx, seq, 0x55);
+		srtp_stream_pos_read(&rx, &pos);
+		cr_assert_eq(pos.seq, 65399);
+		srtp_stream_free(&rx);
+		/* the far end goes on (nobody hears it) past the wrap */
+		for (uint16_t seq = 65400; seq != 40; seq++)
+			cr_assert_eq(rtp_send(&tx, pkt, seq, 0x55, &len), SRTP_STREAM_OK);
+
+		cr_assert_eq(srtp_stream_init_rx(&rx2, &theirs), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_resume(&rx2, &theirs, &pos), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_init_rx(&fresh, &theirs), SRTP_STREAM_OK);
+		cr_assert_eq(rtp_send(&tx, pkt, 40, 0x55, &len), SRTP_STREAM_OK);
+		memcpy(copy, pkt, (size_t)len);
+		int clen = len;
+		cr_assert_eq(srtp_stream_unprotect(&rx2, pkt, &len), SRTP_STREAM_OK,
+		    "suite %d", suites[i].suite);
+		/* the control: a fresh stream guesses ROC 0 */
+		cr_assert_eq(srtp_stream_unprotect(&fresh, copy, &clen), SRTP_STREAM_EAUTH);
+		for (uint16_t seq = 41; seq < 100; seq++)
+			rtp_through(&tx, &rx2, seq, 0x55);
+		srtp_stream_pos_read(&rx2, &pos);
+		cr_assert_eq(pos.roc, 1);
+		srtp_stream_free(&fresh);
+		srtp_stream_free(&rx2);
+		srtp_stream_free(&tx);
+		sdes_crypto_wipe(&mine);
+		sdes_crypto_wipe(&theirs);
+	}
+}
+
+/* An index at or behind the stored one: used (tx) or seen (rx). */
+Test(srtp_stream, resume_refuses_used_indices)
+{
+	struct sdes_crypto mine, theirs;
+	struct srtp_stream tx = { 0 }, rx = { 0 };
+	struct srtp_stream_pos pos = { .have_rtp = 1, .ssrc = 7, .roc = 2,
+	    .seq = 500 };
+	unsigned char pkt[BUFSZ], old[BUFSZ];
+	int len, oldlen;
+
+	keys_make(SDES_AES_CM_128_HMAC_SHA1_80, &mine, &theirs);
+	/* a packet the far end sent before the restart, recorded */
+	cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_resume(&tx, &mine, &(struct srtp_stream_pos){
+	    .have_rtp = 1, .ssrc = 7, .roc = 2, .seq = 400 }), SRTP_STREAM_OK);
+	cr_assert_eq(rtp_send(&tx, old, 450, 7, &oldlen), SRTP_STREAM_OK);
+	srtp_stream_free(&tx);
+
+	cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_resume(&tx, &mine, &pos), SRTP_STREAM_OK);
+	cr_assert_eq(rtp_send(&tx, pkt, 500, 7, &len), SRTP_STREAM_EREPLAY);
+	cr_assert_eq(rtp_send(&tx, pkt, 499, 7, &len), SRTP_STREAM_EREPLAY);
+	/* another SSRC is not held back */
+	cr_assert_eq(rtp_send(&tx, pkt, 1, 8, &len), SRTP_STREAM_OK);
+	cr_assert_eq(rtp_send(&tx, pkt, 501, 7, &len), SRTP_STREAM_OK);
+	srtp_stream_free(&tx);
+
+	cr_assert_eq(srtp_stream_init_rx(&rx, &theirs), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_resume(&rx, &theirs, &pos), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_unprotect(&rx, old, &oldlen), SRTP_STREAM_EREPLAY);
+	srtp_stream_free(&rx);
+	sdes_crypto_wipe(&mine);
+	sdes_crypto_wipe(&theirs);
+}
+
+/* SRTCP: the resumed sender's index moves past what the far end saw. */
+Test(srtp_stream, resume_tx_rtcp_index_moves_on)
+{
+	struct sdes_crypto mine, theirs;
+	struct srtp_stream tx = { 0 }, rx = { 0 }, tx2 = { 0 }, fresh = { 0 };
+	struct srtp_stream_pos pos;
+	unsigned char pkt[BUFSZ];
+	int len;
+
+	for (int i = 0; i < NSUITES; i++) {
+		keys_make(suites[i].suite, &mine, &theirs);
+		cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_init_rx(&rx, &theirs), SRTP_STREAM_OK);
+		for (int k = 0; k < 10; k++) {
+			len = rtcp_build(pkt, 0xabc);
+			cr_assert_eq(srtp_stream_protect_rtcp(&tx, pkt, &len, BUFSZ), SRTP_STREAM_OK);
+			cr_assert_eq(srtp_stream_unprotect_rtcp(&rx, pkt, &len), SRTP_STREAM_OK);
+		}
+		srtp_stream_pos_read(&tx, &pos);
+		cr_assert(pos.have_rtcp);
+		cr_assert_eq(pos.rtcp_ssrc, 0xabc);
+		cr_assert_eq(pos.rtcp_count, 10);
+		srtp_stream_free(&tx);
+
+		cr_assert_eq(srtp_stream_init_tx(&tx2, &mine), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_resume(&tx2, &mine, &pos), SRTP_STREAM_OK);
+		len = rtcp_build(pkt, 0xabc);
+		cr_assert_eq(srtp_stream_protect_rtcp(&tx2, pkt, &len, BUFSZ), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_unprotect_rtcp(&rx, pkt, &len), SRTP_STREAM_OK);
+		srtp_stream_pos_read(&tx2, &pos);
+		cr_assert_eq(pos.rtcp_count, 10 + SRTP_STREAM_RTCP_MARGIN + 1);
+
+		/* The control: a fresh sender reuses index 1, refused. */
+		cr_assert_eq(srtp_stream_init_tx(&fresh, &mine), SRTP_STREAM_OK);
+		len = rtcp_build(pkt, 0xabc);
+		cr_assert_eq(srtp_stream_protect_rtcp(&fresh, pkt, &len, BUFSZ), SRTP_STREAM_OK);
+		cr_assert_eq(srtp_stream_unprotect_rtcp(&rx, pkt, &len), SRTP_STREAM_EREPLAY);
+		srtp_stream_free(&fresh);
+		srtp_stream_free(&tx2);
+		srtp_stream_free(&rx);
+		sdes_crypto_wipe(&mine);
+		sdes_crypto_wipe(&theirs);
+	}
+}
+
+Test(srtp_stream, resume_errors)
+{
+	struct sdes_crypto mine, theirs, other;
+	struct srtp_stream tx = { 0 };
+	struct srtp_stream_pos pos = { .have_rtcp = 1, .rtcp_ssrc = 1,
+	    .rtcp_count = SRTP_STREAM_RTCP_RESUME_MAX + 1 };
+
+	keys_make(SDES_AES_CM_128_HMAC_SHA1_80, &mine, &theirs);
+	cr_assert_eq(srtp_stream_resume(&tx, &mine, &pos), SRTP_STREAM_EINVAL);
+	cr_assert_eq(srtp_stream_init_tx(&tx, &mine), SRTP_STREAM_OK);
+	cr_assert_eq(srtp_stream_resume(&tx, &mine, &pos), SRTP_STREAM_EINVAL);
+	cr_assert_eq(srtp_stream_resume(&tx, NULL, &pos), SRTP_STREAM_EINVAL);
+	other = mine;
+	other.keylen = 3;
+	pos.rtcp_count = 5;
+	cr_assert_eq(srtp_stream_resume(&tx, &other, &pos), SRTP_STREAM_EINVAL);
+	cr_assert_eq(srtp_stream_resume(&tx, &mine, &pos), SRTP_STREAM_OK);
+	srtp_stream_free(&tx);
+	sdes_crypto_wipe(&mine);
+	sdes_crypto_wipe(&theirs);
+	sdes_crypto_wipe(&other);
+}
