@@ -404,6 +404,15 @@ app_metrics(void *ctx, struct mbuf *b)
 	    a->draining);
 	if (px->hooks.on_metrics != NULL)
 		px->hooks.on_metrics(px->hooks.ctx, b);
+	callstate_metrics(&a->cs, b);
+}
+
+static void
+app_on_call(void *ctx, const char *callid, int up)
+{
+	struct app *a = ctx;
+
+	callstate_on_call(&a->cs, callid, up);
 }
 
 int
@@ -414,6 +423,7 @@ app_init(struct app *a, uv_loop_t *loop, const struct config *cfg)
 		.on_tap = cfg->trace.hep_collector.port != 0 ? hep_capture : NULL,
 		.tap_ctx = &a->hep,
 		.on_cloud_cert = app_on_cloud_cert,
+		.on_call = app_on_call,
 		.ctx = a,
 	};
 	char err[512];
@@ -441,11 +451,44 @@ app_init(struct app *a, uv_loop_t *loop, const struct config *cfg)
 	a->admin.ctx = a;
 	a->admin.metrics = app_metrics;
 	a->admin.healthz = app_healthz;
-	if ((r = app_listen(a)) < 0 ||
-	    (r = admin_listen(&a->admin, loop, &cfg->general.admin_listen)) < 0 ||
+	if ((r = admin_listen(&a->admin, loop, &cfg->general.admin_listen)) < 0 ||
 	    (r = hep_open(&a->hep, loop, cfg)) < 0)
 		return r;
 	cloud_start(&a->px.cloud);
+	return 0;
+}
+
+/* Stored calls are back (or there were none): take new ones. */
+static void
+app_on_ready(void *ctx)
+{
+	struct app *a = ctx;
+	struct proxy *px = &a->px;
+	int r;
+
+	if (a->stopping)
+		return;
+	if ((r = app_listen(a)) < 0) {
+		a->failed = r;
+		app_shutdown(a);
+		return;
+	}
+	log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies, "
+	    "%zu call(s) carried over", TLSTRUNK_VERSION, px->pbx_host,
+	    px->pbx_port, px->tls_name, px->tls_port, px->cloud.nhosts,
+	    dialog_count(px));
+}
+
+int
+app_start(struct app *a, struct media *md)
+{
+	int r;
+
+	if ((r = callstate_init(&a->cs, a->loop, a->cfg, &a->px, md)) < 0) {
+		log_error(NULL, "state: %s", strerror(-r));
+		return r;
+	}
+	callstate_start(&a->cs, app_on_ready, a);
 	return 0;
 }
 
@@ -462,6 +505,7 @@ app_shutdown(struct app *a)
 	if (a->stopping)
 		return;
 	a->stopping = 1;
+	callstate_close(&a->cs);	/* what is stored stays for the next */
 	core_stop(&a->px);
 	if (a->have_tcp)
 		app_close_handle((uv_handle_t *)&a->pbx_tcp);

@@ -11,8 +11,10 @@
 #include <openssl/ssl.h>
 
 #include "admin.h"
+#include "callstate.h"
 #include "core.h"
 #include "hep.h"
+#include "media.h"
 
 struct app {
 	struct proxy px;		/* the SIP core */
@@ -27,6 +29,7 @@ struct app {
 
 	struct admin admin;		/* /metrics, /healthz */
 	struct hep hep;			/* HEP v3 copies, [trace] */
+	struct callstate cs;		/* calls kept in Redis, [state] */
 	time_t cert_not_after;		/* our certificate, for /metrics */
 	uv_fs_event_t cert_watch;	/* its directory, for renewals */
 	uv_timer_t cert_settle;
@@ -37,9 +40,17 @@ struct app {
 	int draining;			/* SIGTERM: no new calls */
 	uint64_t drain_started;
 	int stopping;
+	int failed;			/* start-up failed after app_start */
 };
 
+/* Everything but the SIP listeners; 0 or a negative errno. */
 int app_init(struct app *a, uv_loop_t *loop, const struct config *cfg);
+/*
+ * The media bridge is up: calls stored by an earlier process are set up
+ * again first ([state]), then the PBX and TLS listeners open.  A listener
+ * that cannot open shuts the application down (a->failed).
+ */
+int app_start(struct app *a, struct media *md);
 /* Close every handle; uv_run() then returns and app_free() releases. */
 void app_shutdown(struct app *a);
 void app_free(struct app *a);

@@ -242,15 +242,14 @@ run(const struct config *cfg)
 		log_error(NULL, "media: %s", uv_strerror(r));
 	if (r == 0)
 		media_attach(&md, &px->hooks);
-	if (r == 0) {
-		log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies",
-		    TLSTRUNK_VERSION, px->pbx_host, px->pbx_port, px->tls_name,
-		    px->tls_port, px->cloud.nhosts);
-	}
+	if (r == 0)
+		r = app_start(&app, &md);
 	if (r < 0)
 		app_shutdown(&app);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	media_free(&md);
+	if (app.failed < 0)
+		r = app.failed;
 	app_free(&app);
 	if (uv_loop_close(&loop) != 0)
 		log_warn(NULL, "loop closed with handles still open");

@@ -71,6 +71,9 @@ struct core_params {
 	void *tap_ctx;
 	/* A cloud proxy's connection came up with this certificate. */
 	void (*on_cloud_cert)(void *ctx, const char *name, time_t not_after);
+	/* A call was answered (up 1) or ended (up 0): whoever keeps calls
+	 * beyond this process (proxy/callstate.c).  NULL: nobody. */
+	void (*on_call)(void *ctx, const char *callid, int up);
 	void *ctx;
 };
 

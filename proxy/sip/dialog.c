@@ -169,6 +169,8 @@ dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy)
 	/* The list runs from the callee (top) to the caller (bottom). */
 	dg->route_to_callee = dialog_route(rr, 0, first, 1);
 	dg->route_to_caller = dialog_route(rr, last + 1, n, 0);
+	if (px->params.on_call != NULL)
+		px->params.on_call(px->params.ctx, dg->callid, 1);
 }
 
 void
@@ -187,6 +189,8 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 
 	if (dg == NULL)
 		return;
+	if (px->params.on_call != NULL)
+		px->params.on_call(px->params.ctx, callid, 0);
 	admission_call_end(px, dg->src_ip);
 	/* One summary line per call, for whoever reads the log afterwards. */
 	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums status=%d "
