@@ -697,7 +697,7 @@ cr_parse_line(struct cr_dec *dc, int lineno, const char *s, size_t n,
 	nlen = eq != NULL ? (size_t)(eq - s) : n;
 	if (!cr_name_ok(s, nlen)) {
 		snprintf(name, sizeof(name), "line %d", lineno);
-		return cr_fail(dc->why, dc->whylen, name, eq == NULL ?
+		return cr_fail(dc->why, dc->whylen, name, "%s", eq == NULL ?
 		    "not name=value" : "not a field name");
 	}
 	memcpy(name, s, nlen);
@@ -708,8 +708,9 @@ cr_parse_line(struct cr_dec *dc, int lineno, const char *s, size_t n,
 		return cr_fail(dc->why, dc->whylen, name,
 		    "truncated (no newline at the end of the record)");
 	if ((f = cr_field_find(s, nlen, &idx)) == NULL)
-		return cr_fail(dc->why, dc->whylen, name, strcmp(name, "v") == 0
-		    ? "version line not first" : "unknown field");
+		return cr_fail(dc->why, dc->whylen, name, "%s",
+		    strcmp(name, "v") == 0 ? "version line not first" :
+		    "unknown field");
 	if (dc->seen & (UINT64_C(1) << idx))
 		return cr_fail(dc->why, dc->whylen, name, "duplicate");
 	dc->seen |= UINT64_C(1) << idx;
@@ -759,9 +760,8 @@ cr_check_presence(struct cr_dec *dc)
 			return cr_fail(dc->why, dc->whylen, f->name, "missing");
 		if (!on && seen)
 			return cr_fail(dc->why, dc->whylen, f->name,
-			    f->cond == CR_MEDIA ? "present without media" :
-			    "present without have_%s", f->cond == CR_TX ?
-			    "tx" : "rx");
+			    "present without %s", f->cond == CR_MEDIA ?
+			    "media" : f->cond == CR_TX ? "have_tx" : "have_rx");
 	}
 	return 0;
 }

@@ -941,7 +941,7 @@ Test(config, state_bad_values)
 	    ":15: [state] key_prefix: ", "too long (at most 64 characters)");
 	load_bad("[state]\nnode = node one\n", ":15: [state] node: ",
 	    "use letters, digits");
-	load_bad("[state]\nnode = n\xc3\xb6de\n", ":15: [state] node: ",
+	load_bad("[state]\nnode = n\xc3\xb6" "de\n", ":15: [state] node: ",
 	    "use letters, digits");
 	load_bad("[state]\nnode = "
 	    "0123456789012345678901234567890123456789012345678901234567890123\n",

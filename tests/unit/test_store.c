@@ -440,8 +440,9 @@ Test(store, auth)
 	cr_expect_not_null(strstr(log, "refused AUTH"), "log: %s", log);
 	cr_expect_null(strstr(log, "not the password"), "password logged");
 	/* Tried again, but said once per 30 s. */
-	cr_expect_null(strstr(strstr(log, "refused AUTH") + 1, "refused AUTH"),
-	    "log: %s", log);
+	if (strstr(log, "refused AUTH") != NULL)
+		cr_expect_null(strstr(strstr(log, "refused AUTH") + 1,
+		    "refused AUTH"), "log: %s", log);
 	cr_assert_eq(store_put(&st, "b", "1", 1), 0);
 	run_for(100);
 	cr_expect_eq(status().pending, 1);
