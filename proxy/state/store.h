@@ -11,7 +11,8 @@
  * down writes wait in it and go when the connection is back.  Every key
  * gets an expiry (PX ttl), so a lost delete cannot leak a record.
  *
- * One owner: the fields of struct store are store.c's.
+ * One owner: the fields of struct store are store.c's.  hiredis write()s
+ * to its socket: SIGPIPE must be ignored (main.c does).
  */
 #ifndef TLSTRUNK_STORE_H
 #define TLSTRUNK_STORE_H
