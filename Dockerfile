@@ -44,6 +44,7 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make cmake pkg-config \
         libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev \
+        libhiredis-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -62,6 +63,7 @@ FROM debian:12-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         ca-certificates libssl3 libuv1 libsofia-sip-ua0 libsrtp2-1 libinih1 \
+        libhiredis0.14 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tlstrunk \
     && useradd --system --uid 10001 --gid tlstrunk --no-create-home \

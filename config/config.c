@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -71,7 +72,7 @@ static const struct {
 
 static const char *const cfg_sections[] = {
 	"general", "pbx", "cloud", "tls_server", "media", "limits", "trace",
-	NULL
+	"state", NULL
 };
 
 #define SRTP_SUITE_NAME(n)	#n,
@@ -956,6 +957,135 @@ set_hep_collector(struct config *cfg, const struct cfg_key *k,
 }
 
 /*
+ * [state] redis: the loop talks to Redis, so nothing may block it: an IP
+ * literal (hiredis would resolve a host name with a blocking
+ * getaddrinfo) or a unix socket path.
+ */
+static int
+set_redis(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char host[CFG_HOST_MAX];
+	uint16_t port;
+
+	if (*val == '/') {
+		if (strlen(val) >= 108) {	/* sun_path */
+			snprintf(why, len, "unix socket path too long (at most "
+			    "107 characters)");
+			return -1;
+		}
+	} else if (*val != '\0') {
+		if (netaddr_parse_hostport(val, host, sizeof(host), &port,
+		    -1) == -1) {
+			snprintf(why, len, "\"%s\" is not ip:port, [v6]:port "
+			    "or an absolute unix socket path", val);
+			return -1;
+		}
+		if (!netaddr_is_ip(host)) {
+			snprintf(why, len, "\"%s\" must be an IP address or a "
+			    "unix socket path, not a host name (the event loop "
+			    "must not wait for DNS)", host);
+			return -1;
+		}
+	}
+	return set_path(cfg, k, val, why, len);
+}
+
+/*
+ * [state] redis_password_file: read here, so that a missing or empty
+ * file stops the start like any bad key.  The password stays in
+ * cfg->state.redis_password; it is never logged.
+ */
+static int
+set_redis_password_file(struct config *cfg, const struct cfg_key *k,
+    const char *val, char *why, size_t len)
+{
+	char buf[sizeof(cfg->state.redis_password) + 2];
+	size_t n;
+	FILE *fp;
+	int rv = -1;
+
+	OPENSSL_cleanse(cfg->state.redis_password,
+	    sizeof(cfg->state.redis_password));
+	if (set_path(cfg, k, val, why, len) == -1)
+		return -1;
+	if (*val == '\0')
+		return 0;	/* no AUTH */
+	if ((fp = fopen(val, "r")) == NULL) {
+		snprintf(why, len, "cannot read \"%s\": %s", val,
+		    strerror(errno));
+		return -1;
+	}
+	buf[0] = '\0';
+	if (fgets(buf, sizeof(buf), fp) == NULL && ferror(fp)) {
+		snprintf(why, len, "cannot read \"%s\": %s", val,
+		    strerror(errno));
+		goto done;
+	}
+	n = strcspn(buf, "\r\n");
+	if (n == 0) {
+		snprintf(why, len, "\"%s\": the first line (the password) is "
+		    "empty", val);
+		goto done;
+	}
+	if (n >= sizeof(cfg->state.redis_password)) {
+		snprintf(why, len, "\"%s\": the password is too long (at most "
+		    "%zu bytes)", val, sizeof(cfg->state.redis_password) - 1);
+		goto done;
+	}
+	memcpy(cfg->state.redis_password, buf, n);
+	cfg->state.redis_password[n] = '\0';
+	rv = 0;
+done:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	fclose(fp);
+	return rv;
+}
+
+/* Printable, no blanks: it starts every key, and SCAN matches it. */
+static int
+set_key_prefix(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	if (*val == '\0') {
+		snprintf(why, len, "must not be empty");
+		return -1;
+	}
+	for (const char *p = val; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			snprintf(why, len, "\"%s\" has a blank or a control or "
+			    "non-ASCII character", val);
+			return -1;
+		}
+	return set_path(cfg, k, val, why, len);
+}
+
+/* This instance's name in what it writes; empty: the host name. */
+static int
+set_node(struct config *cfg, const struct cfg_key *k, const char *val,
+    char *why, size_t len)
+{
+	char host[256];
+
+	if (*val == '\0') {
+		if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+			snprintf(host, sizeof(host), "tlstrunk");
+		host[sizeof(host) - 1] = '\0';
+		/* A longer host name is cut: the name only tells nodes apart. */
+		snprintf(cfg->state.node, sizeof(cfg->state.node), "%.*s",
+		    (int)sizeof(cfg->state.node) - 1, host);
+		return 0;
+	}
+	for (const char *p = val; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-_.", *p) == NULL) {
+			snprintf(why, len, "\"%s\": use letters, digits, '-', "
+			    "'_' and '.'", val);
+			return -1;
+		}
+	return set_path(cfg, k, val, why, len);
+}
+
+/*
  * Every key tlstrunk accepts (the contract's, shared/spec/config-contract.md,
  * and its additions), in the order --help and the man page list them: the
  * one table of each key's setter, default (config_defaults) and help text
@@ -1212,6 +1342,31 @@ static const struct cfg_key cfg_keys[] = {
 	    .off = offsetof(struct config, trace.srtp_keylog),
 	    .size = MEMBER_SIZE(trace.srtp_keylog),
 	    .help = "key log file of the SRTP keys; empty = off, warned when on" },
+
+	/* Issue 15: extras, not in the contract. */
+	{ "state", "redis", .set = set_redis,
+	    .off = offsetof(struct config, state.redis),
+	    .size = MEMBER_SIZE(state.redis),
+	    .help = "Redis keeping call state across restarts: ip:port, [v6]:port or a unix socket path (no host names); empty = off" },
+	{ "state", "redis_password_file", .set = set_redis_password_file,
+	    .off = offsetof(struct config, state.redis_password_file),
+	    .size = MEMBER_SIZE(state.redis_password_file),
+	    .help = "file whose first line is the Redis AUTH password; empty = no AUTH" },
+	{ "state", "key_prefix", .set = set_key_prefix,
+	    .off = offsetof(struct config, state.key_prefix),
+	    .size = MEMBER_SIZE(state.key_prefix),
+	    .def = "tlstrunk:",
+	    .help = "prefix of the Redis keys tlstrunk writes (<prefix>call:<Call-ID>)" },
+	{ "state", "node", .set = set_node,
+	    .off = offsetof(struct config, state.node),
+	    .size = MEMBER_SIZE(state.node),
+	    .def = "",
+	    .help = "this instance's name in the records it writes; empty: the host name" },
+	{ "state", "ttl", .set = set_int,
+	    .off = offsetof(struct config, state.ttl),
+	    .min = 60, .max = CFG_SECONDS_MAX,
+	    .def = "3600",
+	    .help = "seconds a call's record lives in Redis unless written again (a lost delete expires)" },
 };
 
 #define CFG_NKEYS	(int)(sizeof(cfg_keys) / sizeof(cfg_keys[0]))

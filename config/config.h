@@ -18,7 +18,7 @@
 #define CFG_MAX_ALLOW	64
 #define CFG_MAX_RESOLVE	32
 #define CFG_MAX_SUITES	8
-#define CFG_MAX_KEYS	64	/* keys config.c knows, see key_line */
+#define CFG_MAX_KEYS	80	/* keys config.c knows, see key_line */
 
 enum cfg_transport {
 	CFG_TP_UDP = 1 << 0,
@@ -139,6 +139,18 @@ struct config {
 		char tls_keylog[PATH_MAX];
 		char srtp_keylog[PATH_MAX];
 	} trace;
+
+	/* Call state in Redis (issue 15); off while redis is "". */
+	struct {
+		char redis[PATH_MAX];		/* ip:port, [v6]:port or an
+						   absolute unix socket path */
+		char redis_password_file[PATH_MAX];
+		char redis_password[256];	/* its first line, read at load:
+						   never log or print it */
+		char key_prefix[65];		/* "tlstrunk:" */
+		char node[64];			/* default: the host name */
+		int ttl;			/* seconds, 3600 */
+	} state;
 
 	/*
 	 * Private to config.c: the line each key was set on, 0 = default,

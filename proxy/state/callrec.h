@@ -33,7 +33,9 @@ struct callrec {
 /*
  * r as text into *out (malloc'd, NUL-terminated, *len bytes without the
  * NUL).  The buffer holds keys: callrec_text_free() wipes and frees it.
- * 0 or -ENOMEM / -EINVAL (a key that does not format).
+ * 0 or -ENOMEM / -EINVAL (what callrec_decode would refuse: a key that
+ * does not format, a field out of range (callrec_check says which), a
+ * text over CALLREC_MAX).
  */
 int callrec_encode(const struct callrec *r, char **out, size_t *len);
 void callrec_text_free(char *text, size_t len);
@@ -46,5 +48,13 @@ void callrec_text_free(char *text, size_t len);
 int callrec_decode(const char *p, size_t n, struct callrec *r, char *why,
     size_t whylen);
 void callrec_free(struct callrec *r);
+
+/* The checks callrec_decode makes of the values: 0, or -EINVAL with why
+ * naming the field (callrec_encode refuses what fails them). */
+int callrec_check(const struct callrec *r, char *why, size_t whylen);
+
+/* 1 when a and b hold the same values in every field that is present
+ * (the strings compared as text, keys with their tag, lifetime, WSH). */
+int callrec_equal(const struct callrec *a, const struct callrec *b);
 
 #endif

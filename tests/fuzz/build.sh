@@ -6,7 +6,8 @@
 #   tests/fuzz/build.sh SECONDS    build, then fuzz sdp_rewrite that long
 #                                  (tests/fuzz/run.sh runs them all)
 #
-# Targets: fuzz_sdp_rewrite, fuzz_config, fuzz_sip, fuzz_stream.  The
+# Targets: fuzz_sdp_rewrite, fuzz_config, fuzz_sip, fuzz_stream, fuzz_srv,
+# fuzz_callrec.  The
 # product sources are compiled here, with -fsanitize=fuzzer-no-link,
 # into $OUT/obj/libcore.a (not CMake's tlstrunk_core: it is built
 # without coverage).  sofia-sip, OpenSSL, libuv are the system
@@ -22,8 +23,8 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
     $SAN -fno-omit-frame-pointer -DTLSTRUNK_VERSION=\"fuzz\""
-PKGS="sofia-sip-ua libuv openssl libsrtp2 inih"
-PROXY_DIRS="msg ops net cloud sip media doctor"	# as in CMakeLists.txt
+PKGS="sofia-sip-ua libuv openssl libsrtp2 inih hiredis"
+PROXY_DIRS="msg ops net cloud sip media doctor state"	# as in CMakeLists.txt
 INC="-I$root/common -I$root/config -I$root/proxy -I$here $(pkg-config --cflags $PKGS)"
 for d in $PROXY_DIRS; do INC="$INC -I$root/proxy/$d"; done
 LIBS="$(pkg-config --libs $PKGS) -lresolv -ldl -lpthread"
@@ -56,6 +57,7 @@ target() {
 
 target fuzz_sdp_rewrite "$here/fuzz_sdp_rewrite.c"
 target fuzz_srv "$here/fuzz_srv.c"
+target fuzz_callrec "$here/fuzz_callrec.c"
 # fuzz_common.c shares some costly objects between inputs: see there.
 WRAP=-Wl,--wrap=tls_client_ctx_new,--wrap=tls_server_ctx_new,--wrap=media_workers_start,--wrap=media_workers_stop
 target fuzz_config "$here/fuzz_config.c" "$here/fuzz_common.c" $WRAP

@@ -14,11 +14,15 @@
            huge headers, over TCP and TLS.
   config/  config/tlstrunk.ini.example, the integration tests' config,
            and broken variants, naming the fuzz PKI (/tmp/tlstrunk-fuzz-pki).
+  callrec/ call records as proxy/state/callrec.c writes them (fuzz_callrec.c):
+           full, minimal, one-way media, odd Call-IDs, every suite, and a
+           few damaged ones.
 
 Files are named by content: rerunning adds nothing twice.  Seeds made by
 hand (e.g. regression inputs from findings) live beside these and are
 never touched.
 """
+import base64
 import hashlib
 import os
 import re
@@ -475,7 +479,80 @@ advertised_name = sbc.fuzz.example
         write("config", v, k)
 
 
+def callrec_key(tag, suite, nbytes, extra=""):
+    key = base64.b64encode(bytes((i * 7 + tag) & 0xff for i in range(nbytes))).decode()
+    return "%d %s inline:%s%s" % (tag, suite, key, extra)
+
+
+def callrec(media=None, **dialog):
+    """A record in callrec.c's order; media: a dict of the media lines."""
+    lines = [("v", "1"), ("node", "node-a"), ("written", "1765000000123")]
+    d = {"callid": "a84b4c76e66710@pbx.example.com", "caller_side": "0",
+         "confirmed": "1", "caller": "<sip:alice@pbx.example.com>;tag=1928301774",
+         "callee": "<sip:+15551234567@cloud.example>;tag=a6c85cf",
+         "caller_target": "<sip:alice@192.168.10.20:5060>",
+         "callee_target": "<sip:lb01.cloud.example:5061;transport=tls>",
+         "route_to_caller": "<sip:192.168.10.1:5060;lr;r2=on>",
+         "route_to_callee": "<sip:lb01.cloud.example:5061;transport=tls;lr>",
+         "proxy": "lb01.cloud.example", "cseq.pbx": "2", "cseq.cloud": "1",
+         "started": "1764999990000", "src_ip": "192.168.10.20"}
+    d.update(dialog)
+    for k in ("callid", "caller_side", "confirmed", "caller", "callee", "caller_target",
+              "callee_target", "route_to_caller", "route_to_callee", "proxy",
+              "cseq.pbx", "cseq.cloud", "started", "src_ip"):
+        if d.get(k) is not None:
+            lines.append((k, d[k]))
+    lines.append(("media", "1" if media is not None else "0"))
+    if media is not None:
+        m = {"pbx_port": "20000", "cloud_port": "20002", "ai": "0", "have_tx": "1",
+             "have_rx": "1",
+             "tx_key": callrec_key(1, "AES_CM_128_HMAC_SHA1_80", 30),
+             "rx_key": callrec_key(2, "AES_256_CM_HMAC_SHA1_80", 46, "|1048576|1066:4 WSH=128")}
+        for side, ip in (("pbx", "192.168.10.20"), ("cloud", "2001:db8::7")):
+            m.update({"peer.%s.ip" % side: ip, "peer.%s.port" % side: "4000",
+                      "peer.%s.rtcp_port" % side: "4001", "peer.%s.rtcp_mux" % side: "0"})
+        for dr in ("tx", "rx"):
+            m.update({dr + ".have_rtp": "1", dr + ".have_rtcp": "1", dr + ".ssrc": "3735928559",
+                      dr + ".roc": "2", dr + ".seq": "65535", dr + ".rtcp_ssrc": "3735928559",
+                      dr + ".rtcp_count": "17"})
+        m["idle_ms"] = "20"
+        m.update(media)
+        for k in ("pbx_port", "cloud_port", "ai", "have_tx", "have_rx", "tx_key", "rx_key",
+                  "peer.pbx.ip", "peer.pbx.port", "peer.pbx.rtcp_port", "peer.pbx.rtcp_mux",
+                  "peer.cloud.ip", "peer.cloud.port", "peer.cloud.rtcp_port",
+                  "peer.cloud.rtcp_mux"):
+            if m.get(k) is not None:
+                lines.append((k, m[k]))
+        for dr in ("tx", "rx"):
+            for f in ("have_rtp", "have_rtcp", "ssrc", "roc", "seq", "rtcp_ssrc", "rtcp_count"):
+                lines.append((dr + "." + f, m[dr + "." + f]))
+        lines.append(("idle_ms", m["idle_ms"]))
+    return "".join("%s=%s\n" % kv for kv in lines)
+
+
+def callrec_seeds():
+    full = callrec({})
+    write("callrec", full, "full")
+    write("callrec", callrec(None), "no-media")
+    write("callrec", "v=1\nnode=b\nwritten=0\ncallid=x\ncaller_side=0\nconfirmed=0\n"
+          "cseq.pbx=0\ncseq.cloud=0\nstarted=0\nmedia=0\n", "minimal")
+    write("callrec", callrec({"have_tx": "0", "tx_key": None,
+                              "rx_key": callrec_key(9, "AEAD_AES_128_GCM", 28)}), "rx-only")
+    write("callrec", callrec({"have_rx": "0", "rx_key": None,
+                              "tx_key": callrec_key(3, "AEAD_AES_256_GCM", 44, "|2^31")}), "tx-only")
+    write("callrec", callrec({"tx_key": callrec_key(4, "AES_CM_128_HMAC_SHA1_32", 30),
+                              "rx_key": callrec_key(5, "AES_256_CM_HMAC_SHA1_32", 46),
+                              "peer.cloud.ip": "", "peer.cloud.port": "0"}), "short-tags")
+    write("callrec", callrec(None, callid="odd id 100%25=done caf%C3%A9 %09tab",
+                             caller="%22A%22 <sip:a@b>;tag=%E2%82%AC", proxy="", src_ip="?"),
+          "escaped")
+    write("callrec", full.replace("v=1\n", "v=2\n"), "version-2")
+    write("callrec", full[:len(full) - 5], "truncated")
+    write("callrec", full.replace("pbx_port=20000", "pbx_port=20001"), "odd-port")
+
+
 def main():
+    callrec_seeds()
     pbx_call_seeds()
     cloud_call_seeds()
     sipp_seeds()

@@ -848,6 +848,116 @@ Test(config, trace)
 	    ":15: [trace] hep_collector: ", "not host:port");
 }
 
+/* [state] (issue 15): Redis for call state; extras, not the contract's. */
+Test(config, state_defaults_and_values)
+{
+	char host[256], text[PATH_MAX + 128], pw[PATH_MAX];
+
+	load_ok("");
+	cr_expect_str_eq(cfg->state.redis, "");
+	cr_expect_str_eq(cfg->state.redis_password_file, "");
+	cr_expect_str_eq(cfg->state.redis_password, "");
+	cr_expect_str_eq(cfg->state.key_prefix, "tlstrunk:");
+	cr_expect_eq(cfg->state.ttl, 3600);
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	host[sizeof(cfg->state.node) - 1] = '\0';
+	cr_expect_str_eq(cfg->state.node, host);
+	cr_expect_eq(config_key_line(cfg, "state", "redis"), 0);
+
+	load_ok("[state]\nredis = 127.0.0.1:6379\nkey_prefix = tt:{a}\n"
+	    "node = sbc-1_b.example\nttl = 60\n");
+	cr_expect_str_eq(cfg->state.redis, "127.0.0.1:6379");
+	cr_expect_str_eq(cfg->state.key_prefix, "tt:{a}");
+	cr_expect_str_eq(cfg->state.node, "sbc-1_b.example");
+	cr_expect_eq(cfg->state.ttl, 60);
+	cr_expect_eq(config_key_line(cfg, "state", "redis"), 15);
+	load_ok("[state]\nredis = [::1]:6380\nttl = 86400\n");
+	cr_expect_str_eq(cfg->state.redis, "[::1]:6380");
+	load_ok("[state]\nredis = /run/redis/redis-server.sock\n");
+	cr_expect_str_eq(cfg->state.redis, "/run/redis/redis-server.sock");
+
+	/* The password: the file's first line, without its line end. */
+	snprintf(pw, sizeof(pw), "%s/redis.pw", dir);
+	write_file(pw, "pass word\r\nsecond line\n");
+	snprintf(text, sizeof(text), "[state]\nredis_password_file = %s\n", pw);
+	load_ok(text);
+	cr_expect_str_eq(cfg->state.redis_password, "pass word");
+	cr_expect_str_eq(cfg->state.redis_password_file, pw);
+	write_file(pw, "no newline");
+	load_ok(text);
+	cr_expect_str_eq(cfg->state.redis_password, "no newline");
+}
+
+Test(config, state_bad_values)
+{
+	char text[PATH_MAX + 128], pw[PATH_MAX], big[200];
+
+	load_bad("[state]\nredis = redis.example.com:6379\n",
+	    ":15: [state] redis: ", "\"redis.example.com\" must be an IP "
+	    "address or a unix socket path, not a host name");
+	load_bad("[state]\nredis = localhost:6379\n", ":15: [state] redis: ",
+	    "not a host name");
+	load_bad("[state]\nredis = 127.0.0.1\n", ":15: [state] redis: ",
+	    "is not ip:port, [v6]:port or an absolute unix socket path");
+	load_bad("[state]\nredis = 127.0.0.1:0\n", ":15: [state] redis: ",
+	    "is not ip:port");
+	load_bad("[state]\nredis = redis.sock\n", ":15: [state] redis: ",
+	    "is not ip:port");
+	memset(big, 'a', sizeof(big));
+	big[0] = '/';
+	snprintf(text, sizeof(text), "[state]\nredis = %.*s\n", 150, big);
+	load_bad(text, ":15: [state] redis: ", "unix socket path too long");
+
+	load_bad("[state]\nredis_password_file = /nonexistent/redis.pw\n",
+	    ":15: [state] redis_password_file: ",
+	    "cannot read \"/nonexistent/redis.pw\": No such file");
+	snprintf(pw, sizeof(pw), "%s/redis.pw", dir);
+	snprintf(text, sizeof(text), "[state]\nredis_password_file = %s\n", pw);
+	write_file(pw, "");
+	load_bad(text, ":15: [state] redis_password_file: ",
+	    "the first line (the password) is empty");
+	write_file(pw, "\nsecond line\n");
+	load_bad(text, ":15: [state] redis_password_file: ", "is empty");
+	memset(big, 'p', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	{
+		char longpw[400];
+
+		snprintf(longpw, sizeof(longpw), "%s%s\n", big, big);
+		write_file(pw, longpw);
+	}
+	load_bad(text, ":15: [state] redis_password_file: ",
+	    "the password is too long (at most 255 bytes)");
+	cr_expect_null(strstr(err, "pppp"), "the password in: %s", err);
+	snprintf(text, sizeof(text), "[state]\nredis_password_file = %s\n", dir);
+	load_bad(text, ":15: [state] redis_password_file: ", "cannot read");
+
+	load_bad("[state]\nkey_prefix =\n", ":15: [state] key_prefix: ",
+	    "must not be empty");
+	load_bad("[state]\nkey_prefix = tl strunk:\n",
+	    ":15: [state] key_prefix: ", "has a blank");
+	load_bad("[state]\nkey_prefix = "
+	    "0123456789012345678901234567890123456789012345678901234567890123456789\n",
+	    ":15: [state] key_prefix: ", "too long (at most 64 characters)");
+	load_bad("[state]\nnode = node one\n", ":15: [state] node: ",
+	    "use letters, digits");
+	load_bad("[state]\nnode = n\xc3\xb6" "de\n", ":15: [state] node: ",
+	    "use letters, digits");
+	load_bad("[state]\nnode = "
+	    "0123456789012345678901234567890123456789012345678901234567890123\n",
+	    ":15: [state] node: ", "too long (at most 63 characters)");
+	load_bad("[state]\nttl = 59\n", ":15: [state] ttl: ",
+	    "59 is out of range (60..86400)");
+	load_bad("[state]\nttl = 86401\n", ":15: [state] ttl: ",
+	    "out of range");
+	load_bad("[state]\nttl = 1h\n", ":15: [state] ttl: ",
+	    "\"1h\" is not a number");
+	load_bad("[state]\nredis = 127.0.0.1:6379\nredis = 127.0.0.1:6380\n",
+	    ":16: [state] redis: ", "duplicate key");
+	load_bad("[state]\nsentinel = 127.0.0.1:26379\n",
+	    ":15: [state] sentinel: ", "unknown key");
+}
+
 /* The example names every key of the contract, and loads. */
 Test(config, example_file_names_every_key)
 {

@@ -223,6 +223,13 @@ config_eq(const struct config *a, const struct config *b, const char *why)
 	INT_EQ(trace.hep_id);
 	STR_EQ(trace.tls_keylog);
 	STR_EQ(trace.srtp_keylog);
+
+	STR_EQ(state.redis);
+	STR_EQ(state.redis_password_file);
+	STR_EQ(state.redis_password);
+	STR_EQ(state.key_prefix);
+	STR_EQ(state.node);
+	INT_EQ(state.ttl);
 }
 
 Test(docs, example_values_are_the_defaults)
