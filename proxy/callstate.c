@@ -312,7 +312,7 @@ callstate_init(struct callstate *cs, uv_loop_t *loop, const struct config *cfg,
 {
 	struct store_params p = {
 		.addr = cfg->state.redis,
-		.password = cfg->state.password[0] ? cfg->state.password : NULL,
+		.password = cfg->state.redis_password[0] ? cfg->state.redis_password : NULL,
 		.prefix = cfg->state.key_prefix,
 		.ttl_s = (unsigned)cfg->state.ttl,
 		.max_pending = 4 * (size_t)cfg->limits.max_calls + 1024,

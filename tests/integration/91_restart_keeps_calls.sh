@@ -77,7 +77,7 @@ for _ in $(seq 1 30); do
 done
 [ -n "$key" ] || fail "no call record in Redis 3 s after the call was answered"
 callid=${key#"${PREFIX}call:"}
-rec=$(rcli get "$key")
+rec=$(rcli get "$key")$'\n'	# $( ) took the record's last newline
 grep -q "^v=1" <<<"$rec" || fail "the record does not start with its version: ${rec:0:80}"
 ttl=$(rcli pttl "$key")
 [ "$ttl" -gt 0 ] || fail "the call record has no expiry (PTTL $ttl)"
@@ -85,7 +85,7 @@ log "record $key: ${#rec} bytes, PTTL $ttl ms"
 rcli set "${PREFIX}call:garbage-1" "this is not a record" >/dev/null
 rcli set "${PREFIX}call:copied-1" "$rec" >/dev/null
 rcli set "${PREFIX}call:other-node-1" "$(sed 's/^node=.*/node=node-b/' <<<"$rec" |
-	sed "s/^callid=.*/callid=other-node-1/")" >/dev/null
+	sed "s/^callid=.*/callid=other-node-1/")"$'\n' >/dev/null
 sleep 2
 
 # --- 2. kill -9, start again ---------------------------------------------------
@@ -102,8 +102,10 @@ grep -aF "$callid" "$TLSTRUNK_LOG" | grep -q restored ||
 	fail "the restored line does not name the call $callid: $(grep -a restored "$TLSTRUNK_LOG" | head -1)"
 [ "$(grep -ac 'restored (' "$TLSTRUNK_LOG")" = 1 ] || fail "not exactly one call restored: $(grep -a 'restored' "$TLSTRUNK_LOG")"
 grep -a 'garbage-1' "$TLSTRUNK_LOG" | grep -q 'skipped' || fail "the garbage record was not skipped with a log line"
-grep -a 'copied-1' "$TLSTRUNK_LOG" | grep -q 'skipped' || fail "the record stored under another Call-ID was not skipped with a log line"
-grep -a 'other-node-1' "$TLSTRUNK_LOG" | grep -q 'restored' && fail "another node's record was restored"
+grep -a 'copied-1' "$TLSTRUNK_LOG" | grep -q 'skipped: its Call-ID' ||
+	fail "the record stored under another Call-ID was not skipped for it: $(grep -a 'copied-1' "$TLSTRUNK_LOG")"
+grep -a 'other-node-1' "$TLSTRUNK_LOG" | grep -q 'node node-b left alone' ||
+	fail "another node's record was not left alone: $(grep -a 'other-node-1' "$TLSTRUNK_LOG")"
 sleep 4
 
 # --- 3. audio back, both ways, within 1 s ---------------------------------------
