@@ -96,15 +96,17 @@ cs_sync(struct callstate *cs, struct cs_call *c, uint64_t now)
 		goto out;
 	snprintf(r.node, sizeof(r.node), "%s", cs->cfg->state.node);
 	r.written_unix_ms = cs_unix_ms();
-	if (callrec_encode(&r, &text, &len) < 0) {
-		log_warn(c->callid, "state: record not written (cannot encode it)");
-		goto out;
-	}
-	store_put(&cs->store, c->callid, text, len);
-	callrec_text_free(text, len);
+	/* Once per change, written or not: a record that cannot be encoded
+	 * (a Call-ID longer than a record takes) is said once, not per tick. */
 	c->fp = fp;
 	c->written = now;
-	wrote = 1;
+	if (callrec_encode(&r, &text, &len) < 0) {
+		log_warn(c->callid, "state: record not written (cannot encode it): "
+		    "this call will not survive a restart");
+		goto out;
+	}
+	wrote = store_put(&cs->store, c->callid, text, len) == 0;
+	callrec_text_free(text, len);
 out:
 	OPENSSL_cleanse(&r.m, sizeof(r.m));
 	return wrote;
