@@ -44,7 +44,6 @@ from 0 to 1) around a kill -9 and restart of tlstrunk.
 Standard library + `cryptography` (through srtp_peer.py) only.
 """
 import argparse
-import json
 import os
 import random
 import socket
