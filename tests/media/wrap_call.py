@@ -312,9 +312,19 @@ def read_record(path):
     return rec
 
 
-def direction(name, S, R, t_kill, t_up, case, need, notes):
+def numbers(v, n0, line):
+    """line as an ok line when no check failed since v had n0 problems,
+    else printed at once as the failing part's numbers."""
+    if len(v.problems) == n0:
+        v.notes.append(line)
+    else:
+        print("  --  %s" % line)
+
+
+def direction(name, S, R, t_kill, t_up, case, v):
     """One direction of the call: S what the sender sent, R what the other
     end received (decrypted when it is the cloud).  Returns a summary."""
+    need, n0 = v.need, len(v.problems)
     by_plain = {x["plain"]: x for x in S}
     got = [r for r in R if r.get("plain")]
     unknown = [r for r in got if r["plain"] not in by_plain]
@@ -380,7 +390,7 @@ def direction(name, S, R, t_kill, t_up, case, need, notes):
     s["roc"] = (len(roc0), len(roc1))
     # "during": sent between the kill and the test seeing the new process
     # listen; the few delivered are the new process's first, before that.
-    notes.append("%s: before the kill %d/%d delivered, sent during the outage %d (%d delivered), "
+    numbers(v, n0, "%s: before the kill %d/%d delivered, sent during the outage %d (%d delivered), "
                  "after the restart %d/%d delivered (%d with ROC 0, %d with ROC 1), first %s ms after "
                  "the new process was up (sent %s ms after; seq %s, ROC %s), in order, byte for byte"
                  % (name, len(d_before), len(before), len(during), len(d_during), len(d_after),
@@ -398,7 +408,7 @@ def check(a):
     except (OSError, ValueError) as e:
         print("wrap_call check: %s" % e)
         return 2
-    problems, notes, need, report = v.problems, v.notes, v.need, v.report
+    problems, need, report = v.problems, v.need, v.report
     if problems:
         return report()
     t_kill, t_up = a.kill, a.up
@@ -436,24 +446,26 @@ def check(a):
     need(all(s in relays for s in srcs), "media arrived from %s, not only from tlstrunk's relay %s"
          % (srcs, relays))
 
-    up = direction("PBX->cloud", P["sent"], C["recv"], t_kill, t_up, a.case, need, notes)
-    down = direction("cloud->PBX", C["sent"], P["recv"], t_kill, t_up, a.case, need, notes)
+    up = direction("PBX->cloud", P["sent"], C["recv"], t_kill, t_up, a.case, v)
+    down = direction("cloud->PBX", C["sent"], P["recv"], t_kill, t_up, a.case, v)
 
     # -- tlstrunk's own record: ROC 0 stored at the kill, 1 after the wrap --
     if rk is not None:
+        n0 = len(problems)
         for d, ssrc in (("tx", P["ssrc"]), ("rx", C["ssrc"])):
             need(rk.get(d + ".have_rtp") == "1" and rk.get(d + ".ssrc") == str(ssrc)
                  and rk.get(d + ".roc") == "0",
                  "the record at the kill: %s.have_rtp=%s ssrc=%s roc=%s (want 1, %d, 0)"
                  % (d, rk.get(d + ".have_rtp"), rk.get(d + ".ssrc"), rk.get(d + ".roc"), ssrc))
-        notes.append("record at the kill: tx (toward the cloud) ROC %s seq %s, rx (from the cloud) "
+        numbers(v, n0, "record at the kill: tx (toward the cloud) ROC %s seq %s, rx (from the cloud) "
                      "ROC %s seq %s" % (rk.get("tx.roc"), rk.get("tx.seq"), rk.get("rx.roc"), rk.get("rx.seq")))
     if ru is not None:
+        n0 = len(problems)
         for d, ssrc in (("tx", P["ssrc"]), ("rx", C["ssrc"])):
             need(ru.get(d + ".ssrc") == str(ssrc) and ru.get(d + ".roc") == "1",
                  "the record after the restart and the wrap: %s.ssrc=%s roc=%s (want %d, 1)"
                  % (d, ru.get(d + ".ssrc"), ru.get(d + ".roc"), ssrc))
-        notes.append("record after the restart: tx ROC %s seq %s, rx ROC %s seq %s"
+        numbers(v, n0, "record after the restart: tx ROC %s seq %s, rx ROC %s seq %s"
                      % (ru.get("tx.roc"), ru.get("tx.seq"), ru.get("rx.roc"), ru.get("rx.seq")))
 
     # -- the end --
