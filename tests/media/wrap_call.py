@@ -435,8 +435,8 @@ def check(a):
          "index sent twice is a replay" % (len(fails), len(C["recv"]), ", ".join(
              "%s %d" % kv for kv in sorted(why.items())), len([r for r in fails if r["t"] >= t_up])))
     need(len(rec_after) >= 100 and len(ok_after) >= 0.9 * len(rec_after),
-         "after the restart the cloud decrypted %d of the %d packets tlstrunk sent it"
-         % (len(ok_after), len(rec_after)),
+         "after the restart tlstrunk sent the cloud %d packets, %d of them decrypted (want at least "
+         "100 packets, 90 %% decrypted)" % (len(rec_after), len(ok_after)),
          "cloud receiver: %d/%d SRTP packets from tlstrunk decrypted after the restart, %d over the "
          "call, failures: auth %d, replay %d, malformed %d"
          % (len(ok_after), len(rec_after), len(C["recv"]), why.get("auth", 0), why.get("replay", 0),
