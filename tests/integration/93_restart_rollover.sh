@@ -54,8 +54,8 @@ ADMIN=127.0.0.1:18093
 PREFIX=t93:
 
 test_init
-for t in kamailio redis-server redis-cli curl "$PYTHON"; do
-	command -v "$t" >/dev/null 2>&1 || fail "missing $t: apt-get install kamailio redis-server curl python3"
+for t in kamailio redis-server redis-cli "$PYTHON"; do
+	command -v "$t" >/dev/null 2>&1 || fail "missing $t: apt-get install kamailio redis-server python3"
 done
 "$PYTHON" -c 'from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes' 2>/dev/null ||
 	fail "missing the python3 'cryptography' module: apt-get install python3-cryptography"
@@ -71,7 +71,12 @@ for _ in $(seq 1 50); do
 done
 redis-cli -s "$SOCK" ping >/dev/null 2>&1 || fail "redis-server did not start: $(tail -n 3 "$WORK/redis.log")"
 rcli() { redis-cli -s "$SOCK" "$@"; }
-metric() { curl -s "http://$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# metric NAME: its value in /metrics (python, not curl: not in DEB_PACKAGES).
+metric() {
+	"$PYTHON" -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' "http://$ADMIN/metrics" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
 
 start_kamailio
 cfg=$WORK/tlstrunk.ini
@@ -197,7 +202,7 @@ call() {
 	done
 	t_wrap=$(date +%s.%N)
 	sleep "$(awk -v a="$T_UP" -v b="$t_wrap" 'BEGIN { d = 4 - (b - a); print (d > 0 ? d : 0) }')"
-	FAILS_METRIC=$(metric tlstrunk_srtp_failures_total)
+	FAILS_METRIC=$(metric tlstrunk_srtp_failures_total) || fail "call $N: no /metrics from the new process on $ADMIN"
 	touch "$WORK/bye$sfx"
 	sipp_wait "$CLOUD_PID" 15 || rc=$?
 	[ "$rc" = 0 ] || fail "call $N: the cloud end failed (status $rc): $(grep -m1 FATAL "$WORK/cloud$sfx.log" || tail -n 1 "$WORK/cloud$sfx.log")"
@@ -221,6 +226,7 @@ call() {
 	[[ $SUM =~ end=\"BYE.*srtp_failures=([0-9]+) ]] || fail "call $N: call summary without end BYE / srtp_failures: ${SUM#*call summary: }"
 	[ "${BASH_REMATCH[1]}" = 0 ] || fail "call $N: the restarted tlstrunk counted ${BASH_REMATCH[1]} SRTP failures on the call (${SUM#*call summary: })"
 	[ "$FAILS_METRIC" = 0 ] || fail "call $N: /metrics tlstrunk_srtp_failures_total=$FAILS_METRIC after the restart"
+	log "call $N: the restarted tlstrunk: call summary srtp_failures=0 ($(grep -o 'media pbx in/out=.*cloud in/out=[0-9/]*' <<<"$SUM")), tlstrunk_srtp_failures_total 0"
 	for _ in $(seq 1 30); do
 		[ "$(rcli exists "$KEY")" = 0 ] && break
 		sleep 0.1
