@@ -13,6 +13,7 @@
 #
 # Usage: tests/bench/media_bench.sh            (about 5-8 minutes)
 #        QUICK=1 tests/bench/media_bench.sh    (about 1-2 minutes, smoke run)
+#        RESTART_CALLS="100 1000" tests/bench/media_bench.sh  (+ restart under load)
 #
 # Knobs (environment):
 #   TLSTRUNK_BIN  tlstrunk binary to measure (skips the build)
@@ -49,13 +50,14 @@
 BENCH_DEB_PACKAGES="rtpengine-daemon kamailio kamailio-tls-modules build-essential
 cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev
 openssl iproute2 python3 util-linux procps git"
-# RESTART_CALLS: the Redis tlstrunk keeps its calls in, and /metrics
-[ -z "${RESTART_CALLS:-}" ] || BENCH_DEB_PACKAGES+=" redis-server redis-tools curl"
 #   rtpengine-daemon  the reference relay (10.5 on Debian 12), userspace only
 #   kamailio(+tls)    the cloud stand-in tlstrunk talks TLS to (tests/lib.sh)
 #   libssl-dev        media_load.c's SRTP (AES-CTR, SHA-1) and tlstrunk
 #   build-essential   also media_load.c and null_relay.c (the floor)
 #   the rest          building tlstrunk; python3 drives SIP and ng; taskset
+#   with RESTART_CALLS also redis-server, redis-tools (the Redis tlstrunk
+#   keeps its calls in) and curl (its /metrics)
+[ -z "${RESTART_CALLS:-}" ] || BENCH_DEB_PACKAGES+=" redis-server redis-tools curl"
 set -eEuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
