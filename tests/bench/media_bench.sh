@@ -598,8 +598,9 @@ RESTART_PREFIX=bench:
 RESTART_ADMIN=$PBX_IP:25095
 
 restart_redis_start() {
-	command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+	if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
 		fail "RESTART_CALLS needs redis-server and redis-cli (apt-get install redis-server)"
+	fi
 	spawn "$WORK/redis.log" redis-server --port 0 --unixsocket "$REDIS_SOCK" \
 		--unixsocketperm 700 --save '' --appendonly no
 	for _ in $(seq 1 50); do
