@@ -621,25 +621,6 @@ restart_config() {
 	SUT_INI=$cfg
 }
 
-# With [state], a tlstrunk whose [pbx] listen address is not one of the
-# host's is a standby node (virtual IP failover, vip.c: it checks the
-# interfaces' addresses) and keeps no calls. 127.0.0.21 is routed to lo but
-# not on it: the restart steps put it there (/32 on lo, as a deployment has
-# its listen address on an interface) and take it away after.
-RESTART_IP_ADDED=
-restart_ip_add() {
-	[ -z "$(ip -o -4 addr show to "$PBX_IP/32")" ] || return 0
-	ip addr add "$PBX_IP/32" dev lo ||
-		fail "cannot add $PBX_IP/32 to lo (root needed; without it tlstrunk with [state] is a standby node and keeps no calls)"
-	RESTART_IP_ADDED=1
-	trap 'lib_on_exit; restart_ip_del' EXIT
-}
-restart_ip_del() {
-	[ -n "$RESTART_IP_ADDED" ] || return 0
-	ip addr del "$PBX_IP/32" dev lo 2>/dev/null || true
-	RESTART_IP_ADDED=
-}
-
 # metric NAME: its value from the admin listener ("" without curl or it).
 metric() {
 	command -v curl >/dev/null || return 0
@@ -745,14 +726,12 @@ if [ -n "$RESTART_CALLS" ]; then
 	if [[ " $SYSTEMS " == *" tlstrunk "* ]]; then
 		restart_redis_start
 		restart_config
-		restart_ip_add
 		say "restart: tlstrunk with [state] ($REDIS_SOCK), kill -9 ${RESTART_AT} s into the load (warm-up $RESTART_WARMUP s, window $RESTART_MEASURE s)"
 		for n in $RESTART_CALLS; do
 			restart_step "$n"
 			RESTART_N+=" $n"
 		done
 		SUT_INI=
-		restart_ip_del
 	else
 		say "RESTART_CALLS: tlstrunk is not in SYSTEMS, no restart step"
 	fi
