@@ -440,7 +440,7 @@ store_connect(struct store *st)
 		return;
 	}
 	/* Until AUTH is answered: the connect timeout. */
-	store_retry(st, STORE_CONNECT_MS);
+	store_retry(st, st->connect_timeout_ms);
 }
 
 /* Give the connection up (timeout, close): detached, then freed. */
@@ -861,6 +861,8 @@ store_copy_params(struct store *st, const struct store_params *p)
 	if (st->retry_max_ms < st->retry_min_ms)
 		st->retry_max_ms = st->retry_min_ms;
 	st->retry_ms = st->retry_min_ms;
+	st->connect_timeout_ms = p->connect_timeout_ms ? p->connect_timeout_ms :
+	    STORE_CONNECT_MS;
 	return 0;
 }
 
