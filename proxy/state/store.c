@@ -676,6 +676,16 @@ on_mget(redisAsyncContext *ac, void *reply, void *priv)
 		load_finish(st, ld, -ECONNRESET);
 }
 
+/* A Call-ID has no NUL or control byte (one would forge log lines). */
+static int
+load_id_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The ids of a SCAN batch; keys that cannot be one are left out. */
 static int
 load_batch(struct store *st, struct store_load *ld, const redisReply *keys,
@@ -689,7 +699,8 @@ load_batch(struct store *st, struct store_load *ld, const redisReply *keys,
 		if (k->type != REDIS_REPLY_STRING ||
 		    k->len <= st->keyprefix_len ||
 		    memcmp(k->str, st->keyprefix, st->keyprefix_len) != 0 ||
-		    memchr(k->str, '\0', k->len) != NULL)
+		    !load_id_ok(k->str + st->keyprefix_len,
+		    k->len - st->keyprefix_len))
 			continue;
 		if ((ld->ids[n] = strdup(k->str + st->keyprefix_len)) == NULL)
 			return -ENOMEM;

@@ -528,6 +528,7 @@ Test(store, load_many_and_foreign_keys)
 	sync_cmd(NULL, "SET %s %b", "elsewhere:call:x", "x", 1);
 	sync_cmd(NULL, "RPUSH %s %b", PREFIX "call:list", "x", 1);
 	sync_cmd(NULL, "SET %s %b", PREFIX "call:garbage", "not a record", 12);
+	sync_cmd(NULL, "SET %s %b", PREFIX "call:forged\nlog line", "x", 1);
 
 	cr_assert_eq(store_load(&st, on_each, on_done, &s), 0);
 	RUN_UNTIL(s.done, 3000);
