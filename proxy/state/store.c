@@ -901,28 +901,25 @@ store_init(struct store *st, uv_loop_t *loop, const struct store_params *p)
 {
 	int r;
 
-	memset(st, 0, sizeof(*st));
+	memset(st, 0, sizeof(*st));	/* strmap_free() takes it zeroed */
 	st->loop = loop;
 	if ((r = store_copy_params(st, p)) < 0)
 		goto fail;
 	r = -ENOMEM;
-	if (strmap_init(&st->queued, 256) < 0)
+	if (strmap_init(&st->queued, 256) < 0 ||
+	    (st->timer = malloc(sizeof(*st->timer))) == NULL)
 		goto fail;
-	if ((st->timer = malloc(sizeof(*st->timer))) == NULL)
-		goto fail_map;
-	if ((r = uv_timer_init(loop, st->timer)) < 0) {
-		free(st->timer);
-		goto fail_map;
-	}
+	if ((r = uv_timer_init(loop, st->timer)) < 0)
+		goto fail;
 	st->timer->data = st;
 	store_connect(st);
 	return 0;
-fail_map:
-	strmap_free(&st->queued);
 fail:
+	free(st->timer);	/* not a handle yet */
+	strmap_free(&st->queued);
 	store_free_params(st);
 	memset(st, 0, sizeof(*st));
-	st->closed = 1;
+	st->closed = 1;		/* store_close() has nothing to do */
 	return r;
 }
 
