@@ -208,6 +208,16 @@ status(void)
 	return s;
 }
 
+static int ups;		/* on_up calls */
+
+static void
+on_up(void *ctx)
+{
+	cr_assert_eq(ctx, &ups);
+	cr_assert(status().connected, "on_up before connected");
+	ups++;
+}
+
 static void
 open_store(const char *pw, size_t max_pending)
 {
@@ -215,6 +225,7 @@ open_store(const char *pw, size_t max_pending)
 		.addr = sock, .password = pw, .prefix = PREFIX,
 		.ttl_s = 600, .max_pending = max_pending,
 		.retry_min_ms = 50, .retry_max_ms = 200,
+		.on_up = on_up, .ctx = &ups,
 	};
 
 	cr_assert_eq(store_init(&st, &loop, &p), 0);
@@ -472,6 +483,7 @@ Test(store, down_bounded_then_flushed)
 
 	redis_start(NULL);
 	open_connected(NULL, 5);
+	cr_expect_eq(ups, 1);
 	redis_kill();
 	RUN_UNTIL(!status().connected, 2000);
 	cr_assert_eq(status().connected, 0);
@@ -491,6 +503,7 @@ Test(store, down_bounded_then_flushed)
 	redis_start(NULL);
 	RUN_UNTIL(status().connected && status().pending == 0, 3000);
 	cr_assert(status().connected, "did not reconnect");
+	cr_expect_eq(ups, 2, "on_up once per connection");
 	cr_expect_eq(status().written_total, 5);
 	for (int i = 0; i < 8; i++) {
 		char key[64];
