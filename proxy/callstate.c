@@ -164,8 +164,8 @@ callstate_on_call(void *ctx, const char *callid, int up)
 
 /* ---- restoring ---- */
 
-/* A record fit to restore here: this node's, named after its call, and
- * young enough that the call can still be alive. */
+/* A record fit to restore: named after its call, answered, and young
+ * enough that the call can still be alive (whichever node wrote it). */
 static const char *
 cs_record_unfit(struct callstate *cs, const char *id, const struct callrec *r)
 {
@@ -174,14 +174,12 @@ cs_record_unfit(struct callstate *cs, const char *id, const struct callrec *r)
 
 	if (strcmp(r->d.callid, id) != 0)
 		return "its Call-ID is not the one it is stored under";
-	if (strcmp(r->node, cs->cfg->state.node) != 0)
-		return NULL;	/* checked by the caller: another node's */
 	age = r->written_unix_ms < now ? now - r->written_unix_ms : 0;
 	if (age + (r->have_media ? r->m.idle_ms : 0) > dead)
 		return "stale (no media for longer than [media] timeout)";
 	if (!r->d.confirmed)
 		return "the call was never answered";
-	return NULL;
+	return NULL;	/* another node's is the caller's to judge */
 }
 
 static int
@@ -193,8 +191,10 @@ cs_restore(struct callstate *cs, const struct callrec *r)
 	if ((rv = dialog_state_restore(cs->px, &r->d)) < 0)
 		return rv;
 	if (r->have_media && (rv = media_state_restore(cs->md, id, &r->m)) < 0) {
-		/* Signaling without its media: end it cleanly, both legs. */
+		/* Signaling without its media: end it cleanly, both legs, and
+		 * its record with it (nobody tracks it to delete it later). */
 		dialog_terminate(cs->px, id, "media not restored");
+		store_del(&cs->store, id);
 		return rv;
 	}
 	if (cs_track(cs, id) == NULL)

@@ -1,10 +1,13 @@
 /*
  * vip.c - the kernel tells us (RTM_NEWADDR / RTM_DELADDR) that addresses
- * changed; we then ask whether ours is local now (a bind).
+ * changed; we then look whether ours is among them with getifaddrs().
  * Events are few (an address moves a few times a year), so the simple
  * look beats parsing every message.
  */
 #include <errno.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -15,28 +18,30 @@
 #include "vip.h"
 
 /*
- * The kernel's own answer: a socket binds an address without IP_FREEBIND
- * only when it is local (an interface's, or in a local route such as
- * 127.0.0.0/8 on lo).
+ * On one of our interfaces (getifaddrs), or a loopback address (routed to
+ * lo, as 127.0.0.21 is without being listed).  Not "bindable": with
+ * net.ipv4.ip_nonlocal_bind=1, common beside keepalived, every address
+ * binds, held or not.
  */
 int
 vip_is_local(const struct sockaddr *sa)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	int fd, ok;
+	struct ifaddrs *ifs, *i;
+	int found = 0;
 
-	memcpy(&ss, sa, len);
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-	else
-		((struct sockaddr_in *)&ss)->sin_port = 0;
-	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if (sa->sa_family == AF_INET &&
+	    (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127)
+		return 1;
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+		return 1;
+	if (getifaddrs(&ifs) < 0)
 		return 0;
-	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
-	close(fd);
-	return ok;
+	for (i = ifs; i != NULL && !found; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == sa->sa_family)
+			found = netaddr_same_ip(i->ifa_addr, sa);
+	freeifaddrs(ifs);
+	return found;
 }
 
 static void

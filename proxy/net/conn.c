@@ -14,6 +14,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
@@ -62,11 +63,22 @@ void
 conn_set_init(struct conn_set *s, uv_loop_t *loop, const struct config *cfg,
     const struct conn_events *ev)
 {
+	uint32_t base = 0;
+
 	memset(s, 0, sizeof(*s));
 	LIST_INIT(&s->list);
 	s->loop = loop;
 	s->cfg = cfg;
 	s->ev = *ev;
+	/*
+	 * Ids start at a random point of their own per process: a dialog's
+	 * Record-Route names its cloud connection by id (;ttc=), and a
+	 * process that carries the call on after a restart or a failover
+	 * must not find another connection under that number.  (RAND_bytes
+	 * failing leaves 0: ids from 1, as before.)
+	 */
+	(void)RAND_bytes((unsigned char *)&base, sizeof(base));
+	s->next_id = (uint64_t)base << 16;
 }
 
 void
