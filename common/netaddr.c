@@ -1,5 +1,6 @@
 /* netaddr.c - parsing and printing of addresses and CIDR networks. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,4 +334,18 @@ netaddr_ip_port(const struct sockaddr *sa, char *ip, size_t len, uint16_t *port)
 		return -1;
 	*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
 	return 0;
+}
+
+int
+netaddr_freebind(int fd, int family)
+{
+	int on = 1;
+
+	/* Bind an address this host does not hold yet (a virtual IP that
+	 * keepalived moves here later): IP_FREEBIND, IPV6_FREEBIND. */
+	if (family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+		    sizeof(on)) < 0 ? -errno : 0;
+	return setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) < 0 ?
+	    -errno : 0;
 }

@@ -72,4 +72,7 @@ int netaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 int netaddr_ip_port(const struct sockaddr *sa, char *ip, size_t len,
     uint16_t *port);
 
+/* Let fd bind an address not (yet) on this host: 0 or a negative errno. */
+int netaddr_freebind(int fd, int family);
+
 #endif

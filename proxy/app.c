@@ -117,15 +117,27 @@ app_on_tls(uv_stream_t *server, int status)
 	app_on_accept(server, status, SIDE_CLOUD, 1);
 }
 
+/* With calls kept in Redis, the listeners may be on a virtual IP that
+ * another node holds now and this one takes over later. */
+static int
+app_freebind(const struct app *a)
+{
+	return a->cfg->state.redis[0] != '\0';
+}
+
 static int
 app_tcp_listen(struct app *a, uv_tcp_t *h, const struct cfg_addr *at,
     uv_connection_cb cb)
 {
+	uv_os_fd_t fd;
 	int r;
 
-	if ((r = uv_tcp_init(a->loop, h)) < 0)
+	if ((r = uv_tcp_init_ex(a->loop, h, at->ss.ss_family)) < 0)
 		return r;
 	h->data = a;
+	if (app_freebind(a) && ((r = uv_fileno((uv_handle_t *)h, &fd)) < 0 ||
+	    (r = netaddr_freebind(fd, at->ss.ss_family)) < 0))
+		return r;
 	if ((r = uv_tcp_bind(h, (const struct sockaddr *)&at->ss, 0)) < 0 ||
 	    (r = uv_listen((uv_stream_t *)h, 511, cb)) < 0)
 		return r;
@@ -142,7 +154,7 @@ app_listen(struct app *a)
 	netaddr_ntop((const struct sockaddr *)&cfg->pbx.listen.ss, at, sizeof(at));
 	if ((cfg->pbx.transports & CFG_TP_UDP) &&
 	    (r = udp_sock_listen(&a->px.pbx_udp, a->loop,
-	    (const struct sockaddr *)&cfg->pbx.listen.ss)) < 0) {
+	    (const struct sockaddr *)&cfg->pbx.listen.ss, app_freebind(a))) < 0) {
 		log_error(NULL, "pbx udp %s: %s", at, uv_strerror(r));
 		return r;
 	}

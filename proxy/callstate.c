@@ -14,6 +14,7 @@
 #include "callstate.h"
 #include "dialog.h"
 #include "log.h"
+#include "netaddr.h"
 
 struct cs_call {
 	uint64_t fp;			/* what was last written, hashed */
@@ -95,15 +96,17 @@ cs_sync(struct callstate *cs, struct cs_call *c, uint64_t now)
 		goto out;
 	snprintf(r.node, sizeof(r.node), "%s", cs->cfg->state.node);
 	r.written_unix_ms = cs_unix_ms();
-	if (callrec_encode(&r, &text, &len) < 0) {
-		log_warn(c->callid, "state: record not written (cannot encode it)");
-		goto out;
-	}
-	store_put(&cs->store, c->callid, text, len);
-	callrec_text_free(text, len);
+	/* Once per change, written or not: a record that cannot be encoded
+	 * (a Call-ID longer than a record takes) is said once, not per tick. */
 	c->fp = fp;
 	c->written = now;
-	wrote = 1;
+	if (callrec_encode(&r, &text, &len) < 0) {
+		log_warn(c->callid, "state: record not written (cannot encode it): "
+		    "this call will not survive a restart");
+		goto out;
+	}
+	wrote = store_put(&cs->store, c->callid, text, len) == 0;
+	callrec_text_free(text, len);
 out:
 	OPENSSL_cleanse(&r.m, sizeof(r.m));
 	return wrote;
@@ -115,6 +118,8 @@ cs_on_tick(uv_timer_t *t)
 	struct callstate *cs = t->data;
 	uint64_t now = uv_now(cs->loop);
 
+	if (!cs->active)
+		return;
 	for (size_t i = 0; i < cs->calls.nbuckets; i++)
 		for (struct strmap_entry *e = cs->calls.buckets[i]; e; e = e->next)
 			cs_sync(cs, e->val, now);
@@ -144,8 +149,8 @@ callstate_on_call(void *ctx, const char *callid, int up)
 	struct callstate *cs = ctx;
 	struct cs_call *c;
 
-	if (!cs->on)
-		return;
+	if (!cs->on || !cs->active)
+		return;		/* standby: the active node owns the records */
 	if (up) {
 		if ((c = cs_track(cs, callid)) == NULL)
 			log_warn(callid, "state: call not kept (out of memory)");
@@ -211,7 +216,7 @@ cs_on_record(void *ctx, const char *id, const char *val, size_t len)
 	int rv;
 
 	if (!cs->loading)
-		return;		/* too late: we listen already */
+		return;		/* too late: given up waiting */
 	if (callrec_decode(val, len, &r, why, sizeof(why)) < 0) {
 		log_warn(NULL, "state: record %.80s skipped: %s", id, why);
 		cs->skipped++;
@@ -220,9 +225,11 @@ cs_on_record(void *ctx, const char *id, const char *val, size_t len)
 	if ((unfit = cs_record_unfit(cs, id, &r)) != NULL) {
 		log_warn(id, "state: record skipped: %s", unfit);
 		cs->skipped++;
-	} else if (strcmp(r.node, cs->cfg->state.node) != 0) {
+	} else if (strcmp(r.node, cs->cfg->state.node) != 0 && !cs->take_others) {
 		log_debug(id, "state: record of node %s left alone", r.node);
-	} else if ((rv = cs_restore(cs, &r)) < 0) {
+	} else if ((rv = cs_restore(cs, &r)) == -EEXIST) {
+		log_debug(id, "state: call already here");
+	} else if (rv < 0) {
 		log_warn(id, "state: call not restored: %s", strerror(-rv));
 		cs->restore_failed++;
 	} else
@@ -230,14 +237,16 @@ cs_on_record(void *ctx, const char *id, const char *val, size_t len)
 	callrec_free(&r);
 }
 
+/* The load is over (done, or given up): listen, if not yet. */
 static void
 cs_ready(struct callstate *cs)
 {
-	if (!cs->loading)
-		return;
 	cs->loading = 0;
 	uv_timer_stop(&cs->wait);
-	cs->ready(cs->ready_ctx);
+	if (cs->starting) {
+		cs->starting = 0;
+		cs->ready(cs->ready_ctx);
+	}
 }
 
 static void
@@ -249,7 +258,7 @@ cs_on_loaded(void *ctx, int err)
 		return;
 	if (err < 0)
 		log_error(NULL, "state: cannot read the stored calls: %s; "
-		    "starting without them", strerror(-err));
+		    "going on without them", strerror(-err));
 	else
 		log_info(NULL, "state: %llu call(s) restored, %llu failed, %llu "
 		    "record(s) skipped", (unsigned long long)cs->restored,
@@ -263,7 +272,7 @@ cs_on_wait(uv_timer_t *t)
 {
 	struct callstate *cs = t->data;
 
-	log_error(NULL, "state: REDIS %s DID NOT ANSWER WITHIN %d ms: starting "
+	log_error(NULL, "state: REDIS %s DID NOT ANSWER WITHIN %d ms: going on "
 	    "WITHOUT the stored calls; calls from now on are written when it "
 	    "comes back", cs->cfg->state.redis, CALLSTATE_LOAD_WAIT_MS);
 	cs_ready(cs);
@@ -290,18 +299,81 @@ cs_on_up(void *ctx)
 	cs_load(ctx);
 }
 
+/* Read the stored calls and set them up (start-up, takeover). */
+static void
+cs_load_begin(struct callstate *cs)
+{
+	cs->loading = 1;
+	cs->load_started = 0;
+	uv_timer_start(&cs->wait, cs_on_wait, CALLSTATE_LOAD_WAIT_MS, 0);
+	cs_load(cs);
+}
+
+/* Standby: the calls are the new active node's now.  Drop ours without
+ * a BYE and without touching their records. */
+static void
+cs_release(struct callstate *cs)
+{
+	size_t n = dialog_count(cs->px);
+
+	cs->loading = 0;
+	media_shutdown(cs->md);
+	dialog_forget_all(cs->px, "handed over to another node");
+	for (size_t i = 0; i < cs->calls.nbuckets; i++)
+		while (cs->calls.buckets[i] != NULL)
+			free(strmap_del(&cs->calls, cs->calls.buckets[i]->key));
+	if (n > 0)
+		log_warn(NULL, "state: %zu call(s) left to the node that holds "
+		    "the address now", n);
+}
+
+static void
+cs_on_vip(void *ctx, int held)
+{
+	struct callstate *cs = ctx;
+	char ip[64];
+
+	netaddr_ntop((struct sockaddr *)&cs->vip.addr, ip, sizeof(ip));
+	log_warn(NULL, "state: %s is %s: %s", ip, held ? "here" : "gone",
+	    held ? "active, taking the calls over" : "standby");
+	cs->active = held;
+	if (held) {
+		cs->take_others = 1;
+		cs_load_begin(cs);
+	} else
+		cs_release(cs);
+}
+
 void
 callstate_start(struct callstate *cs, void (*ready)(void *ctx), void *ctx)
 {
+	char ip[64];
+
 	cs->ready = ready;
 	cs->ready_ctx = ctx;
+	cs->starting = 1;
 	if (!cs->on) {
-		ready(ctx);
+		cs_ready(cs);
 		return;
 	}
-	cs->loading = 1;
-	uv_timer_start(&cs->wait, cs_on_wait, CALLSTATE_LOAD_WAIT_MS, 0);
-	cs_load(cs);
+	if (cs->watching) {
+		netaddr_ntop((struct sockaddr *)&cs->vip.addr, ip, sizeof(ip));
+		log_info(NULL, "state: %s is %s: %s", ip, cs->vip.held ?
+		    "here" : "not here", cs->vip.held ? "active" : "standby");
+	}
+	cs->active = !cs->watching || cs->vip.held;
+	/*
+	 * Another node's calls are taken only when the address comes here
+	 * while we run (cs_on_vip): at start, holding it says nothing about
+	 * whether that node is gone, and two sidecars that share one Redis
+	 * (and no address) must never take each other's calls.
+	 */
+	cs->take_others = 0;
+	if (!cs->active) {
+		cs_ready(cs);
+		return;
+	}
+	cs_load_begin(cs);
 }
 
 /* ---- life ---- */
@@ -346,6 +418,13 @@ callstate_init(struct callstate *cs, uv_loop_t *loop, const struct config *cfg,
 	if ((r = store_init(&cs->store, loop, &p)) < 0)
 		return r;
 	cs->on = 1;
+	/* [pbx] listen on one address: perhaps a virtual IP (vip.h). */
+	if (cfg->pbx.listen.is_ip && !netaddr_is_any(cfg->pbx.listen.host)) {
+		if ((r = vip_watch(&cs->vip, loop,
+		    (const struct sockaddr *)&cfg->pbx.listen.ss, cs_on_vip, cs)) < 0)
+			return r;
+		cs->watching = 1;
+	}
 	uv_timer_init(loop, &cs->tick);
 	cs->tick.data = cs;
 	uv_timer_init(loop, &cs->wait);
@@ -367,6 +446,9 @@ callstate_metrics(struct callstate *cs, struct mbuf *b)
 	    "# TYPE tlstrunk_state_enabled gauge\ntlstrunk_state_enabled %d\n", cs->on);
 	if (!cs->on)
 		return;
+	mbuf_printf(b, "# HELP tlstrunk_state_active 1 while this node owns its calls "
+	    "(holds the [pbx] listen address, or no address is shared).\n"
+	    "# TYPE tlstrunk_state_active gauge\ntlstrunk_state_active %d\n", cs->active);
 	mbuf_printf(b, "# HELP tlstrunk_state_redis_up 1 while the connection to Redis is up.\n"
 	    "# TYPE tlstrunk_state_redis_up gauge\ntlstrunk_state_redis_up %d\n"
 	    "# HELP tlstrunk_state_writes_pending Call records waiting for Redis.\n"
@@ -404,6 +486,8 @@ callstate_close(struct callstate *cs)
 	/* Stop writing before the media shuts down: what is stored stays
 	 * as it was, for the process that comes next. */
 	cs->on = 0;
+	if (cs->watching)
+		vip_close(&cs->vip);
 	uv_timer_stop(&cs->tick);
 	uv_close((uv_handle_t *)&cs->tick, NULL);
 	uv_close((uv_handle_t *)&cs->wait, NULL);

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "strmap.h"
+#include "vip.h"
 
 #define CALLSTATE_TICK_MS	500
 /* How long start-up waits for Redis before it listens without the
@@ -42,8 +43,16 @@ struct callstate {
 	uv_timer_t wait;		/* start-up: Redis's answer */
 	void (*ready)(void *ctx);	/* start-up done (listen now) */
 	void *ready_ctx;
-	int loading;			/* start-up: records wanted */
+	int loading;			/* records wanted (start, takeover) */
 	int load_started;
+	int starting;			/* ready() not called yet */
+	int take_others;		/* restore other nodes' records too */
+	/* A virtual IP ([pbx] listen) shared with other nodes: the node
+	 * holding it is active, owns the calls and writes them; the others
+	 * stand by and take the calls over when the address comes to them. */
+	struct vip vip;
+	int watching;
+	int active;
 	uint64_t refresh_ms;
 	uint64_t restored, restore_failed, skipped;
 };

@@ -432,7 +432,7 @@ relay_new(const struct config *cfg, const char *callid)
 }
 
 static int
-relay_sock_bind(struct relay_sock *s, const char *ip, int port)
+relay_sock_bind(struct relay_sock *s, const char *ip, int port, int freebind)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -443,7 +443,8 @@ relay_sock_bind(struct relay_sock *s, const char *ip, int port)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+	if ((freebind && netaddr_freebind(fd, ss.ss_family) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = -errno;
 		close(fd);
 		return e;
@@ -458,11 +459,13 @@ relay_bind(struct relay *rl, const char *pbx_ip, int pbx_port,
 {
 	const char *ip[2] = { pbx_ip, cloud_ip };
 	int port[2] = { pbx_port, cloud_port }, r;
+	/* calls kept in Redis: the relay may be on a virtual IP (app.c) */
+	int fb = rl->cfg->state.redis[0] != '\0';
 
 	for (int i = 0; i < 2; i++) {
 		rl->leg[i].port = port[i];
-		if ((r = relay_sock_bind(&rl->leg[i].rtp, ip[i], port[i])) < 0 ||
-		    (r = relay_sock_bind(&rl->leg[i].rtcp, ip[i], port[i] + 1)) < 0)
+		if ((r = relay_sock_bind(&rl->leg[i].rtp, ip[i], port[i], fb)) < 0 ||
+		    (r = relay_sock_bind(&rl->leg[i].rtcp, ip[i], port[i] + 1, fb)) < 0)
 			return r;
 	}
 	return 0;

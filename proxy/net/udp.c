@@ -89,14 +89,19 @@ udp_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
 }
 
 int
-udp_sock_listen(struct udp_sock *u, uv_loop_t *loop, const struct sockaddr *sa)
+udp_sock_listen(struct udp_sock *u, uv_loop_t *loop, const struct sockaddr *sa,
+    int freebind)
 {
+	uv_os_fd_t fd;
 	int r, size;
 
-	if ((r = uv_udp_init(loop, &u->h)) < 0)
+	if ((r = uv_udp_init_ex(loop, &u->h, sa->sa_family)) < 0)
 		return r;
 	u->h.data = u;
 	u->open = 1;
+	if (freebind && ((r = uv_fileno((uv_handle_t *)&u->h, &fd)) < 0 ||
+	    (r = netaddr_freebind(fd, sa->sa_family)) < 0))
+		return r;
 	memcpy(&u->local, sa, sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	if ((r = uv_udp_bind(&u->h, sa, UV_UDP_REUSEADDR)) < 0)

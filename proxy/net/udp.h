@@ -23,9 +23,10 @@ struct udp_sock {
 };
 
 /* Bind sa and start reading; u->on_recv and the rest set by the caller
- * before (see struct udp_sock). */
+ * before (see struct udp_sock).  freebind: sa may be an address this
+ * host does not hold yet (a virtual IP). */
 int udp_sock_listen(struct udp_sock *u, uv_loop_t *loop,
-    const struct sockaddr *sa);
+    const struct sockaddr *sa, int freebind);
 int udp_sock_send(struct udp_sock *u, const struct sockaddr *to,
     const char *buf, size_t len);
 

@@ -205,6 +205,16 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 }
 
 void
+dialog_forget_all(struct proxy *px, const char *why)
+{
+	for (size_t i = 0; i < px->dialogs.nbuckets; i++)
+		while (px->dialogs.buckets[i] != NULL) {
+			struct dialog *dg = px->dialogs.buckets[i]->val;
+			dialog_forget(px, dg->callid, why);
+		}
+}
+
+void
 dialog_status(struct proxy *px, const char *callid, int status)
 {
 	struct dialog *dg = strmap_get(&px->dialogs, callid);

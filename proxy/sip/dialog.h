@@ -66,6 +66,9 @@ void dialog_media(struct proxy *px, const char *callid, const uint64_t m[5]);
 void dialog_request(struct proxy *px, sip_t const *req, int from_side);
 /* The dialog ended by itself (BYE, failed INVITE): forget it. */
 void dialog_forget(struct proxy *px, const char *callid, const char *why);
+/* Forget every dialog without a word to the peers (another node took
+ * the calls over). */
+void dialog_forget_all(struct proxy *px, const char *why);
 /* End it ourselves: BYE toward both parties, then forget it. */
 int dialog_terminate(struct proxy *px, const char *callid, const char *why);
 

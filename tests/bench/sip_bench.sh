@@ -68,6 +68,10 @@
 #                  PROFILE_S seconds (10) at PROFILE_RATE calls/s (half its
 #                  max): report in the work directory, top lines printed
 #   KEEP_WORK      keep the work directory (default 1)
+#   STATE=1        tlstrunk keeps its calls in Redis ([state], issue 15): a
+#                  redis-server on a unix socket in the work directory;
+#                  the memory step also prints Redis's bytes per held call
+#                  and the records' size
 #
 # Debian 12 packages (installed when missing; root needed for that):
 BENCH_DEB_PACKAGES="sip-tester kamailio kamailio-tls-modules rtpengine-daemon
@@ -115,6 +119,7 @@ bench_install
 : "${PROFILE:=0}"
 : "${PROFILE_S:=10}"
 : "${KEEP_WORK:=1}"
+: "${STATE:=0}"
 if [ "$QUICK" = 1 ]; then
 	: "${RATES:=100 200 400}"
 	: "${STEP_S:=10}"
@@ -397,6 +402,37 @@ max_cps_per_source = 100000
 EOF
 	# Newer trees limit concurrent calls per source too (default 1000).
 	[ "${TT_HAS_MCPS:-1}" = 0 ] || echo "max_calls_per_source = 100000" >>"$1"
+	[ "$STATE" != 1 ] || printf '\n[state]\nredis = %s\nkey_prefix = bench:\nnode = bench\n' \
+		"$WORK/redis.sock" >>"$1"
+}
+
+# STATE=1: the Redis tlstrunk keeps its calls in, started once.
+state_redis_start() {
+	[ "$STATE" = 1 ] || return 0
+	command -v redis-server >/dev/null || fail "STATE=1 needs redis-server (apt-get install redis-server)"
+	spawn "$WORK/redis.log" redis-server --port 0 --unixsocket "$WORK/redis.sock" \
+		--save '' --appendonly no
+	for _ in $(seq 1 50); do
+		redis-cli -s "$WORK/redis.sock" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "redis-server did not start"
+}
+
+# state_sample: while the memory step holds its calls, the most records
+# seen at once, Redis's used memory then, and their mean size.
+state_sample() {
+	local out=$1 max=0 n mem size
+	while sleep 1; do
+		n=$(redis-cli -s "$WORK/redis.sock" dbsize 2>/dev/null) || continue
+		[ "$n" -gt "$max" ] || continue
+		max=$n
+		mem=$(redis-cli -s "$WORK/redis.sock" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+		size=$(redis-cli -s "$WORK/redis.sock" --scan --count 1000 | head -200 |
+			while read -r k; do redis-cli -s "$WORK/redis.sock" strlen "$k"; done |
+			awk '{ s += $1; n++ } END { if (n) printf "%d", s / n }')
+		printf 'records=%s used_memory=%s record_bytes=%s\n' "$max" "$mem" "$size" >"$out"
+	done
 }
 
 # sut_start SYSTEM: a fresh system; SUT_LEAD[SYSTEM] is the pid whose
@@ -651,6 +687,7 @@ sed -e 's|RTP/AVP 0 101|RTP/SAVP 0 101|' \
     "$BENCH_DIR/sip_bench_uac.xml" >"$WORK/sip_bench_uac_direct.xml"
 
 cloud_start
+state_redis_start
 if [[ " $SYSTEMS " == *" tlstrunk "* ]]; then
 	require_tlstrunk
 	write_tlstrunk_bench_config "$WORK/tlstrunk.ini"
@@ -778,7 +815,20 @@ for sys in $SYSTEMS; do
 	mrate=$MEM_RATE
 	if [ -n "${LAST_OK[$sys]:-}" ] && [ "${LAST_OK[$sys]}" -lt "$mrate" ]; then mrate=${LAST_OK[$sys]}; fi
 	hold=$(( (MEM_CALLS / mrate + 10) * 1000 ))
+	spid=
+	if [ "$STATE" = 1 ] && [ "$sys" = tlstrunk ]; then
+		redis_idle=$(redis-cli -s "$WORK/redis.sock" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+		state_sample "$WORK/state-mem.out" &
+		spid=$!
+	fi
 	MEM_SAMPLE=1 run_calls "$sys" "mem-$sys" "$mrate" "$MEM_CALLS" "$hold"
+	if [ -n "$spid" ]; then
+		kill "$spid" 2>/dev/null || true
+		wait "$spid" 2>/dev/null || true
+		read -r rec mem size < <(sed 's/[a-z_]*=//g' "$WORK/state-mem.out" 2>/dev/null || echo "0 0 0")
+		say "  redis with $rec tlstrunk call records held: $(awk -v m="$mem" -v i="$redis_idle" -v n="$rec" \
+			'BEGIN { if (n > 0) printf "%.0f", (m - i) / n; else printf "-" }') bytes of used_memory per call, records $size bytes each"
+	fi
 	run_line "$RUN_OUT"
 	MEM_OUT[$sys]=$RUN_OUT
 	say "  $sys with $MEM_CALLS calls: PSS $(kv "$RUN_OUT" peak_pss_kib) KiB (idle ${IDLE_PSS[$sys]}), RSS sum $(kv "$RUN_OUT" peak_rss_kib) KiB (idle ${IDLE_RSS[$sys]})"
@@ -840,7 +890,7 @@ row() { printf '%-44s %-34s %-34s %-7s %s\n' "$@"; }
 echo
 echo "== SIP call set-up benchmark: PBX (sipp, UDP) -> sidecar -> cloud proxy (Kamailio, TLS 1.2) -> sipp UAS =="
 echo "INVITE (SDP RTP/AVP) / 100 / 180 / ${RING_MS} ms / 200 (SDP RTP/SAVP + SDES crypto) / ACK / ${PAUSE_MS} ms / BYE / 200; steps of $STEP_S s; 0 failed calls to pass"
-echo "tlstrunk $TREE (log_level $TLSTRUNK_LOG_LEVEL, media relay + SDES on); $(kamailio -v 2>/dev/null | sed -n 1p | awk '{print $1, $2, $3}') ($CHILDREN udp + $CHILDREN tls workers) + rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') (userspace, $CHILDREN threads)"
+echo "tlstrunk $TREE (log_level $TLSTRUNK_LOG_LEVEL, media relay + SDES on$([ "$STATE" = 1 ] && echo ", calls kept in Redis ([state])")); $(kamailio -v 2>/dev/null | sed -n 1p | awk '{print $1, $2, $3}') ($CHILDREN udp + $CHILDREN tls workers) + rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') (userspace, $CHILDREN threads)"
 echo "$(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)) shared by everything (sipp x2, cloud Kamailio, sidecar); SUT CPUs: ${SUT_CPUS:-all}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 row "" "tlstrunk" "kamailio+rtpengine" "t/k" "target"

@@ -504,6 +504,9 @@ fz_proxy_start(struct fz_proxy *fp, const struct config *cfg)
 	if ((r = media_init(&fp->md, &fp->loop, cfg, &calls)) < 0)
 		fz_die("media_init failed (%d)", r);
 	media_attach(&fp->md, &fp->app.px.hooks);
+	/* [state] is off: the listeners open at once. */
+	if ((r = app_start(&fp->app, &fp->md)) < 0 || fp->app.failed < 0)
+		fz_die("app_start failed (%d)", r < 0 ? r : fp->app.failed);
 	fp->up = 1;
 }
 

@@ -118,7 +118,6 @@ done
 # --- 4. BYE through the restored dialog -----------------------------------------
 bs_do pbx hangup
 bs_terminated cloud
-capture_stop
 # Tones: the recordings run on through the gap; after it, each side must
 # hear the other again (skip what came before the restart).
 skip=$(awk -v a="$t_est" -v b="$t_up" 'BEGIN { printf "%.1f", b - a + 0.5 }')
@@ -154,9 +153,28 @@ for _ in $(seq 1 80); do
 done
 [ -n "$(rcli --scan --pattern "${PREFIX}call:*" | grep -v -e garbage -e copied -e other-node)" ] ||
 	fail "the second call's record was not written once Redis came back"
+# ... and what was written then carries the call over another kill -9.
+key2=$(rcli --scan --pattern "${PREFIX}call:*" | grep -v -e garbage -e copied -e other-node | head -1)
+kill -9 "$TLSTRUNK_PID"
+wait "$TLSTRUNK_PID" 2>/dev/null || true
+TLSTRUNK_PID=
+start_tlstrunk "$cfg" "$WORK/tlstrunk-3.log"
+t_up=$(date +%s.%N)
+wait_grep "$TLSTRUNK_LOG" "restored" 5 || fail "the call written after Redis came back was not restored"
+grep -aF "${key2#"${PREFIX}call:"}" "$TLSTRUNK_LOG" | grep -q restored ||
+	fail "the restored call is not the one written after Redis came back"
+sleep 2
+for to in "$BS_MEDIA_IP:$BS_CLOUD_RTP" "$BS_MEDIA_IP:$BS_PBX_RTP"; do
+	out=$("$PYTHON" "$MEDIA_DIR/gap_check.py" "$CAP_FILE" --from "$PBX_IP:$MEDIA_RELAY_PORTS" \
+		--to "$to" --up "$t_up" --within 1.0) || fail "media of the second call did not resume: $out"
+	log "second call: $out"
+done
 bs_do pbx hangup
 bs_terminated cloud
+capture_stop
+n=$(bs_srtp_errors cloud)
+[ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets from tlstrunk over the two restarts"
 
 media_cleanup
 stop_tlstrunk || fail "tlstrunk did not stop cleanly"
-pass "kill -9 mid-call: call restored from Redis (corrupt/copied records skipped, another node's left alone), media back within 1 s both ways, tones heard after the restart, 0 SRTP failures at the cloud, BYE through the restored dialog, record deleted; Redis away: call up, writes pending, written when it came back"
+pass "kill -9 mid-call: call restored from Redis (corrupt/copied records skipped, another node's left alone), media back within 1 s both ways, tones heard after the restart, 0 SRTP failures at the cloud, BYE through the restored dialog, record deleted; Redis away: call up, writes pending, written when it came back, and restored by a second kill -9"
