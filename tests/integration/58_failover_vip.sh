@@ -176,6 +176,8 @@ has_vip() { ip -n "$1" -o -4 addr show dev eth0 2>/dev/null | grep -qF " $VIP/";
 metric() { # metric NODE_IP NAME
 	curl -s -m 2 "http://$1:$ADMIN_PORT/metrics" | awk -v m="$2" '$1 == m { print $2 }'
 }
+# The VIP in an ERE; tlstrunk may print it with the port ([pbx] listen).
+VIP_RE=${VIP//./\\.}
 rcli() { redis-cli -h "${REDIS%:*}" -p "${REDIS#*:}" "$@"; }
 
 # --- redis, keepalived ---------------------------------------------------------------
@@ -302,11 +304,11 @@ EOF
 # A tlstrunk with the failover binds on the VIP while it does not hold it
 # (IP_FREEBIND); one without it needs ip_nonlocal_bind in the node's
 # namespace (a sysctl of that namespace only) to start on the standby.
-if grep -aq 'is here' "$TLSTRUNK_BIN"; then
+if grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
 	NONLOCAL=0
 else
 	NONLOCAL=1
-	log "$TLSTRUNK_BIN knows no VIP ('is here' not in it): net.ipv4.ip_nonlocal_bind=1 in the node namespaces"
+	log "$TLSTRUNK_BIN knows no VIP (no tlstrunk_state_active in it): net.ipv4.ip_nonlocal_bind=1 in the node namespaces"
 	for ns in "$NS_A" "$NS_B"; do in_ns "$ns" sysctl -qw net.ipv4.ip_nonlocal_bind=1; done
 fi
 declare -A NODE_PID=() NODE_LOG=() NODE_NS=([a]=$NS_A [b]=$NS_B) NODE_IP=([a]=$IP_A [b]=$IP_B)
@@ -348,10 +350,10 @@ TLSTRUNK_LOG=${NODE_LOG[b]}
 log "tlstrunk node-a (pid ${NODE_PID[a]}) and node-b (pid ${NODE_PID[b]}) listen on $VIP"
 [ "$(metric "$IP_A" tlstrunk_state_redis_up)" = 1 ] || fail "node-a: /metrics says Redis is not up"
 [ "$(metric "$IP_B" tlstrunk_state_redis_up)" = 1 ] || fail "node-b: /metrics says Redis is not up"
-wait_grep "${NODE_LOG[a]}" "state: $VIP is here: active" 5 ||
+wait_grep "${NODE_LOG[a]}" "state: $VIP_RE(:[0-9]+)? is here: active" 5 ||
 	behaviour "node-a holds $VIP but did not log 'state: $VIP is here: active'"
-wait_grep "${NODE_LOG[b]}" "state: $VIP is gone: standby" 5 ||
-	behaviour "node-b does not hold $VIP but did not log 'state: $VIP is gone: standby'"
+wait_grep "${NODE_LOG[b]}" "state: $VIP_RE(:[0-9]+)? is (not here|gone): standby" 5 ||
+	behaviour "node-b does not hold $VIP but did not log 'state: $VIP is not here: standby'"
 [ "$(metric "$IP_A" tlstrunk_state_active)" = 1 ] || behaviour "node-a: tlstrunk_state_active is not 1"
 [ "$(metric "$IP_B" tlstrunk_state_active)" = 0 ] || behaviour "node-b: tlstrunk_state_active is not 0"
 
@@ -386,7 +388,7 @@ tone_after() {
 	local rec out skip
 	rec=$(rec_n "$1" "$2")
 	skip=$(awk -v a="$4" -v b="$5" 'BEGIN { printf "%.1f", b - a + 0.5 }')
-	if out=$("$PYTHON" "$MEDIA_DIR/tone_check.py" "$rec" "$3" --min-sec 2 --skip-sec "$skip"); then
+	if out=$("$PYTHON" "$MEDIA_DIR/tone_check.py" "$rec" "$3" --min-sec 2 --skip-sec "$skip" 2>&1); then
 		log "$out"
 	elif [ -n "${6:-}" ]; then
 		behaviour "$1 (call $2) did not hear $3 Hz after the failover: $out"
@@ -437,7 +439,7 @@ has_vip "$NS_B" || fail "keepalived on node B did not take $VIP within 4 s of th
 t_vip=$(t_now)
 log "node A killed, its link down after $(secs "$t_kill" "$t_down") s; VIP on node B $(secs "$t_kill" "$t_vip") s after the kill"
 kill -0 "${NODE_PID[b]}" 2>/dev/null || fail "tlstrunk node-b died"
-wait_grep "${NODE_LOG[b]}" "state: $VIP is here: active" 3 ||
+wait_grep "${NODE_LOG[b]}" "state: $VIP_RE(:[0-9]+)? is here: active" 3 ||
 	behaviour "node-b took $VIP but did not log 'state: $VIP is here: active'"
 for c in "${CALLIDS[@]}"; do
 	if ! wait_grep "${NODE_LOG[b]}" "restored.*$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$c")|$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$c").*restored" 4; then
@@ -477,10 +479,6 @@ for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
 		resumed=$w
 	fi
 done
-tone_after cloud 1 "$P1_TONE" "$t_call1" "$t_kill" lenient
-tone_after cloud 2 "$P2_TONE" "$t_call2" "$t_kill" lenient
-tone_after pbx1 1 "$BS_CLOUD_TONE" "$t_call1" "$t_kill" lenient
-tone_after pbx2 1 "$BS_CLOUD_TONE" "$t_call2" "$t_kill" lenient
 n=$(bs_srtp_errors cloud)
 [ "$n" = 0 ] || behaviour "the cloud failed to decrypt $n SRTP/SRTCP packets (an index used twice after the takeover?)"
 
@@ -490,7 +488,11 @@ if ! bs_count_reached cloud "$ENDED" 1; then
 	behaviour "the BYE of call 1 from the PBX did not reach the cloud through node B"
 	bs_cmd cloud hangup >/dev/null 2>&1 || true   # LENIENT: clear the call
 fi
-# Two calls were C's: make call 2 its current one first.
+# Two calls were C's, on its trunk account: make that user agent the
+# current one, then call 2 its current call (by its Call-ID: the cloud leg
+# keeps the PBX's).
+bs_do cloud uafind "sip:${CLOUD_USER:-+13175550100;tgrp=$TGRP;trunk-context=$TRUNK_CONTEXT}@$BS_CLOUD_IP"
+bs_cmd cloud listcalls >>"$WORK/bsctl.log" 2>&1 || true
 bs_do cloud callfind "$CALL2"
 bs_do cloud hangup
 if ! bs_count_reached pbx2 "$ENDED" 1; then
@@ -508,6 +510,11 @@ for c in "${CALLIDS[@]}"; do
 		behaviour "node-b logged no call summary for $c"
 done
 
+# baresip writes a recording's wav header when the call ends: now.
+tone_after cloud 1 "$P1_TONE" "$t_call1" "$t_kill" lenient
+tone_after cloud 2 "$P2_TONE" "$t_call2" "$t_kill" lenient
+tone_after pbx1 1 "$BS_CLOUD_TONE" "$t_call1" "$t_kill" lenient
+tone_after pbx2 1 "$BS_CLOUD_TONE" "$t_call2" "$t_kill" lenient
 t_new=$(t_now)
 ended=$(bs_count cloud "$ENDED")
 bs_do pbx1 dial "sip:+13175550100@$VIP:5060"
