@@ -450,8 +450,16 @@ for c in "${CALLIDS[@]}"; do
 	fi
 done
 [ "$(metric "$IP_B" tlstrunk_state_active)" = 1 ] || behaviour "node-b: tlstrunk_state_active is not 1 after the failover"
+n=$(metric "$IP_B" tlstrunk_state_calls_restored_total)
+[ "$n" = 2 ] || behaviour "node-b: tlstrunk_state_calls_restored_total is '$n', not 2"
 # Let the calls run on through B: the tone checks want 2 s after the gap.
 sleep 5
+# B owns the records now (its own node name in them): should B fail in
+# turn, a restart or a third node must find them.
+for k in "${KEYS[@]}"; do
+	rcli get "$k" | grep -qx 'node=node-b' ||
+		behaviour "the record $k does not name node-b 5 s after the takeover: $(rcli get "$k" | grep -a '^node=' || echo 'no record')"
+done
 
 # Media through A before the kill, none through B; after: through B.
 for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
@@ -506,8 +514,11 @@ done
 left=$(rcli --scan --pattern "${PREFIX}call:*" | tr '\n' ' ')
 [ -z "$left" ] || behaviour "records outlived the BYEs: $left"
 for c in "${CALLIDS[@]}"; do
-	grep -aF "$c" "${NODE_LOG[b]}" | grep -aq 'call summary' ||
-		behaviour "node-b logged no call summary for $c"
+	sum=$(grep -aF "$c" "${NODE_LOG[b]}" | grep -a 'call summary' || true)
+	[ -n "$sum" ] || behaviour "node-b logged no call summary for $c"
+	# tlstrunk's own SRTP checks of the cloud's packets after the takeover.
+	[ -z "$sum" ] || grep -q 'srtp_failures=0' <<<"$sum" ||
+		behaviour "node-b failed to authenticate the cloud's SRTP in call $c: ${sum##*media }"
 done
 
 # baresip writes a recording's wav header when the call ends: now.
