@@ -89,6 +89,7 @@ VIP=$NET.100
 if [ "$T58_STAGE" = 1 ]; then
 	mount -t tmpfs -o size=1m,mode=755 t58-netns /run/netns
 	NS_A=t58a-$$ NS_B=t58b-$$ NS_P=t58p-$$
+	# shellcheck disable=SC2317  # the EXIT trap's
 	ns_cleanup() {
 		local ns pids
 		for ns in "$NS_A" "$NS_B" "$NS_P"; do
@@ -183,7 +184,6 @@ rcli() { redis-cli -h "${REDIS%:*}" -p "${REDIS#*:}" "$@"; }
 # --- redis, keepalived ---------------------------------------------------------------
 spawn "$WORK/redis.log" redis-server --bind "${REDIS%:*}" --port "${REDIS#*:}" \
 	--protected-mode no --save '' --appendonly no
-REDIS_PID=$SPAWNED_PID
 for _ in $(seq 1 50); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
 [ "$(rcli ping 2>&1)" = PONG ] || fail "redis-server did not start: $(tail -n 3 "$WORK/redis.log")"
 for ns in "$NS_A" "$NS_B"; do
@@ -304,10 +304,7 @@ EOF
 # A tlstrunk with the failover binds on the VIP while it does not hold it
 # (IP_FREEBIND); one without it needs ip_nonlocal_bind in the node's
 # namespace (a sysctl of that namespace only) to start on the standby.
-if grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
-	NONLOCAL=0
-else
-	NONLOCAL=1
+if ! grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
 	log "$TLSTRUNK_BIN knows no VIP (no tlstrunk_state_active in it): net.ipv4.ip_nonlocal_bind=1 in the node namespaces"
 	for ns in "$NS_A" "$NS_B"; do in_ns "$ns" sysctl -qw net.ipv4.ip_nonlocal_bind=1; done
 fi
@@ -324,8 +321,8 @@ node_start() { # node_start a|b
 	NODE_PID[$n]=$SPAWNED_PID
 }
 node_wait() { # node_wait a|b: listening on the VIP, /metrics answering
-	local n=$1 ns=${NODE_NS[$1]} i rc
-	for i in $(seq 1 $((TLSTRUNK_START_WAIT * 10))); do
+	local n=$1 ns=${NODE_NS[$1]} rc
+	for _ in $(seq 1 $((TLSTRUNK_START_WAIT * 10))); do
 		if ns_listening "$ns" udp "$VIP" 5060 && ns_listening "$ns" tcp "$VIP" 5060 &&
 		   ns_listening "$ns" tcp "$VIP" 5061 &&
 		   curl -s -m 1 -o /dev/null "http://${NODE_IP[$n]}:$ADMIN_PORT/metrics"; then
@@ -421,8 +418,9 @@ done
 # The cloud leg keeps the PBX's Call-ID: the cloud hangs up call 2 by it.
 bs_callid() { grep -aim1 '^Call-ID:' "${BS_LOG[$1]}" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r'; }
 CALL1=$(bs_callid pbx1) CALL2=$(bs_callid pbx2)
-[ -n "$CALL2" ] && [[ " ${CALLIDS[*]} " = *" $CALL1 "* ]] && [[ " ${CALLIDS[*]} " = *" $CALL2 "* ]] ||
+if [ -z "$CALL2" ] || [[ " ${CALLIDS[*]} " != *" $CALL1 "* ]] || [[ " ${CALLIDS[*]} " != *" $CALL2 "* ]]; then
 	fail "the records in Redis (${CALLIDS[*]}) are not the calls of P1 ($CALL1) and P2 ($CALL2)"
+fi
 log "calls up through node A: $CALL1 (P1), $CALL2 (P2)"
 sleep 3
 
@@ -442,7 +440,9 @@ kill -0 "${NODE_PID[b]}" 2>/dev/null || fail "tlstrunk node-b died"
 wait_grep "${NODE_LOG[b]}" "state: $VIP_RE(:[0-9]+)? is here: active" 3 ||
 	behaviour "node-b took $VIP but did not log 'state: $VIP is here: active'"
 for c in "${CALLIDS[@]}"; do
-	if ! wait_grep "${NODE_LOG[b]}" "restored.*$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$c")|$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$c").*restored" 4; then
+	# Call-IDs are words and dots here (both PBXes are baresip).
+	cre=${c//./\\.}
+	if ! wait_grep "${NODE_LOG[b]}" "restored.*$cre|$cre.*restored" 4; then
 		behaviour "node-b did not log the call $c as restored"
 	else
 		n=$(grep -aF "$c" "${NODE_LOG[b]}" | grep -ac 'restored') || true
