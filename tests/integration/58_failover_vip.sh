@@ -49,17 +49,29 @@
 set -eEuo pipefail
 
 # --- stage 0: a private mount namespace -------------------------------------
-# run_child CMD...: run CMD, pass TERM/INT on to it, return its status.
+# run_child GRACE CMD...: run CMD, return its status.  A TERM or INT is
+# passed on to it; then CMD has GRACE seconds to finish (its own cleanup)
+# before run_child returns anyway: tests/run.sh's timeout sends KILL 10 s
+# after its TERM, and the namespaces must be gone by then.
 run_child() {
-	local pid rc
+	local grace=$1 pid rc
+	shift
 	"$@" &
 	pid=$!
+	T58_TERM=
 	# shellcheck disable=SC2064
-	trap "kill -TERM $pid 2>/dev/null || true" TERM INT
+	trap "T58_TERM=1; kill -TERM $pid 2>/dev/null || true" TERM INT
 	while :; do
 		rc=0
 		wait "$pid" || rc=$?
 		kill -0 "$pid" 2>/dev/null || break
+		if [ -n "$T58_TERM" ]; then
+			for _ in $(seq 1 $((grace * 10))); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -0 "$pid" 2>/dev/null && rc=143 && break
+		fi
 	done
 	trap - TERM INT
 	return "$rc"
@@ -74,7 +86,7 @@ if [ -z "${T58_STAGE:-}" ]; then
 	made=
 	if [ ! -d /run/netns ]; then mkdir -p /run/netns; made=1; fi
 	rc=0
-	T58_STAGE=1 run_child unshare -m --propagation private -- bash "$0" "$@" || rc=$?
+	T58_STAGE=1 run_child 8 unshare -m --propagation private -- bash "$0" "$@" || rc=$?
 	[ -z "$made" ] || rmdir /run/netns 2>/dev/null || true
 	exit "$rc"
 fi
@@ -122,7 +134,7 @@ if [ "$T58_STAGE" = 1 ]; then
 	step ip -n "$NS_B" link set eth0 up
 	rc=0
 	T58_STAGE=2 T58_NS_A=$NS_A T58_NS_B=$NS_B T58_NS_P=$NS_P \
-		run_child ip netns exec "$NS_P" bash "$0" "$@" || rc=$?
+		run_child 6 ip netns exec "$NS_P" bash "$0" "$@" || rc=$?
 	exit "$rc"
 fi
 
