@@ -3,37 +3,50 @@
 # tlstrunk nodes, keepalived (VRRPv3) moving the VIP, one redis-server; the
 # calls of the node that dies go on through the other.
 #
-#   netns P (peers)  br0 10.91.0.20/24: redis-server :6379, mini_dns.py,
-#                    baresip C "cloud" (TLS :5061, SRTP, 1000 Hz; tlstrunk's
-#                    [cloud] lb01 resolves to it), baresip P1 :5072 (440 Hz)
-#                    and P2 :5074 (660 Hz) "PBX" (plain RTP); captures on
-#                    the bridge ports va and vb (one per node)
+#   netns P (peers)  br0 10.91.0.20/24 and 10.91.0.21/24:
+#     redis-server 10.91.0.20:6379, mini_dns.py (sbc.test.example -> VIP)
+#     baresip C "cloud" 10.91.0.20 TLS :5061 (SRTP, 1000 Hz): tlstrunk's
+#       [cloud] host lb01 resolves to it
+#     Kamailio (tests/cloud, lib.sh's stand-in) as cloud proxy lb02 on
+#       10.91.0.21 (TLS :5061 to tlstrunk, UDP :5060 to C2)
+#     baresip C2 "cloud" UDP :5080 behind Kamailio (SRTP, 1200 Hz)
+#     baresip P1 :5072 (440 Hz), P2 :5074 (660 Hz), P3 :5090 = [pbx]
+#       address (880 Hz): the "PBX" (plain RTP)
+#     a capture on each bridge port, va and vb (one per node)
 #        |  va (bridge port)             |  vb (bridge port)
 #   netns A  eth0 10.91.0.11          netns B  eth0 10.91.0.12
 #     keepalived prio 200 (MASTER)      keepalived prio 100 (BACKUP)
 #     tlstrunk node-a                   tlstrunk node-b
 #   VIP 10.91.0.100/24 (VRRPv3, advert_int 0.5, unicast): [pbx] listen,
-#   [tls_server] listen, [media] pbx_address/public_address all on it; the
-#   cloud resolves advertised_name sbc.test.example to it (mini_dns.py).
+#   [tls_server] listen, [media] pbx_address/public_address all on it.
 #   Both nodes: the same tlstrunk.ini but [state] node, [state] redis =
 #   10.91.0.20:6379.
 #
 # 1. Harness: the VIP is on A only, redis answers from both nodes, both
-#    tlstrunk listen on the VIP (A: "is here: active", B: "is gone:
+#    tlstrunk listen on the VIP (A: "is here: active", B: "is not here:
 #    standby", /metrics tlstrunk_state_active 1 and 0).
-# 2. P1 -> C and P2 -> C, both through the VIP: audio, two records in Redis
-#    (node-a); the media went through A only (the captures).
+# 2. Three calls through the VIP: P1 -> C and P2 -> C (from the PBX), C2 ->
+#    Kamailio -> P3 (from the cloud); audio; three records in Redis
+#    written by node-a; the media went through A only (the captures).
 # 3. SIGKILL A's tlstrunk and A's keepalived, A's link down.  B takes the
-#    VIP (timed), logs "is here: active", restores both calls (each logged
-#    once with "restored" and its Call-ID), tlstrunk_state_active 1.
-#    Media from B's relay ports on the VIP reaches each of the four
+#    VIP (timed), logs "is here: active", restores the three calls (each
+#    logged once with "restored" and its Call-ID; calls_restored_total 3),
+#    tlstrunk_state_active 1, and owns the records 5 s later (node=node-b).
+#    Media from B's relay ports on the VIP reaches each of the five
 #    endpoints' RTP ports within 4 s of the kill (capture of B's bridge
 #    port: only B sends there); each side hears the other's tone after the
-#    failover; C failed to decrypt no SRTP/SRTCP packet over the calls.
-# 4. P1 hangs up call 1 (BYE from the PBX side, B opens its own TLS
-#    connection to the cloud), then C hangs up call 2 (BYE from the cloud
-#    side, over a new connection to the VIP): both complete, the records are
-#    deleted.  A new call P1 -> C then works through B (audio both ways).
+#    failover; C and C2 failed to decrypt no SRTP/SRTCP packet, nor did B
+#    (srtp_failures=0 in its call summaries).
+# 4. BYEs through B: P1 hangs up call 1 (from the PBX side: B connects to
+#    lb01 itself); C hangs up call 2 (from the cloud side: C opens a new
+#    connection to the VIP, which is B's second connection); P3 hangs up
+#    call 3 (from the PBX side: B must reach Kamailio, lb02, named in the
+#    dialog's route set, although the ttc= connection number in
+#    tlstrunk's own Record-Route entry is node A's, and on B the same
+#    number is C's connection of call 2's BYE).  Each
+#    BYE reaches the far end, the records are deleted, B logs a call
+#    summary for each.  A new call P1 -> C then works through B (audio
+#    both ways).
 #
 # How it runs: as root (CI), or in `unshare -n` (development).  The script
 # runs itself three times: stage 0 enters a private mount namespace (so the
@@ -95,6 +108,7 @@ NET=10.91.0
 IP_A=$NET.11
 IP_B=$NET.12
 IP_P=$NET.20
+IP_K=$NET.21               # Kamailio, the cloud proxy lb02 (calls from the cloud)
 VIP=$NET.100
 
 # --- stage 1: the network namespaces -----------------------------------------
@@ -121,6 +135,7 @@ if [ "$T58_STAGE" = 1 ]; then
 	done
 	step ip -n "$NS_P" link add br0 type bridge forward_delay 0
 	step ip -n "$NS_P" addr add "$IP_P/24" dev br0
+	step ip -n "$NS_P" addr add "$IP_K/24" dev br0
 	step ip -n "$NS_P" link set br0 up
 	step ip -n "$NS_P" link add va type veth peer name eth0 netns "$NS_A"
 	step ip -n "$NS_P" link add vb type veth peer name eth0 netns "$NS_B"
@@ -153,6 +168,11 @@ BS_DNS=$IP_P:10053
 SBC_TLS_IP=$VIP            # what mini_dns.py answers for sbc.test.example
 P1_PORT=5072 P1_RTP=32000-32099 P1_TONE=440
 P2_PORT=5074 P2_RTP=32100-32199 P2_TONE=660
+# Call 3 comes from the cloud: C2 (UDP, SRTP, 1200 Hz) behind Kamailio
+# (lb02, TLS to tlstrunk), to P3 at [pbx] address (880 Hz).
+K_NAME=${CLOUD_NAME/lb01/lb02}
+C2_PORT=5080 C2_RTP=31100-31199 C2_TONE=1200
+P3_PORT=5090 P3_RTP=32200-32299 P3_TONE=880
 MEDIA_RELAY_PORTS=30000-30999
 REDIS=$IP_P:6379
 ADMIN_PORT=9090
@@ -271,6 +291,17 @@ done
 bs_start cloud
 bs_start pbx1
 bs_start pbx2
+bs_setup cloud2 "$IP_P:$C2_PORT" "$IP_P:24447" "$C2_RTP" "$C2_TONE"
+bs_account cloud2 "<sip:cloud2@$IP_P:$C2_PORT>;regint=0;answermode=auto;mediaenc=srtp-mand"
+bs_setup pbx3 "$IP_P:$P3_PORT" "$IP_P:24448" "$P3_RTP" "$P3_TONE"
+bs_account pbx3 "<sip:+1555@$IP_P:$P3_PORT>;regint=0;answermode=auto"
+bs_start cloud2
+bs_start pbx3
+# Kamailio as lb02: TLS to tlstrunk's VIP, UDP to C2 (lib.sh's stand-in;
+# its Record-Route names lb02, which tlstrunk resolves by [cloud] resolve).
+# shellcheck disable=SC2119
+CLOUD_IP=$IP_K CLOUD_NAME=$K_NAME UAS_IP=$IP_P UAS_PORT=$C2_PORT \
+	SBC_TLS_IP=$VIP SBC_TLS_PORT=5061 start_kamailio
 # --- the two tlstrunk nodes ------------------------------------------------------
 # The same configuration on both nodes, but [state] node.
 node_config() { # node_config FILE NODE
@@ -292,7 +323,7 @@ port = $BS_CLOUD_TLS_PORT
 tgrp = $TGRP
 trunk_context = $TRUNK_CONTEXT
 ca_file = $PKI/ca.pem
-resolve = $CLOUD_NAME=$BS_CLOUD_IP
+resolve = $CLOUD_NAME=$BS_CLOUD_IP,$K_NAME=$IP_K
 
 [tls_server]
 listen = $VIP:5061
@@ -406,7 +437,7 @@ tone_after() {
 	fi
 }
 
-# --- 2. two calls through A ----------------------------------------------------------
+# --- 2. three calls through A ----------------------------------------------------------
 bs_do pbx1 dial "sip:+13175550100@$VIP:5060"
 bs_established pbx1
 bs_wait_count cloud 'Call established' 1 "the first call's answer"
@@ -416,12 +447,16 @@ bs_do pbx2 dial "sip:+13175550100@$VIP:5060"
 bs_established pbx2
 bs_wait_count cloud 'Call established' 2 "the second call's answer"
 t_call2=$(t_now)
+bs_do cloud2 dial "sip:+1555@$IP_K:$CLOUD_UDP_PORT"
+bs_established cloud2
+bs_established pbx3
+t_call3=$(t_now)
 for _ in $(seq 1 30); do
-	[ "$(rcli --scan --pattern "${PREFIX}call:*" | wc -l)" -ge 2 ] && break
+	[ "$(rcli --scan --pattern "${PREFIX}call:*" | wc -l)" -ge 3 ] && break
 	sleep 0.1
 done
 mapfile -t KEYS < <(rcli --scan --pattern "${PREFIX}call:*" | sort)
-[ "${#KEYS[@]}" = 2 ] || fail "not two call records in Redis 3 s after the answers: ${KEYS[*]:-none}"
+[ "${#KEYS[@]}" = 3 ] || fail "not three call records in Redis 3 s after the answers: ${KEYS[*]:-none}"
 CALLIDS=()
 for k in "${KEYS[@]}"; do
 	CALLIDS+=("${k#"${PREFIX}call:"}")
@@ -429,11 +464,12 @@ for k in "${KEYS[@]}"; do
 done
 # The cloud leg keeps the PBX's Call-ID: the cloud hangs up call 2 by it.
 bs_callid() { grep -aim1 '^Call-ID:' "${BS_LOG[$1]}" | sed -E 's/^[^:]*:[[:space:]]*//' | tr -d '\r'; }
-CALL1=$(bs_callid pbx1) CALL2=$(bs_callid pbx2)
-if [ -z "$CALL2" ] || [[ " ${CALLIDS[*]} " != *" $CALL1 "* ]] || [[ " ${CALLIDS[*]} " != *" $CALL2 "* ]]; then
-	fail "the records in Redis (${CALLIDS[*]}) are not the calls of P1 ($CALL1) and P2 ($CALL2)"
-fi
-log "calls up through node A: $CALL1 (P1), $CALL2 (P2)"
+CALL1=$(bs_callid pbx1) CALL2=$(bs_callid pbx2) CALL3=$(bs_callid cloud2)
+for c in "$CALL1" "$CALL2" "$CALL3"; do
+	[[ -n "$c" && " ${CALLIDS[*]} " = *" $c "* ]] ||
+		fail "the records in Redis (${CALLIDS[*]}) are not the calls of P1 ($CALL1), P2 ($CALL2) and C2 ($CALL3)"
+done
+log "calls up through node A: $CALL1 (P1 -> C), $CALL2 (P2 -> C), $CALL3 (C2 -> P3)"
 sleep 3
 
 # --- 3. node A dies ------------------------------------------------------------------
@@ -463,7 +499,7 @@ for c in "${CALLIDS[@]}"; do
 done
 [ "$(metric "$IP_B" tlstrunk_state_active)" = 1 ] || behaviour "node-b: tlstrunk_state_active is not 1 after the failover"
 n=$(metric "$IP_B" tlstrunk_state_calls_restored_total)
-[ "$n" = 2 ] || behaviour "node-b: tlstrunk_state_calls_restored_total is '$n', not 2"
+[ "$n" = 3 ] || behaviour "node-b: tlstrunk_state_calls_restored_total is '$n', not 3"
 # Let the calls run on through B: the tone checks want 2 s after the gap.
 sleep 5
 # B owns the records now (its own node name in them): should B fail in
@@ -474,7 +510,8 @@ for k in "${KEYS[@]}"; do
 done
 
 # Media through A before the kill, none through B; after: through B.
-for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
+ENDPOINTS=("$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP" "$IP_P:$C2_RTP" "$IP_P:$P3_RTP")
+for to in "${ENDPOINTS[@]}"; do
 	want=1
 	[ "$to" = "$IP_P:$BS_CLOUD_RTP" ] && want=2
 	out=$("$PYTHON" "$LIB_DIR/ha/flow_check.py" "${CAP[va]}" --from "$VIP:$MEDIA_RELAY_PORTS" \
@@ -485,7 +522,7 @@ for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
 done
 log "before the kill: media through node A only"
 resumed=
-for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
+for to in "${ENDPOINTS[@]}"; do
 	want=1
 	[ "$to" = "$IP_P:$BS_CLOUD_RTP" ] && want=2
 	rc=0
@@ -499,8 +536,10 @@ for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP" "$IP_P:$P2_RTP"; do
 		resumed=$w
 	fi
 done
-n=$(bs_srtp_errors cloud)
-[ "$n" = 0 ] || behaviour "the cloud failed to decrypt $n SRTP/SRTCP packets (an index used twice after the takeover?)"
+for c in cloud cloud2; do
+	n=$(bs_srtp_errors "$c")
+	[ "$n" = 0 ] || behaviour "$c failed to decrypt $n SRTP/SRTCP packets (an index used twice after the takeover?)"
+done
 
 # --- 4. BYE from each side, then a new call through B ----------------------------------
 bs_do pbx1 hangup
@@ -518,6 +557,13 @@ bs_do cloud hangup
 if ! bs_count_reached pbx2 "$ENDED" 1; then
 	behaviour "the BYE of call 2 from the cloud did not reach the PBX through node B"
 	bs_cmd pbx2 hangup >/dev/null 2>&1 || true
+fi
+# Call 3, from the cloud, ended by the PBX: B sends the BYE to Kamailio's
+# Record-Route (lb02) over a TLS connection of its own.
+bs_do pbx3 hangup
+if ! bs_count_reached cloud2 "$ENDED" 1; then
+	behaviour "the BYE of call 3 (from the cloud) from the PBX did not reach the cloud through node B: $(grep -aF "$CALL3" "${NODE_LOG[b]}" | grep -a 'BYE' | sed 's/^[^ ]* //' | tr '\n' ';')"
+	bs_cmd cloud2 hangup >/dev/null 2>&1 || true
 fi
 for _ in $(seq 1 30); do
 	[ -z "$(rcli --scan --pattern "${PREFIX}call:*")" ] && break
@@ -538,12 +584,14 @@ tone_after cloud 1 "$P1_TONE" "$t_call1" "$t_kill" lenient
 tone_after cloud 2 "$P2_TONE" "$t_call2" "$t_kill" lenient
 tone_after pbx1 1 "$BS_CLOUD_TONE" "$t_call1" "$t_kill" lenient
 tone_after pbx2 1 "$BS_CLOUD_TONE" "$t_call2" "$t_kill" lenient
+tone_after cloud2 1 "$P3_TONE" "$t_call3" "$t_kill" lenient
+tone_after pbx3 1 "$C2_TONE" "$t_call3" "$t_kill" lenient
 t_new=$(t_now)
 ended=$(bs_count cloud "$ENDED")
 bs_do pbx1 dial "sip:+13175550100@$VIP:5060"
 bs_wait_count pbx1 'Call established' 2 "the new call's answer"
 bs_wait_count cloud 'Call established' 3 "the new call's answer"
-t_call3=$(t_now)
+t_call4=$(t_now)
 sleep 4
 for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP"; do
 	out=$("$PYTHON" "$LIB_DIR/ha/flow_check.py" "${CAP[vb]}" --from "$VIP:$MEDIA_RELAY_PORTS" \
@@ -552,12 +600,12 @@ for to in "$IP_P:$BS_CLOUD_RTP" "$IP_P:$P1_RTP"; do
 done
 bs_do pbx1 hangup
 bs_wait_count cloud "$ENDED" $((ended + 1)) "the BYE of the new call"
-tone_after cloud 3 "$P1_TONE" "$t_call3" "$t_call3"
-tone_after pbx1 2 "$BS_CLOUD_TONE" "$t_call3" "$t_call3"
+tone_after cloud 3 "$P1_TONE" "$t_call4" "$t_call4"
+tone_after pbx1 2 "$BS_CLOUD_TONE" "$t_call4" "$t_call4"
 n=$(bs_srtp_errors cloud)
 [ "$n" = 0 ] || fail "the cloud failed to decrypt $n SRTP/SRTCP packets"
 
 for p in va vb; do kill -INT "${CAPPID[$p]}" 2>/dev/null || true; done
 media_cleanup
 [ "$LENIENT_MISSED" = 0 ] || pass "LENIENT: $LENIENT_MISSED check(s) of tlstrunk's failover did not hold (see the LENIENT lines); the harness worked"
-pass "VIP moved to node B $(secs "$t_kill" "$t_vip") s after node A's kill, media back through B ${resumed:-?} s after it (4 flows), tones heard after it, 0 SRTP failures at the cloud; BYE from the PBX and from the cloud through B, records deleted; a new call through B"
+pass "VIP moved to node B $(secs "$t_kill" "$t_vip") s after node A's kill, 3 calls (2 from the PBX, 1 from the cloud via Kamailio) restored, media back through B ${resumed:-?} s after it (5 endpoints), tones heard after it, 0 SRTP failures; BYEs from the PBX and from the cloud through B, records deleted; a new call through B"
