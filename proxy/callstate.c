@@ -358,8 +358,12 @@ callstate_start(struct callstate *cs, void (*ready)(void *ctx), void *ctx)
 	}
 	if (cs->watching) {
 		netaddr_ntop((struct sockaddr *)&cs->vip.addr, ip, sizeof(ip));
-		log_info(NULL, "state: %s is %s: %s", ip, cs->vip.held ?
-		    "here" : "not here", cs->vip.held ? "active" : "standby");
+		if (cs->vip.held)
+			log_info(NULL, "state: %s is here: active", ip);
+		else
+			log_warn(NULL, "state: %s IS NOT ON THIS HOST: standby, keeping "
+			    "no calls until it comes here (a virtual IP another node "
+			    "holds, or a [pbx] listen address that is wrong)", ip);
 	}
 	cs->active = !cs->watching || cs->vip.held;
 	/*

@@ -1,11 +1,10 @@
 /*
  * vip.c - the kernel tells us (RTM_NEWADDR / RTM_DELADDR) that addresses
- * changed; we then look whether ours is among them with getifaddrs().
+ * changed; we then ask whether ours is local now (a bind).
  * Events are few (an address moves a few times a year), so the simple
  * look beats parsing every message.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -15,19 +14,29 @@
 #include "netaddr.h"
 #include "vip.h"
 
+/*
+ * The kernel's own answer: a socket binds an address without IP_FREEBIND
+ * only when it is local (an interface's, or in a local route such as
+ * 127.0.0.0/8 on lo).
+ */
 int
 vip_is_local(const struct sockaddr *sa)
 {
-	struct ifaddrs *ifs, *i;
-	int found = 0;
+	struct sockaddr_storage ss;
+	socklen_t len = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd, ok;
 
-	if (getifaddrs(&ifs) < 0)
+	memcpy(&ss, sa, len);
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
-	for (i = ifs; i != NULL && !found; i = i->ifa_next)
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == sa->sa_family)
-			found = netaddr_same_ip(i->ifa_addr, sa);
-	freeifaddrs(ifs);
-	return found;
+	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	close(fd);
+	return ok;
 }
 
 static void

@@ -11,7 +11,8 @@
  *
  * The reader is strict, since what comes back from Redis may be stale,
  * foreign or damaged: a record of another version, an unknown or
- * duplicate field, a missing one, a raw control byte, a number with
+ * duplicate field, a missing one, a raw control byte, a control byte
+ * even escaped (tab aside: no SIP header has one), a number with
  * anything but digits or out of range, a key that does not parse, an
  * address that is not one: each is refused, with the field named.
  */
@@ -278,6 +279,23 @@ cr_key_check(const struct sdes_crypto *c, const char *name, char *why,
 	return 0;
 }
 
+/*
+ * A control byte (tab aside: SIP allows it in quoted strings) or DEL in a
+ * value: no SIP header holds one, and a Call-ID with a newline would
+ * forge lines in the log.  Its index, or -1.
+ */
+static long
+cr_ctl_at(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return (long)i;
+	}
+	return -1;
+}
+
 static int
 cr_ip_ok(const char *s)
 {
@@ -295,6 +313,7 @@ cr_field_check(const struct cr_field *f, const struct callrec *r, char *why,
 	const char *s;
 	uint64_t v;
 	size_t n;
+	long i;
 
 	switch (f->type) {
 	case CR_STR:
@@ -309,6 +328,9 @@ cr_field_check(const struct cr_field *f, const struct callrec *r, char *why,
 			return cr_fail(why, whylen, f->name,
 			    "too long (at most %llu bytes)",
 			    (unsigned long long)f->max);
+		if ((i = cr_ctl_at(s, n)) >= 0)
+			return cr_fail(why, whylen, f->name,
+			    "control byte 0x%02x", (unsigned char)s[i]);
 		return 0;
 	case CR_CHARS:
 	case CR_IP:
@@ -318,6 +340,9 @@ cr_field_check(const struct cr_field *f, const struct callrec *r, char *why,
 			return cr_fail(why, whylen, f->name, "not terminated");
 		if (n < f->min)
 			return cr_fail(why, whylen, f->name, "empty");
+		if ((i = cr_ctl_at(s, n)) >= 0)
+			return cr_fail(why, whylen, f->name,
+			    "control byte 0x%02x", (unsigned char)s[i]);
 		if (f->type == CR_IP && !cr_ip_ok(s))
 			return cr_fail(why, whylen, f->name,
 			    "not an IP address");

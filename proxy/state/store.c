@@ -440,7 +440,7 @@ store_connect(struct store *st)
 		return;
 	}
 	/* Until AUTH is answered: the connect timeout. */
-	store_retry(st, STORE_CONNECT_MS);
+	store_retry(st, st->connect_timeout_ms);
 }
 
 /* Give the connection up (timeout, close): detached, then freed. */
@@ -676,6 +676,16 @@ on_mget(redisAsyncContext *ac, void *reply, void *priv)
 		load_finish(st, ld, -ECONNRESET);
 }
 
+/* A Call-ID has no NUL or control byte (one would forge log lines). */
+static int
+load_id_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The ids of a SCAN batch; keys that cannot be one are left out. */
 static int
 load_batch(struct store *st, struct store_load *ld, const redisReply *keys,
@@ -689,7 +699,8 @@ load_batch(struct store *st, struct store_load *ld, const redisReply *keys,
 		if (k->type != REDIS_REPLY_STRING ||
 		    k->len <= st->keyprefix_len ||
 		    memcmp(k->str, st->keyprefix, st->keyprefix_len) != 0 ||
-		    memchr(k->str, '\0', k->len) != NULL)
+		    !load_id_ok(k->str + st->keyprefix_len,
+		    k->len - st->keyprefix_len))
 			continue;
 		if ((ld->ids[n] = strdup(k->str + st->keyprefix_len)) == NULL)
 			return -ENOMEM;
@@ -861,6 +872,8 @@ store_copy_params(struct store *st, const struct store_params *p)
 	if (st->retry_max_ms < st->retry_min_ms)
 		st->retry_max_ms = st->retry_min_ms;
 	st->retry_ms = st->retry_min_ms;
+	st->connect_timeout_ms = p->connect_timeout_ms ? p->connect_timeout_ms :
+	    STORE_CONNECT_MS;
 	return 0;
 }
 
@@ -888,28 +901,25 @@ store_init(struct store *st, uv_loop_t *loop, const struct store_params *p)
 {
 	int r;
 
-	memset(st, 0, sizeof(*st));
+	memset(st, 0, sizeof(*st));	/* strmap_free() takes it zeroed */
 	st->loop = loop;
 	if ((r = store_copy_params(st, p)) < 0)
 		goto fail;
 	r = -ENOMEM;
-	if (strmap_init(&st->queued, 256) < 0)
+	if (strmap_init(&st->queued, 256) < 0 ||
+	    (st->timer = malloc(sizeof(*st->timer))) == NULL)
 		goto fail;
-	if ((st->timer = malloc(sizeof(*st->timer))) == NULL)
-		goto fail_map;
-	if ((r = uv_timer_init(loop, st->timer)) < 0) {
-		free(st->timer);
-		goto fail_map;
-	}
+	if ((r = uv_timer_init(loop, st->timer)) < 0)
+		goto fail;
 	st->timer->data = st;
 	store_connect(st);
 	return 0;
-fail_map:
-	strmap_free(&st->queued);
 fail:
+	free(st->timer);	/* not a handle yet */
+	strmap_free(&st->queued);
 	store_free_params(st);
 	memset(st, 0, sizeof(*st));
-	st->closed = 1;
+	st->closed = 1;		/* store_close() has nothing to do */
 	return r;
 }
 

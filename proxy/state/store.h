@@ -38,8 +38,10 @@ struct store_params {
 	/* Called each time the connection is up, AUTH done (optional). */
 	void (*on_up)(void *ctx);
 	void *ctx;
-	/* Reconnect delay, first and largest; 0: 1000 and 5000 ms. */
+	/* Reconnect delay, first and largest; 0: 1000 and 5000 ms.  How
+	 * long a connect and AUTH may take; 0: 5000 ms.  (Tests shorten.) */
 	unsigned retry_min_ms, retry_max_ms;
+	unsigned connect_timeout_ms;
 };
 
 struct store_status {
@@ -69,7 +71,7 @@ struct store {
 	size_t max_pending;
 	void (*on_up)(void *ctx);
 	void *ctx;
-	unsigned retry_min_ms, retry_max_ms;
+	unsigned retry_min_ms, retry_max_ms, connect_timeout_ms;
 
 	struct store_conn *conn;	/* NULL while there is none */
 	int up;				/* conn connected and authenticated */

@@ -13,6 +13,7 @@
 #
 # Usage: tests/bench/media_bench.sh            (about 5-8 minutes)
 #        QUICK=1 tests/bench/media_bench.sh    (about 1-2 minutes, smoke run)
+#        RESTART_CALLS="100 1000" tests/bench/media_bench.sh  (+ restart under load)
 #
 # Knobs (environment):
 #   TLSTRUNK_BIN  tlstrunk binary to measure (skips the build)
@@ -36,6 +37,14 @@
 #                 throughput steps send what is due in 1 ms bursts)
 #   SIP_RATE      calls/s when setting up tlstrunk's calls (default 500)
 #   KEEP_WORK     keep the work directory (default 1: step outputs are there)
+#   RESTART_CALLS call counts of the restart step (issue 15), e.g. "100 1000";
+#                 empty = off (the default); tlstrunk only. For each N: a
+#                 tlstrunk with [state] (a redis-server on a unix socket in
+#                 the work directory), N calls, the load on, kill -9 and
+#                 the same config started again; how long after its exec
+#                 the audio was back in all 2N streams (README.md)
+#   RESTART_AT    seconds into the load of the kill (default 3)
+#   RESTART_WARMUP RESTART_MEASURE  the load's warm-up and window (1 and 8 s)
 #
 # Debian 12 packages (installed when missing; root needed for that):
 BENCH_DEB_PACKAGES="rtpengine-daemon kamailio kamailio-tls-modules build-essential
@@ -46,6 +55,9 @@ openssl iproute2 python3 util-linux procps git"
 #   libssl-dev        media_load.c's SRTP (AES-CTR, SHA-1) and tlstrunk
 #   build-essential   also media_load.c and null_relay.c (the floor)
 #   the rest          building tlstrunk; python3 drives SIP and ng; taskset
+#   with RESTART_CALLS also redis-server, redis-tools (the Redis tlstrunk
+#   keeps its calls in) and curl (its /metrics)
+[ -z "${RESTART_CALLS:-}" ] || BENCH_DEB_PACKAGES+=" redis-server redis-tools curl"
 set -eEuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,6 +92,10 @@ bench_install
 : "${LAT_TICK_US:=50}"
 : "${BENCH_BUILD:=/tmp/tlstrunk-bench-rel}"
 : "${PYTHON:=python3}"
+: "${RESTART_CALLS:=}"
+: "${RESTART_AT:=3}"
+: "${RESTART_WARMUP:=1}"
+: "${RESTART_MEASURE:=8}"
 if [ "$QUICK" = 1 ]; then
 	: "${LADDER:=200 500 800}"
 	: "${WARMUP:=1}"
@@ -179,6 +195,9 @@ say() { echo "media_bench: $*" >&2; }
 # kv FILE KEY: the value of KEY=... in a step's output ("" when absent).
 kv() { awk -v k="$2" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$1" 2>/dev/null || true; }
 
+# epoch_ns: CLOCK_REALTIME in ns (microsecond resolution, no fork).
+epoch_ns() { local t=$EPOCHREALTIME; echo "${t//[.,]/}000"; }
+
 # fcmp "EXPR": awk's verdict on a float comparison.
 fcmp() { awk "BEGIN { exit !($1) }"; }
 
@@ -186,6 +205,11 @@ fcmp() { awk "BEGIN { exit !($1) }"; }
 SUT_PID=
 SUT_IP=
 FLOOR_CALLS=
+# tlstrunk's config (the restart step's has [state]); SUT_EXEC_STAMP: a
+# file to write the CLOCK_REALTIME ns into just before tlstrunk is exec'd.
+SUT_INI=
+SUT_EXEC_STAMP=
+SUT_UP_NS=		# when sut_start saw tlstrunk's SIP listener (0.1 s polls)
 
 write_tlstrunk_bench_config() {
 	cat >"$1" <<EOF
@@ -243,12 +267,20 @@ sut_start() {
 	tlstrunk)
 		require_free_port udp "$PBX_IP" "$SBC_PBX_PORT"
 		require_free_port tcp "$SBC_TLS_IP" "$SBC_TLS_PORT"
-		spawn "$WORK/tlstrunk-$tag.log" taskset -c "$SUT_CPUS" "$TLSTRUNK_BIN" \
-			-c "$WORK/tlstrunk.ini"
+		local -a stamp=()
+		if [ -n "$SUT_EXEC_STAMP" ]; then
+			# bash's clock, no fork: the last thing before the exec
+			# (same pid, pinned already)
+			# shellcheck disable=SC2016
+			stamp=(bash -c 't=$EPOCHREALTIME; echo "${t//[.,]/}000" >"$0"; exec "$@"' "$SUT_EXEC_STAMP")
+		fi
+		spawn "$WORK/tlstrunk-$tag.log" taskset -c "$SUT_CPUS" "${stamp[@]}" "$TLSTRUNK_BIN" \
+			-c "${SUT_INI:-$WORK/tlstrunk.ini}"
 		SUT_PID=$SPAWNED_PID
 		SUT_IP=$PBX_IP
 		wait_port udp "$PBX_IP" "$SBC_PBX_PORT" 15 "$SUT_PID" ||
 			fail "tlstrunk did not start (see $WORK/tlstrunk-$tag.log)"
+		SUT_UP_NS=$(epoch_ns)
 		;;
 	rtpengine)
 		require_free_port udp "$B_RTPE_IP" "$B_RTPE_NG"
@@ -552,6 +584,158 @@ if [ "$base_n" -gt 0 ]; then
 		--direct-base "$B_EP_BASE" --warmup "$WARMUP" --measure "$MEASURE" \
 		--tick-us "$LAT_TICK_US" >"$RESULTS/direct-$base_n.out"
 fi
+
+# --- restart (RESTART_CALLS, issue 15) ------------------------------------------------
+# tlstrunk with [state]: N calls, the load on (media_load --gaps), kill -9
+# RESTART_AT s into it, the same config started again at once (same
+# addresses and relay ports: it restores the calls from Redis before it
+# listens), the load runs on to the end of its window. The figure: when the
+# last of the 2N streams had packets again after its largest gap, from the
+# moment the new process was exec'd (both CLOCK_REALTIME; the generator's
+# from the kernel's arrival timestamps).
+REDIS_SOCK=$WORK/redis.sock
+RESTART_PREFIX=bench:
+RESTART_ADMIN=$PBX_IP:25095
+
+restart_redis_start() {
+	if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+		fail "RESTART_CALLS needs redis-server and redis-cli (apt-get install redis-server)"
+	fi
+	spawn "$WORK/redis.log" redis-server --port 0 --unixsocket "$REDIS_SOCK" \
+		--unixsocketperm 700 --save '' --appendonly no
+	for _ in $(seq 1 50); do
+		[ -S "$REDIS_SOCK" ] && redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "redis-server did not start: $(tail -n 3 "$WORK/redis.log")"
+}
+
+# restart_config: the benchmark's config with [state] and the admin
+# listener (for /metrics).
+restart_config() {
+	local cfg=$WORK/tlstrunk-state.ini
+	sed "s|^admin_listen =.*|admin_listen = $RESTART_ADMIN|" "$WORK/tlstrunk.ini" >"$cfg"
+	printf '\n[state]\nredis = %s\nkey_prefix = %s\nnode = bench\n' "$REDIS_SOCK" "$RESTART_PREFIX" >>"$cfg"
+	"$TLSTRUNK_BIN" -t -c "$cfg" >"$WORK/tlstrunk-state-check.log" 2>&1 ||
+		fail "tlstrunk rejects the restart config: $(tail -n 2 "$WORK/tlstrunk-state-check.log")"
+	SUT_INI=$cfg
+}
+
+# metric NAME: its value from the admin listener ("" without curl or it).
+metric() {
+	command -v curl >/dev/null || return 0
+	curl -s -m 5 "http://$RESTART_ADMIN/metrics" 2>/dev/null | awk -v m="$1" '$1 == m { print $2; exit }' || true
+}
+
+# restart_step N: result in $RESULTS/restart-N.out (media_load's lines with
+# --gaps, then the restart's own: times, what the new process restored).
+restart_step() {
+	local n=$1 tag=restart$1 out=$RESULTS/restart-$1.out calls=$RESULTS/restart-$1.calls
+	local lpid rc=0 recs=0 t_kill t_up t_exec line ts
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	sut_start tlstrunk "$tag" "$n"
+	if ! sut_calls tlstrunk "$n" "$calls" 2>"$RESULTS/$tag.setup.log"; then
+		cat "$RESULTS/$tag.setup.log" >&2
+		sut_stop
+		{ echo "calls=$n"; echo "verdict=setup"; } >"$out"
+		say "restart, $n calls: call set-up failed"
+		return 0
+	fi
+	# Every call in Redis (written on the next state tick after the answer).
+	for _ in $(seq 1 $((100 + n / 10))); do
+		recs=$(redis-cli -s "$REDIS_SOCK" --scan --pattern "${RESTART_PREFIX}call:*" | wc -l)
+		[ "$recs" -lt "$n" ] || break
+		sleep 0.1
+	done
+	if [ "$recs" -lt "$n" ]; then
+		say "restart, $n calls: only $recs call records in Redis; tlstrunk: $(grep -a 'state: ' "$WORK/tlstrunk-$tag.log" | tail -n 2 | tr '\n' ' ')"
+	fi
+	taskset -c "$LOAD_CPUS" "$LOADGEN" --calls-file "$calls" --warmup "$RESTART_WARMUP" \
+		--measure "$RESTART_MEASURE" --tick-us 1000 --sut-ip "$SUT_IP" --gaps \
+		>"$out" 2>"$RESULTS/$tag.load.log" &
+	lpid=$!
+	sleep "$RESTART_AT"
+	kill -0 "$SUT_PID" 2>/dev/null || fail "tlstrunk died before the restart (see $WORK/tlstrunk-$tag.log)"
+	# kill -9 (sut_stop: SIGKILL to its group, reaped), then at once again.
+	t_kill=$(epoch_ns)
+	sut_stop
+	SUT_EXEC_STAMP=$WORK/$tag.exec_ns
+	rm -f "$SUT_EXEC_STAMP"
+	sut_start tlstrunk "$tag-2" "$n"
+	t_up=$SUT_UP_NS
+	SUT_EXEC_STAMP=
+	wait "$lpid" || rc=$?
+	[ "$rc" = 0 ] || fail "media_load failed (status $rc): $(tail -n 3 "$RESULTS/$tag.load.log")"
+	t_exec=$(cat "$WORK/$tag.exec_ns")
+	{
+		echo "records_before=$recs"
+		echo "restart_kill_ns=$t_kill"
+		echo "restart_exec_ns=$t_exec"
+		echo "restart_listening_ns=$t_up"
+		# "state: N call(s) restored, F failed, S record(s) skipped",
+		# and when (the log's UTC ms timestamp)
+		line=$(grep -aE 'state: [0-9]+ call\(s\) restored' "$WORK/tlstrunk-$tag-2.log" | head -1 || true)
+		if [ -n "$line" ]; then
+			echo "log_restored=$(sed -E 's/.*state: ([0-9]+) call.*/\1/' <<<"$line")"
+			echo "log_restore_failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
+			echo "log_records_skipped=$(sed -E 's/.* ([0-9]+) record\(s\) skipped.*/\1/' <<<"$line")"
+			ts=$(date -u -d "${line%% *}" +%s%N 2>/dev/null || true)
+			[ -z "$ts" ] || echo "log_restored_ns=$ts"
+		fi
+		echo "metric_restored=$(metric tlstrunk_state_calls_restored_total)"
+		echo "metric_restore_failed=$(metric tlstrunk_state_restore_failures_total)"
+		echo "metric_records_skipped=$(metric tlstrunk_state_records_skipped_total)"
+	} >>"$out"
+	kill -0 "$SUT_PID" 2>/dev/null || fail "the restarted tlstrunk died (see $WORK/tlstrunk-$tag-2.log)"
+	sut_stop
+	say "restart, $n calls: $(restart_line "$out")"
+}
+
+# restart_line FILE: the figure (a line), then how it came about (a
+# second line, indented).
+restart_line() {
+	awk -F= -v wu="$RESTART_WARMUP" '{ v[$1] = substr($0, length($1) + 2) }
+		function ms(t) { return (t - v["restart_exec_ns"]) / 1e6 }
+		function val(k) { return v[k] != "" ? v[k] : "?" }
+		function at(k) { return v[k] + 0 > 0 ? sprintf("%.0f", ms(v[k])) : "-" }
+		END {
+			if (v["verdict"] == "setup") { printf "call set-up failed\n"; exit }
+			split(v["streams_resumed"], r, "/")
+			if (r[1] == 0)
+				printf "audio NOT back in any of the %d streams by the end of the window (%.0f ms after the new process was exec\x27d)", \
+				    r[2], ms(v["window_end_ns"])
+			else
+				printf "audio back in %s %d streams %.0f ms after the new process was exec\x27d (p50 %.0f ms)", \
+				    r[1] == r[2] ? "all" : "ONLY " r[1] " of", r[2], ms(v["gap_end_max_ns"]), ms(v["gap_end_p50_ns"])
+			printf ", longest gap %.0f ms; calls restored %s of %d (log), %s (/metrics)\n", \
+			    v["gap_max_ms"], val("log_restored"), v["calls"], val("metric_restored")
+			printf "    first stream back %s ms, last RTP->SRTP %s ms, last SRTP->RTP %s ms after the exec; gap p50 %.0f ms; " \
+			    "killed %.1f s into the load, exec\x27d %.0f ms after the kill, listening %.0f ms after the exec; " \
+			    "log: %s restored, %s failed, %s record(s) skipped%s; %s of %d call records in Redis before the kill\n",
+			    at("gap_end_min_ns"), at("fwd_gap_end_max_ns"), at("rev_gap_end_max_ns"), v["gap_p50_ms"],
+			    (v["restart_kill_ns"] - (v["window_end_ns"] - v["measure_s"] * 1e9 - wu * 1e9)) / 1e9,
+			    (v["restart_exec_ns"] - v["restart_kill_ns"]) / 1e6, ms(v["restart_listening_ns"]),
+			    val("log_restored"), val("log_restore_failed"), val("log_records_skipped"),
+			    v["log_restored_ns"] != "" ? sprintf(" (that line %.0f ms after the exec)", ms(v["log_restored_ns"])) : "",
+			    val("records_before"), v["calls"]
+		}' "$1"
+}
+
+RESTART_N=
+if [ -n "$RESTART_CALLS" ]; then
+	if [[ " $SYSTEMS " == *" tlstrunk "* ]]; then
+		restart_redis_start
+		restart_config
+		say "restart: tlstrunk with [state] ($REDIS_SOCK), kill -9 ${RESTART_AT} s into the load (warm-up $RESTART_WARMUP s, window $RESTART_MEASURE s)"
+		for n in $RESTART_CALLS; do
+			restart_step "$n"
+			RESTART_N+=" $n"
+		done
+		SUT_INI=
+	else
+		say "RESTART_CALLS: tlstrunk is not in SYSTEMS, no restart step"
+	fi
+fi
 stop_kamailio
 
 # --- the table ---------------------------------------------------------------------------
@@ -688,6 +872,13 @@ fi
 row "  1 ms timer lateness on relay CPU p50/p99/max" "$(kv "$RESULTS/jitter.out" wake_late_p50_us) / $(kv "$RESULTS/jitter.out" wake_late_p99_us) / $(kv "$RESULTS/jitter.out" wake_late_max_us)" "" "" ""
 row "memory per call, KiB (RSS slope over steps)" "${F[$T,mem]:--}" "${F[$R,mem]:--}" "" "< 8"
 row "  at max: total = set-up + media, KiB/call" "${F[$T,memsplit]:--}" "${F[$R,memsplit]:--}" "" ""
+if [ -n "$RESTART_N" ]; then
+	echo
+	echo "restart (kill -9 under load, the same config started again; [state] in Redis, issue 15; $RESULTS/restart-N.out):"
+	for n in $RESTART_N; do
+		echo "  restart with $n calls: $(restart_line "$RESULTS/restart-$n.out")"
+	done
+fi
 echo
 echo "steps ($RESULTS/SYSTEM-CALLS.out, key=value; rss = idle / after set-up / with media):"
 for sys in $SYSTEMS; do

@@ -40,6 +40,15 @@
  * protect what they send nor unprotect what they receive, as in --direct
  * mode; the keys are not used (null_relay writes "-").
  *
+ * --gaps: also track, per call and direction, the kernel arrival time of
+ * each packet and the largest gap between two arrivals (media_bench.sh's
+ * restart step: the relay is killed and started again under the load).
+ * Reports gap_* keys and streams_resumed=K/2N: the streams whose largest
+ * gap ended in an arrival (a stream still silent at the end of the window,
+ * for longer than its largest closed gap and 60 ms, did not resume).  Times
+ * are CLOCK_REALTIME ns, the clock of SO_TIMESTAMPNS.  Three int64 per
+ * stream, allocated at start; nothing per packet but the compare.
+ *
  * Output: key=value lines on stdout (see the end of main()).
  *
  * Build: cc -O2 -o media_load media_load.c -lcrypto
@@ -118,6 +127,11 @@ static int nsocks, socks_cap;
 static int direct;
 static int plain;			/* no SRTP at the cloud endpoints */
 static struct dir_stats st[2];
+/* --gaps: per stream (call * 2 + dir), last arrival, largest gap, its end */
+struct gap {
+	int64_t last, max, end;
+};
+static struct gap *gaps;
 static volatile sig_atomic_t stop_now;
 
 static void
@@ -668,6 +682,15 @@ account(int dir, const uint8_t *p, int len, int64_t rx_ns, int ci_expect)
 		return;
 	}
 	d->recv++;
+	if (gaps != NULL) {
+		struct gap *g = &gaps[ci_expect * 2 + dir];
+		if (g->last != 0 && rx_ns - g->last > g->max) {
+			g->max = rx_ns - g->last;
+			g->end = rx_ns;
+		}
+		if (rx_ns > g->last)
+			g->last = rx_ns;
+	}
 	if (!(pl.flags & 1))
 		return;
 	d->recv_meas++;
@@ -800,6 +823,81 @@ report_dir(const char *name, const struct dir_stats *d, double meas_s)
 	    d->lat_max_ns / 1000.0);
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of v[0..n) (sorts it); 0 when empty. */
+static int64_t
+median_i64(int64_t *v, int n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	return n % 2 ? v[n / 2] : v[n / 2 - 1] / 2 + v[n / 2] / 2;
+}
+
+/* --gaps: end_rt is the end of the window (CLOCK_REALTIME). */
+static void
+report_gaps(int64_t end_rt)
+{
+	int ns = ncalls * 2, nres = 0, res_dir[2] = { 0, 0 }, silent = 0;
+	int64_t *ends = calloc((size_t)ns, sizeof(int64_t));
+	int64_t *starts = calloc((size_t)ns, sizeof(int64_t));
+	int64_t *maxs = calloc((size_t)ns, sizeof(int64_t));
+	int64_t gmax = 0, end_max = 0, end_min = 0, start_min = 0;
+	int64_t end_max_dir[2] = { 0, 0 };
+
+	for (int i = 0; i < ns; i++) {
+		struct gap *g = &gaps[i];
+		int64_t open = g->last ? end_rt - g->last : 0, big = g->max;
+
+		if (g->last == 0) {
+			silent++;
+			continue;
+		}
+		if (open > big && open > 3 * PERIOD_NS)
+			big = open;		/* still in it: not resumed */
+		else {
+			if (g->end > end_max)
+				end_max = g->end;
+			if (end_min == 0 || g->end < end_min)
+				end_min = g->end;
+			if (start_min == 0 || g->end - g->max < start_min)
+				start_min = g->end - g->max;
+			if (g->end > end_max_dir[i % 2])
+				end_max_dir[i % 2] = g->end;
+			ends[nres] = g->end;
+			starts[nres] = g->end - g->max;
+			nres++;
+			res_dir[i % 2]++;
+		}
+		if (big > gmax)
+			gmax = big;
+		maxs[i - silent] = big;
+	}
+	printf("gap_streams=%d\nstreams_resumed=%d/%d\n", ns, nres, ns);
+	printf("fwd_streams_resumed=%d/%d\nrev_streams_resumed=%d/%d\n",
+	    res_dir[FWD], ncalls, res_dir[REV], ncalls);
+	printf("streams_silent=%d\n", silent);
+	printf("gap_max_ms=%.1f\ngap_p50_ms=%.1f\n", gmax / 1e6,
+	    median_i64(maxs, ns - silent) / 1e6);
+	printf("gap_start_min_ns=%" PRId64 "\ngap_start_p50_ns=%" PRId64 "\n",
+	    start_min, median_i64(starts, nres));
+	printf("gap_end_min_ns=%" PRId64 "\ngap_end_p50_ns=%" PRId64 "\n"
+	    "gap_end_max_ns=%" PRId64 "\n", end_min, median_i64(ends, nres), end_max);
+	printf("fwd_gap_end_max_ns=%" PRId64 "\nrev_gap_end_max_ns=%" PRId64 "\n",
+	    end_max_dir[FWD], end_max_dir[REV]);
+	printf("window_end_ns=%" PRId64 "\n", end_rt);
+	free(ends);
+	free(starts);
+	free(maxs);
+}
+
 static void
 on_signal(int sig)
 {
@@ -811,7 +909,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: media_load (--calls-file F [--calls N] [--plain] | --direct N) [--warmup S]\n"
-	    "         [--measure S] [--tick-us US] [--drain MS] [--sut-pid PID] [--sut-ip IP]\n"
+	    "         [--measure S] [--tick-us US] [--drain MS] [--sut-pid PID] [--sut-ip IP] [--gaps]\n"
 	    "         [--direct-ips PBX_IP,CLOUD_IP] [--direct-base PORT] [--direct-share K]\n"
 	    "       media_load --jitter SECONDS | --stall SECONDS\n");
 	exit(2);
@@ -832,14 +930,19 @@ main(int argc, char **argv)
 	int slot[2] = { 0, 0 };
 	long rss = -1;
 	struct rusage ru0, ru1;
-	int64_t w0 = 0, w1 = 0;
+	int64_t w0 = 0, w1 = 0, w1_rt = 0;
+	int want_gaps = 0;
 	struct epoll_event evs[512];
 
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--plain") == 0) {	/* the one flag without a value */
+		if (strcmp(a, "--plain") == 0) {	/* flags without a value */
 			plain = 1;
+			continue;
+		}
+		if (strcmp(a, "--gaps") == 0) {
+			want_gaps = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -889,6 +992,8 @@ main(int argc, char **argv)
 		direct_calls(direct_n, dip_p, dip_c, dbase, dshare);
 	} else
 		load_calls(file, want);
+	if (want_gaps && (gaps = calloc((size_t)ncalls * 2, sizeof(*gaps))) == NULL)
+		die("%s", "out of memory");
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll: %s", strerror(errno));
@@ -963,6 +1068,7 @@ main(int argc, char **argv)
 	}
 	/* End of the window: the relay's CPU and memory, then drain. */
 	w1 = now_ns(CLOCK_MONOTONIC);
+	w1_rt = now_ns(CLOCK_REALTIME);
 	getrusage(RUSAGE_SELF, &ru1);
 	if (sut_pid > 0) {
 		proc_cpu(sut_pid, &ut1, &st1);
@@ -1026,6 +1132,8 @@ main(int argc, char **argv)
 			}
 			printf("load_udp_drops=%" PRIu64 "\n", dt);
 		}
+		if (gaps != NULL)
+			report_gaps(w1_rt);
 	}
 	return 0;
 }

@@ -109,6 +109,8 @@ class SrtpContext:
         self.k_s = kdf(master_key, master_salt, LABEL_RTP_SALT, 14)
         self.tx = {}    # ssrc -> (roc, last seq)
         self.rx = {}    # ssrc -> [roc, s_l, replay bitmap (bit 0 = s_l)]
+        self.last_index = None  # unprotect: the index (ROC << 16 | SEQ) of
+                                # the last packet accepted (appendix A)
 
     @classmethod
     def from_inline(cls, key_salt, suite="AES_CM_128_HMAC_SHA1_80"):
@@ -180,6 +182,7 @@ class SrtpContext:
                 st[0], st[1] = v, seq
             else:
                 st[2] |= 1 << -delta
+        self.last_index = index
         return plain
 
     def authenticates(self, pkt, roc=0):

@@ -283,7 +283,7 @@ Test(callrec, odd_callids_escaped)
 		{ "a=b=c", "callid=a=b=c\n" },
 		{ "caf\xc3\xa9-\xe2\x82\xac@h\xc3\xb6st",
 		    "callid=caf%C3%A9-%E2%82%AC@h%C3%B6st\n" },
-		{ "tab\there\r\nnewline\x7f", "callid=tab%09here%0D%0Anewline%7F\n" },
+		{ "tab\there \x80\xff", "callid=tab%09here %80%FF\n" },
 		{ "%00", "callid=%2500\n" },
 	};
 	struct callrec in, out;
@@ -482,6 +482,11 @@ Test(callrec, rejects_bytes_and_sizes)
 		expect_bad(t, len, "callid", "NUL byte");
 	}
 	bad_line("caller", "caller=caf\xc3\xa9\n", "caller", "raw byte 0xc3");
+	/* Escaped or not, no control byte but tab: no log line forged. */
+	bad_line("callid", "callid=a%0D%0Afake log line\n", "callid",
+	    "control byte 0x0d");
+	bad_line("callee", "callee=b%7F\n", "callee", "control byte 0x7f");
+	bad_line("node", "node=n%1B[31m\n", "node", "control byte 0x1b");
 	bad_line("caller", "caller=100%\n", "caller", "bad %-escape");
 	bad_line("caller", "caller=%G1\n", "caller", "bad %-escape");
 	bad_line("caller", "caller=%4\n", "caller", "bad %-escape");
@@ -526,6 +531,9 @@ Test(callrec, encode_refuses_what_decode_would)
 	cr_expect_str_eq(why, "tx_key: not a valid key");
 	fill_full(&in);
 	in.m.rx_key.wsh = 10;
+	cr_expect_eq(callrec_encode(&in, &text, &len), -EINVAL);
+	fill_full(&in);
+	in.d.callid = "two\nlines";
 	cr_expect_eq(callrec_encode(&in, &text, &len), -EINVAL);
 	fill_full(&in);
 	snprintf(in.m.peer[0].ip, sizeof(in.m.peer[0].ip), "nowhere");

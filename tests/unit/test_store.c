@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <criterion/criterion.h>
@@ -206,6 +208,16 @@ status(void)
 	return s;
 }
 
+static int ups;		/* on_up calls */
+
+static void
+on_up(void *ctx)
+{
+	cr_assert_eq(ctx, &ups);
+	cr_assert(status().connected, "on_up before connected");
+	ups++;
+}
+
 static void
 open_store(const char *pw, size_t max_pending)
 {
@@ -213,6 +225,7 @@ open_store(const char *pw, size_t max_pending)
 		.addr = sock, .password = pw, .prefix = PREFIX,
 		.ttl_s = 600, .max_pending = max_pending,
 		.retry_min_ms = 50, .retry_max_ms = 200,
+		.on_up = on_up, .ctx = &ups,
 	};
 
 	cr_assert_eq(store_init(&st, &loop, &p), 0);
@@ -419,6 +432,12 @@ wrong_password_run(void)
 }
 
 static void
+run_half_second(void)
+{
+	run_for(500);
+}
+
+static void
 no_password_run(void)
 {
 	open_store(NULL, 100);
@@ -464,6 +483,7 @@ Test(store, down_bounded_then_flushed)
 
 	redis_start(NULL);
 	open_connected(NULL, 5);
+	cr_expect_eq(ups, 1);
 	redis_kill();
 	RUN_UNTIL(!status().connected, 2000);
 	cr_assert_eq(status().connected, 0);
@@ -483,6 +503,7 @@ Test(store, down_bounded_then_flushed)
 	redis_start(NULL);
 	RUN_UNTIL(status().connected && status().pending == 0, 3000);
 	cr_assert(status().connected, "did not reconnect");
+	cr_expect_eq(ups, 2, "on_up once per connection");
 	cr_expect_eq(status().written_total, 5);
 	for (int i = 0; i < 8; i++) {
 		char key[64];
@@ -520,6 +541,7 @@ Test(store, load_many_and_foreign_keys)
 	sync_cmd(NULL, "SET %s %b", "elsewhere:call:x", "x", 1);
 	sync_cmd(NULL, "RPUSH %s %b", PREFIX "call:list", "x", 1);
 	sync_cmd(NULL, "SET %s %b", PREFIX "call:garbage", "not a record", 12);
+	sync_cmd(NULL, "SET %s %b", PREFIX "call:forged\nlog line", "x", 1);
 
 	cr_assert_eq(store_load(&st, on_each, on_done, &s), 0);
 	RUN_UNTIL(s.done, 3000);
@@ -603,4 +625,76 @@ Test(store, close_while_busy)
 	cr_expect_eq(s.n, 1, "each() after store_close()");
 	run_for(50);
 	cr_expect_eq(s.done, 0, "done() after store_close()");
+}
+
+/*
+ * Writes in flight when the connection drops: Redis stopped (the writes
+ * sit in the socket, unanswered), then killed.  They go again after
+ * the reconnect, in their order, except one a newer state replaced.
+ */
+Test(store, in_flight_requeued_on_drop)
+{
+	char id[32], key[64], *v;
+	size_t len;
+
+	redis_start(NULL);
+	open_connected(NULL, 1000);
+	kill(redis_pid, SIGSTOP);
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "p%d", i);
+		cr_assert_eq(store_put(&st, id, "old", 3), 0);
+	}
+	run_for(50);		/* the window's worth sent, no answer */
+	cr_assert_eq(store_put(&st, "p0", "new", 3), 0);
+	cr_expect_eq(status().pending, 101);
+	redis_kill();
+	RUN_UNTIL(!status().connected, 2000);
+	cr_assert_eq(status().connected, 0);
+	/* p0's "old" went: "new" is queued. */
+	cr_expect_eq(status().pending, 100);
+	cr_expect_eq(status().failed_total, 0);
+	cr_expect_eq(status().written_total, 0);
+
+	redis_start(NULL);
+	RUN_UNTIL(status().connected && status().pending == 0, 3000);
+	cr_assert_eq(status().pending, 0);
+	cr_expect_eq(status().written_total, 100);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), PREFIX "call:p%d", i);
+		v = sync_get(NULL, key, &len);
+		cr_expect_not_null(v, "%s lost", key);
+		if (v != NULL)
+			cr_expect_str_eq(v, i == 0 ? "new" : "old", "%s", key);
+		free(v);
+	}
+}
+
+/* A server that accepts and never answers: PING times out, tried again. */
+Test(store, handshake_timeout)
+{
+	struct store_params p = { .addr = sock, .prefix = PREFIX, .ttl_s = 60,
+	    .max_pending = 10, .retry_min_ms = 50, .retry_max_ms = 50,
+	    .connect_timeout_ms = 100 };
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char *log;
+
+	cr_assert_geq(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(sock), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(store_init(&st, &loop, &p), 0);
+	st_live = 1;
+	cr_assert_eq(store_put(&st, "t", "v", 1), 0);
+	log = capture_stderr(run_half_second);
+	cr_expect_eq(status().connected, 0);
+	cr_expect_eq(status().pending, 1);
+	cr_expect_not_null(strstr(log, "unreachable (timed out)"), "log: %s",
+	    log);
+	store_close(&st);
+	st_live = 0;
+	close(fd);
 }
