@@ -392,7 +392,7 @@ log "tlstrunk node-a (pid ${NODE_PID[a]}) and node-b (pid ${NODE_PID[b]}) listen
 [ "$(metric "$IP_B" tlstrunk_state_redis_up)" = 1 ] || fail "node-b: /metrics says Redis is not up"
 wait_grep "${NODE_LOG[a]}" "state: $VIP_RE(:[0-9]+)? is here: active" 5 ||
 	behaviour "node-a holds $VIP but did not log 'state: $VIP is here: active'"
-wait_grep "${NODE_LOG[b]}" "state: $VIP_RE(:[0-9]+)? is (not here|gone): standby" 5 ||
+wait_grep "${NODE_LOG[b]}" "state: $VIP_RE(:[0-9]+)? (is (not here|gone)|IS NOT ON THIS HOST): standby" 5 ||
 	behaviour "node-b does not hold $VIP but did not log 'state: $VIP is not here: standby'"
 [ "$(metric "$IP_A" tlstrunk_state_active)" = 1 ] || behaviour "node-a: tlstrunk_state_active is not 1"
 [ "$(metric "$IP_B" tlstrunk_state_active)" = 0 ] || behaviour "node-b: tlstrunk_state_active is not 0"
