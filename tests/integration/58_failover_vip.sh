@@ -55,7 +55,8 @@
 # removes it again); stage 1 makes the three network namespaces, the bridge
 # and veths, and deletes them on any exit; stage 2, in the peers' namespace,
 # is the test (tests/lib.sh and tests/media/media_lib.sh work there as they
-# do on loopback).  T58_LENIENT=1 (development only) turns the checks of the
+# do on loopback).  T58_NONLOCAL_BIND=1 sets net.ipv4.ip_nonlocal_bind=1 in
+# the node namespaces (see there).  T58_LENIENT=1 (development only) turns the checks of the
 # failover behaviour of tlstrunk itself into log lines, to exercise the
 # harness with a tlstrunk that has none.
 #@ timeout: 300
@@ -347,8 +348,12 @@ EOF
 # A tlstrunk with the failover binds on the VIP while it does not hold it
 # (IP_FREEBIND); one without it needs ip_nonlocal_bind in the node's
 # namespace (a sysctl of that namespace only) to start on the standby.
-if ! grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
-	log "$TLSTRUNK_BIN knows no VIP (no tlstrunk_state_active in it): net.ipv4.ip_nonlocal_bind=1 in the node namespaces"
+# T58_NONLOCAL_BIND=1: ip_nonlocal_bind on both nodes anyway, as many
+# keepalived set-ups have it (HAProxy's guides) and as issue 15 names it
+# beside IP_FREEBIND: tlstrunk must still tell whether the VIP is here.
+if [ "${T58_NONLOCAL_BIND:-}" = 1 ] || ! grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
+	log "net.ipv4.ip_nonlocal_bind=1 in the node namespaces ($([ "${T58_NONLOCAL_BIND:-}" = 1 ] &&
+		echo T58_NONLOCAL_BIND=1 || echo "$TLSTRUNK_BIN knows no VIP: no tlstrunk_state_active in it"))"
 	for ns in "$NS_A" "$NS_B"; do in_ns "$ns" sysctl -qw net.ipv4.ip_nonlocal_bind=1; done
 fi
 declare -A NODE_PID=() NODE_LOG=() NODE_NS=([a]=$NS_A [b]=$NS_B) NODE_IP=([a]=$IP_A [b]=$IP_B)
