@@ -30,7 +30,9 @@
 #    written by node-a; the media went through A only (the captures).
 # 3. SIGKILL A's tlstrunk and A's keepalived, A's link down.  B takes the
 #    VIP (timed), logs "is here: active", restores the three calls (each
-#    logged once with "restored" and its Call-ID; calls_restored_total 3),
+#    logged once with "restored" and its Call-ID; calls_restored_total 3;
+#    node-a's garbage record and a stale copy of call 1's record, planted
+#    before the kill, skipped with a log line each),
 #    tlstrunk_state_active 1, and owns the records 5 s later (node=node-b).
 #    Media from B's relay ports on the VIP reaches each of the five
 #    endpoints' RTP ports within 4 s of the kill (capture of B's bridge
@@ -475,6 +477,16 @@ for c in "$CALL1" "$CALL2" "$CALL3"; do
 		fail "the records in Redis (${CALLIDS[*]}) are not the calls of P1 ($CALL1), P2 ($CALL2) and C2 ($CALL3)"
 done
 log "calls up through node A: $CALL1 (P1 -> C), $CALL2 (P2 -> C), $CALL3 (C2 -> P3)"
+# Beside them, node-a's "records" B must not take over: garbage, and a
+# copy of call 1's record, as node-a's, written two hours ago (its call
+# would have ended long since: stale).
+rec=$(rcli get "${PREFIX}call:$CALL1")$'\n'   # $( ) took its last newline
+grep -q '^written=[0-9]' <<<"$rec" || fail "call 1's record has no written= line: ${rec:0:120}"
+old=$(( $(date +%s) * 1000 - 7200 * 1000 ))
+rcli set "${PREFIX}call:garbage-58" "this is not a record" px 600000 >/dev/null
+rcli set "${PREFIX}call:stale-58" "$(sed -e "s/^callid=.*/callid=stale-58/" \
+	-e "s/^written=.*/written=$old/" <<<"$rec")"$'\n' px 600000 >/dev/null
+PLANTED=(garbage-58 stale-58)
 sleep 3
 
 # --- 3. node A dies ------------------------------------------------------------------
@@ -505,6 +517,10 @@ done
 [ "$(metric "$IP_B" tlstrunk_state_active)" = 1 ] || behaviour "node-b: tlstrunk_state_active is not 1 after the failover"
 n=$(metric "$IP_B" tlstrunk_state_calls_restored_total)
 [ "$n" = 3 ] || behaviour "node-b: tlstrunk_state_calls_restored_total is '$n', not 3"
+for k in "${PLANTED[@]}"; do
+	grep -aF "$k" "${NODE_LOG[b]}" | grep -aq 'skipped' ||
+		behaviour "node-b did not skip node-a's record $k with a log line at the takeover: $(grep -aF "$k" "${NODE_LOG[b]}" | sed 's/^[^ ]* //' | tr '\n' ';')"
+done
 # Let the calls run on through B: the tone checks want 2 s after the gap.
 sleep 5
 # B owns the records now (its own node name in them): should B fail in
@@ -571,10 +587,10 @@ if ! bs_count_reached cloud2 "$ENDED" 1; then
 	bs_cmd cloud2 hangup >/dev/null 2>&1 || true
 fi
 for _ in $(seq 1 30); do
-	[ -z "$(rcli --scan --pattern "${PREFIX}call:*")" ] && break
+	rcli --scan --pattern "${PREFIX}call:*" | grep -qv -e garbage-58 -e stale-58 || break
 	sleep 0.1
 done
-left=$(rcli --scan --pattern "${PREFIX}call:*" | tr '\n' ' ')
+left=$(rcli --scan --pattern "${PREFIX}call:*" | grep -v -e garbage-58 -e stale-58 | tr '\n' ' ' || true)
 [ -z "$left" ] || behaviour "records outlived the BYEs: $left"
 for c in "${CALLIDS[@]}"; do
 	sum=$(grep -aF "$c" "${NODE_LOG[b]}" | grep -a 'call summary' || true)
