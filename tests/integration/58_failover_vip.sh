@@ -587,7 +587,8 @@ if ! bs_count_reached cloud2 "$ENDED" 1; then
 	bs_cmd cloud2 hangup >/dev/null 2>&1 || true
 fi
 for _ in $(seq 1 30); do
-	rcli --scan --pattern "${PREFIX}call:*" | grep -qv -e garbage-58 -e stale-58 || break
+	left=$(rcli --scan --pattern "${PREFIX}call:*" | grep -v -e garbage-58 -e stale-58 || true)
+	[ -z "$left" ] && break
 	sleep 0.1
 done
 left=$(rcli --scan --pattern "${PREFIX}call:*" | grep -v -e garbage-58 -e stale-58 | tr '\n' ' ' || true)
