@@ -187,7 +187,6 @@ PREFIX=t58:
 test_init
 media_require
 command -v redis-server >/dev/null || fail "redis-server is not installed (apt-get install redis-server)"
-command -v curl >/dev/null || fail "curl is not installed"
 
 t_now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -209,8 +208,16 @@ ns_listening() { # ns_listening NS udp|tcp IP PORT
 	in_ns "$1" ss -Hln$flag 2>/dev/null | awk -v a="$3:$4" '$4 == a { f = 1 } END { exit !f }'
 }
 has_vip() { ip -n "$1" -o -4 addr show dev eth0 2>/dev/null | grep -qF " $VIP/"; }
+# metrics_get NODE_IP: its /metrics (python: curl is not in DEB_PACKAGES).
+metrics_get() {
+	"$PYTHON" -c 'import sys, urllib.request
+try:
+    sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())
+except Exception as e:
+    sys.exit("metrics: %s: %s" % (sys.argv[1], e))' "http://$1:$ADMIN_PORT/metrics" 2>/dev/null
+}
 metric() { # metric NODE_IP NAME
-	curl -s -m 2 "http://$1:$ADMIN_PORT/metrics" | awk -v m="$2" '$1 == m { print $2 }'
+	metrics_get "$1" | awk -v m="$2" '$1 == m { print $2 }'
 }
 # The VIP in an ERE; tlstrunk may print it with the port ([pbx] listen).
 VIP_RE=${VIP//./\\.}
@@ -356,7 +363,7 @@ EOF
 if [ "${T58_NONLOCAL_BIND:-}" = 1 ] || ! grep -aq 'tlstrunk_state_active' "$TLSTRUNK_BIN"; then
 	log "net.ipv4.ip_nonlocal_bind=1 in the node namespaces ($([ "${T58_NONLOCAL_BIND:-}" = 1 ] &&
 		echo T58_NONLOCAL_BIND=1 || echo "$TLSTRUNK_BIN knows no VIP: no tlstrunk_state_active in it"))"
-	for ns in "$NS_A" "$NS_B"; do in_ns "$ns" sysctl -qw net.ipv4.ip_nonlocal_bind=1; done
+	for ns in "$NS_A" "$NS_B"; do in_ns "$ns" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_nonlocal_bind'; done
 fi
 declare -A NODE_PID=() NODE_LOG=() NODE_NS=([a]=$NS_A [b]=$NS_B) NODE_IP=([a]=$IP_A [b]=$IP_B)
 node_start() { # node_start a|b
@@ -375,7 +382,7 @@ node_wait() { # node_wait a|b: listening on the VIP, /metrics answering
 	for _ in $(seq 1 $((TLSTRUNK_START_WAIT * 10))); do
 		if ns_listening "$ns" udp "$VIP" 5060 && ns_listening "$ns" tcp "$VIP" 5060 &&
 		   ns_listening "$ns" tcp "$VIP" 5061 &&
-		   curl -s -m 1 -o /dev/null "http://${NODE_IP[$n]}:$ADMIN_PORT/metrics"; then
+		   metrics_get "${NODE_IP[$n]}" >/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "${NODE_PID[$n]}" 2>/dev/null; then
