@@ -216,8 +216,8 @@ try:
 except Exception as e:
     sys.exit("metrics: %s: %s" % (sys.argv[1], e))' "http://$1:$ADMIN_PORT/metrics" 2>/dev/null
 }
-metric() { # metric NODE_IP NAME
-	metrics_get "$1" | awk -v m="$2" '$1 == m { print $2 }'
+metric() { # metric NODE_IP NAME: empty when it does not answer (no ERR)
+	{ metrics_get "$1" || true; } | awk -v m="$2" '$1 == m { print $2 }'
 }
 # The VIP in an ERE; tlstrunk may print it with the port ([pbx] listen).
 VIP_RE=${VIP//./\\.}
