@@ -312,6 +312,7 @@ bs_start pbx3
 # shellcheck disable=SC2119
 CLOUD_IP=$IP_K CLOUD_NAME=$K_NAME UAS_IP=$IP_P UAS_PORT=$C2_PORT \
 	SBC_TLS_IP=$VIP SBC_TLS_PORT=5061 start_kamailio
+
 # --- the two tlstrunk nodes ------------------------------------------------------
 # The same configuration on both nodes, but [state] node.
 node_config() { # node_config FILE NODE
@@ -323,7 +324,7 @@ admin_listen = 0.0.0.0:$ADMIN_PORT
 [pbx]
 listen = $VIP:5060
 transports = udp,tcp
-address = $IP_P:5090
+address = $IP_P:$P3_PORT
 allow = $NET.0/24
 advertised_address = $VIP
 
