@@ -31,8 +31,8 @@
 # 3. SIGKILL A's tlstrunk and A's keepalived, A's link down.  B takes the
 #    VIP (timed), logs "is here: active", restores the three calls (each
 #    logged once with "restored" and its Call-ID; calls_restored_total 3;
-#    node-a's garbage record and a stale copy of call 1's record, planted
-#    before the kill, skipped with a log line each),
+#    node-a's garbage record and a stale copy of call 1's record (10 min
+#    old), planted before the kill, skipped with a log line each),
 #    tlstrunk_state_active 1, and owns the records 5 s later (node=node-b).
 #    Media from B's relay ports on the VIP reaches each of the five
 #    endpoints' RTP ports within 4 s of the kill (capture of B's bridge
@@ -486,11 +486,12 @@ for c in "$CALL1" "$CALL2" "$CALL3"; do
 done
 log "calls up through node A: $CALL1 (P1 -> C), $CALL2 (P2 -> C), $CALL3 (C2 -> P3)"
 # Beside them, node-a's "records" B must not take over: garbage, and a
-# copy of call 1's record, as node-a's, written two hours ago (its call
-# would have ended long since: stale).
+# copy of call 1's record, as node-a's, last written 10 minutes ago: far
+# beyond [media] timeout (60 s), within [state] ttl (3600 s), as a record
+# whose delete was lost while Redis was away (its call is long over).
 rec=$(rcli get "${PREFIX}call:$CALL1")$'\n'   # $( ) took its last newline
 grep -q '^written=[0-9]' <<<"$rec" || fail "call 1's record has no written= line: ${rec:0:120}"
-old=$(( $(date +%s) * 1000 - 7200 * 1000 ))
+old=$(( $(date +%s) * 1000 - 600 * 1000 ))
 rcli set "${PREFIX}call:garbage-58" "this is not a record" px 600000 >/dev/null
 rcli set "${PREFIX}call:stale-58" "$(sed -e "s/^callid=.*/callid=stale-58/" \
 	-e "s/^written=.*/written=$old/" <<<"$rec")"$'\n' px 600000 >/dev/null
