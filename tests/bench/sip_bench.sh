@@ -423,6 +423,10 @@ state_redis_start() {
 # seen at once, Redis's used memory then, and their mean size.
 state_sample() {
 	local out=$1 max=0 n mem size
+	# A background subshell: a pipeline cut short (head) must not fire
+	# lib.sh's ERR trap here, whose cleanup would stop Redis.
+	trap - ERR
+	set +eE +o pipefail
 	while sleep 1; do
 		n=$(redis-cli -s "$WORK/redis.sock" dbsize 2>/dev/null) || continue
 		[ "$n" -gt "$max" ] || continue
