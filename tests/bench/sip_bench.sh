@@ -433,7 +433,7 @@ state_sample() {
 		max=$n
 		mem=$(redis-cli -s "$WORK/redis.sock" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 		size=$(redis-cli -s "$WORK/redis.sock" --scan --count 1000 | head -200 |
-			while read -r k; do redis-cli -s "$WORK/redis.sock" strlen "$k"; done |
+			while read -r k; do redis-cli -s "$WORK/redis.sock" strlen "$k" </dev/null; done |
 			awk '{ s += $1; n++ } END { if (n) printf "%d", s / n }')
 		printf 'records=%s used_memory=%s record_bytes=%s\n' "$max" "$mem" "$size" >"$out"
 	done
