@@ -256,6 +256,14 @@ cs_on_loaded(void *ctx, int err)
 
 	if (!cs->loading)
 		return;
+	if (err < 0 && !cs->starting) {
+		/* A takeover: nobody else will carry those calls, so read them
+		 * again when Redis is back (cs_on_up). */
+		log_error(NULL, "state: cannot read the stored calls: %s; taking "
+		    "them over when Redis is back", strerror(-err));
+		cs->load_started = 0;
+		return;
+	}
 	if (err < 0)
 		log_error(NULL, "state: cannot read the stored calls: %s; "
 		    "going on without them", strerror(-err));
@@ -272,6 +280,13 @@ cs_on_wait(uv_timer_t *t)
 {
 	struct callstate *cs = t->data;
 
+	if (!cs->starting) {
+		/* A takeover waits for Redis as long as it takes (cs_on_up). */
+		log_error(NULL, "state: REDIS %s DID NOT ANSWER WITHIN %d ms: the "
+		    "calls of the node that held the address are taken over when "
+		    "it does", cs->cfg->state.redis, CALLSTATE_LOAD_WAIT_MS);
+		return;
+	}
 	log_error(NULL, "state: REDIS %s DID NOT ANSWER WITHIN %d ms: going on "
 	    "WITHOUT the stored calls; calls from now on are written when it "
 	    "comes back", cs->cfg->state.redis, CALLSTATE_LOAD_WAIT_MS);
