@@ -14,6 +14,7 @@
 #include "callstate.h"
 #include "dialog.h"
 #include "log.h"
+#include "wallclock.h"
 #include "netaddr.h"
 
 struct cs_call {
@@ -22,14 +23,6 @@ struct cs_call {
 	char callid[];
 };
 
-static uint64_t
-cs_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- writing ---- */
 
@@ -95,7 +88,7 @@ cs_sync(struct callstate *cs, struct cs_call *c, uint64_t now)
 	if (fp == c->fp && now - c->written < cs->refresh_ms)
 		goto out;
 	snprintf(r.node, sizeof(r.node), "%s", cs->cfg->state.node);
-	r.written_unix_ms = cs_unix_ms();
+	r.written_unix_ms = wallclock_ms();
 	/* Once per change, written or not: a record that cannot be encoded
 	 * (a Call-ID longer than a record takes) is said once, not per tick. */
 	c->fp = fp;
@@ -169,7 +162,7 @@ callstate_on_call(void *ctx, const char *callid, int up)
 static const char *
 cs_record_unfit(struct callstate *cs, const char *id, const struct callrec *r)
 {
-	uint64_t now = cs_unix_ms(), age;
+	uint64_t now = wallclock_ms(), age;
 	uint64_t dead = (uint64_t)cs->cfg->media.timeout * 1000 + cs->refresh_ms;
 
 	if (strcmp(r->d.callid, id) != 0)
@@ -202,7 +195,7 @@ cs_restore(struct callstate *cs, const struct callrec *r)
 	log_info(id, "state: call restored (%s->%s, relay ports %d/%d, written %llu ms ago)",
 	    sip_side_name[r->d.caller_side], sip_side_name[!r->d.caller_side],
 	    r->have_media ? r->m.pbx_port : 0, r->have_media ? r->m.cloud_port : 0,
-	    (unsigned long long)(cs_unix_ms() - r->written_unix_ms));
+	    (unsigned long long)(wallclock_ms() - r->written_unix_ms));
 	return 0;
 }
 

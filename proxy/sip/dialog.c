@@ -17,6 +17,7 @@
 #include "dialog.h"
 #include "admission.h"
 #include "log.h"
+#include "wallclock.h"
 #include "hdr.h"
 #include "reply.h"
 #include "uac.h"
@@ -289,14 +290,6 @@ dialog_terminate(struct proxy *px, const char *callid, const char *why)
 
 /* ---- a call carried to another process (issue 15) ---- */
 
-static uint64_t
-dialog_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 dialog_state_get(struct proxy *px, const char *callid, struct dialog_state *out)
@@ -320,7 +313,7 @@ dialog_state_get(struct proxy *px, const char *callid, struct dialog_state *out)
 	out->proxy = dg->proxy;
 	out->cseq[0] = dg->cseq[0];
 	out->cseq[1] = dg->cseq[1];
-	out->started_unix_ms = dialog_unix_ms() - age;
+	out->started_unix_ms = wallclock_ms() - age;
 	out->src_ip = dg->src_ip;
 	return 0;
 }
@@ -341,7 +334,7 @@ dialog_dup(const char *s, int *bad)
 int
 dialog_state_restore(struct proxy *px, const struct dialog_state *st)
 {
-	uint64_t now = dialog_unix_ms(), age;
+	uint64_t now = wallclock_ms(), age;
 	struct dialog *dg;
 	int bad = 0;
 
