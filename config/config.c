@@ -96,13 +96,34 @@ struct cfg_key {
 	const char	*help;		/* one line for --help and the man page */
 };
 
+/* One key of a [trunk NAME] or [pbx NAME] section, kept until the
+ * whole file is read: a trunk's unset keys take [cloud]'s values, which
+ * may come later in the file. */
+struct cfg_entry {
+	int		 key;		/* index in cfg_keys[] */
+	int		 line;
+	char		*val;
+};
+
+struct cfg_named {
+	char		 name[NP_NAME_MAX];
+	int		 line;		/* of its [header] */
+	struct cfg_entry *e;
+	int		 ne;
+};
+
 struct cfg_parse {
 	struct config	*cfg;
 	FILE		*fp;
 	int		 lineno;	/* line the reader handed to inih last */
+	int		 hdr_line;	/* line of the last [section] header */
 	int		 failed;	/* err holds the first error */
 	char		*err;
 	size_t		 errlen;
+	struct cfg_named trunk[CFG_MAX_TRUNKS];
+	int		 ntrunk;
+	struct cfg_named pbx[CFG_MAX_PBX];
+	int		 npbx;
 };
 
 const char *
@@ -1113,10 +1134,10 @@ static const struct cfg_key cfg_keys[] = {
 	    .def = "udp,tcp",
 	    .help = "udp, tcp or both" },
 	{ "pbx", "address", .set = set_pbx_address, .required = 1,
-	    .help = "the PBX's IP:port for calls from the cloud; ;transport=tcp or udp (default)" },
+	    .help = "the PBX's IP:port for calls from the cloud; ;transport=tcp or udp (default); with [pbx NAME] sections: in each of them instead" },
 	{ "pbx", "allow", .set = set_allow, .required = 1,
 	    .off = offsetof(struct config, pbx.allow),
-	    .help = "CIDR list of the source networks allowed to send SIP (others: 403)" },
+	    .help = "CIDR list of the source networks allowed to send SIP (others: 403); with [pbx NAME] sections: in each of them instead" },
 	{ "pbx", "advertised_address", .set = set_advertised_address,
 	    .off = offsetof(struct config, pbx.advertised_address),
 	    .size = MEMBER_SIZE(pbx.advertised_address),
@@ -1215,6 +1236,12 @@ static const struct cfg_key cfg_keys[] = {
 	    .min = 1024, .max = 1 << 20,
 	    .def = "16384",
 	    .help = "largest SIP message sent toward the cloud, in bytes; larger ones make common proxies drop the connection" },
+
+	/* Only in [trunk NAME]: which trunk a call from the cloud came in
+	 * on, for routes with from_trunk (its own connections count too). */
+	{ "trunk", "allow", .set = set_allow,
+	    .off = offsetof(struct config, cloud.allow),
+	    .help = "[trunk NAME] only: CIDR list of its proxies' source addresses, for calls from the cloud (routes' from_trunk)" },
 
 	{ "tls_server", "listen", .set = set_listen,
 	    .off = offsetof(struct config, tls_server.listen),
@@ -1428,11 +1455,54 @@ config_defaults(struct config *cfg, char *why, size_t whylen)
 	return 0;
 }
 
+/* Sections that carry a name: "[trunk eu]". */
+static const char *const cfg_named_kinds[] = { "trunk", "pbx", NULL };
+
+static int
+name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NP_NAME_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("_.-", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* "trunk eu" -> kind "trunk", name "eu"; 0, or -1 when not that form. */
+static int
+section_split(const char *section, char *kind, size_t klen, const char **name)
+{
+	const char *sp = strchr(section, ' ');
+	size_t n;
+
+	if (sp == NULL || (n = (size_t)(sp - section)) >= klen)
+		return -1;
+	memcpy(kind, section, n);
+	kind[n] = '\0';
+	while (*sp == ' ')
+		sp++;
+	*name = sp;
+	return 0;
+}
+
 static int
 section_known(const char *name)
 {
+	char kind[16];
+	const char *sub;
+
 	for (int i = 0; cfg_sections[i] != NULL; i++)
 		if (strcmp(name, cfg_sections[i]) == 0)
+			return 1;
+	if (numplan_section(name))
+		return 1;
+	if (section_split(name, kind, sizeof(kind), &sub) == -1)
+		return 0;
+	for (int i = 0; cfg_named_kinds[i] != NULL; i++)
+		if (strcmp(kind, cfg_named_kinds[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -1454,6 +1524,7 @@ reader_check_section(struct cfg_parse *p, const char *line)
 		line++;
 	if (*line != '[' || (end = strchr(line, ']')) == NULL)
 		return 0;
+	p->hdr_line = p->lineno;
 	n = (size_t)(end - line - 1);
 	if (n < sizeof(name)) {
 		memcpy(name, line + 1, n);
@@ -1487,6 +1558,126 @@ cfg_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* Keys a [pbx NAME] may set, and the [cloud] keys a trunk may not. */
+static const char *const cfg_pbx_named_keys[] = {
+	"address", "allow", "transports", NULL
+};
+static const char *const cfg_process_wide_keys[] = {
+	"keepalive_interval", "drain_timeout", "max_message_size", NULL
+};
+
+static int
+str_in(const char *s, const char *const *list)
+{
+	for (int i = 0; list[i] != NULL; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The cfg_keys[] row for a key of a named section, or -1. */
+static int
+named_key_index(const char *kind, const char *key)
+{
+	if (strcmp(kind, "pbx") == 0)
+		return str_in(key, cfg_pbx_named_keys) ?
+		    cfg_key_index("pbx", key) : -1;
+	if (cfg_key_index("trunk", key) != -1)
+		return cfg_key_index("trunk", key);
+	return str_in(key, cfg_process_wide_keys) ? -1 :
+	    cfg_key_index("cloud", key);
+}
+
+/* The section "kind name" in its table, created on its first key. */
+static struct cfg_named *
+named_get(struct cfg_parse *p, const char *section, const char *kind,
+    const char *name)
+{
+	int trunk = strcmp(kind, "trunk") == 0;
+	struct cfg_named *tab = trunk ? p->trunk : p->pbx;
+	int *n = trunk ? &p->ntrunk : &p->npbx;
+	int max = trunk ? CFG_MAX_TRUNKS : CFG_MAX_PBX;
+
+	if (!name_valid(name)) {
+		cfg_error(p, p->hdr_line, section, NULL, "a name is 1 to %d "
+		    "letters, digits, '_', '.' or '-'", NP_NAME_MAX - 1);
+		return NULL;
+	}
+	for (int i = 0; i < *n; i++) {
+		if (strcmp(tab[i].name, name) != 0)
+			continue;
+		if (tab[i].line != p->hdr_line) {
+			cfg_error(p, p->hdr_line, section, NULL, "already "
+			    "defined on line %d", tab[i].line);
+			return NULL;
+		}
+		return &tab[i];
+	}
+	if (*n == max) {
+		cfg_error(p, p->hdr_line, section, NULL, "too many [%s NAME] "
+		    "sections (at most %d)", kind, max);
+		return NULL;
+	}
+	memcpy(tab[*n].name, name, strlen(name) + 1);
+	tab[*n].line = p->hdr_line;
+	return &tab[(*n)++];
+}
+
+static int
+named_handler(struct cfg_parse *p, const char *section, const char *key,
+    const char *value)
+{
+	struct cfg_named *nm;
+	struct cfg_entry *e;
+	char kind[16];
+	const char *name;
+	int i;
+
+	if (section_split(section, kind, sizeof(kind), &name) == -1 ||
+	    (nm = named_get(p, section, kind, name)) == NULL) {
+		cfg_error(p, p->hdr_line, section, NULL, "unknown section");
+		return 0;
+	}
+	if ((i = named_key_index(kind, key)) == -1) {
+		cfg_error(p, p->lineno, section, key, "unknown key%s",
+		    str_in(key, cfg_process_wide_keys) ? " (process-wide: "
+		    "set it in [cloud])" : "");
+		return 0;
+	}
+	for (int j = 0; j < nm->ne; j++)
+		if (nm->e[j].key == i) {
+			cfg_error(p, p->lineno, section, key, "duplicate key "
+			    "(first set on line %d)", nm->e[j].line);
+			return 0;
+		}
+	e = realloc(nm->e, (size_t)(nm->ne + 1) * sizeof(*e));
+	if (e == NULL || (e[nm->ne].val = strdup(value)) == NULL) {
+		if (e != NULL)
+			nm->e = e;
+		cfg_error(p, p->lineno, section, key, "out of memory");
+		return 0;
+	}
+	nm->e = e;
+	e[nm->ne].key = i;
+	e[nm->ne++].line = p->lineno;
+	return 1;
+}
+
+static int
+numplan_handler(struct cfg_parse *p, const char *section, const char *key,
+    const char *value)
+{
+	struct np_error e;
+
+	memset(&e, 0, sizeof(e));
+	if (numplan_set(&p->cfg->plan, section, key, value, p->lineno,
+	    p->hdr_line, &e) == 0)
+		return 1;
+	cfg_error(p, e.line, e.section[0] ? e.section : section,
+	    e.key[0] ? e.key : NULL, "%s", e.why);
+	return 0;
+}
+
 static int
 cfg_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -1499,6 +1690,10 @@ cfg_handler(void *user, const char *section, const char *name,
 		cfg_error(p, p->lineno, NULL, name, "not inside a [section]");
 		return 0;
 	}
+	if (numplan_section(section))
+		return numplan_handler(p, section, name, value);
+	if (strchr(section, ' ') != NULL)
+		return named_handler(p, section, name, value);
 	if ((i = cfg_key_index(section, name)) == -1) {
 		cfg_error(p, p->lineno, section, name, "unknown key");
 		return 0;
@@ -1543,15 +1738,29 @@ cfg_parse_stream(struct cfg_parse *p)
 	return r;
 }
 
+/* Keys required of a trunk or a PBX: there, or in each named one. */
+static int
+key_per_target(const struct cfg_parse *p, const struct cfg_key *k)
+{
+	if (strcmp(k->section, "cloud") == 0)
+		return p->ntrunk > 0;
+	if (strcmp(k->section, "pbx") == 0)
+		return p->npbx > 0;
+	return 0;
+}
+
 static int
 cfg_check_required(struct cfg_parse *p)
 {
-	for (int i = 0; i < CFG_NKEYS; i++)
-		if (cfg_keys[i].required && p->cfg->key_line[i] == 0) {
-			cfg_error(p, 0, cfg_keys[i].section, cfg_keys[i].name,
-			    "required key missing");
-			return -1;
-		}
+	for (int i = 0; i < CFG_NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (!k->required || p->cfg->key_line[i] != 0)
+			continue;
+		if (key_per_target(p, k))
+			continue;
+		cfg_error(p, 0, k->section, k->name, "required key missing");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1563,51 +1772,240 @@ line_of(const struct config *cfg, const char *section, const char *key)
 	return line > 0 ? line : 0;
 }
 
+/* The line of key in a named section, else its header's. */
+static int
+named_line(const struct cfg_named *nm, const char *key)
+{
+	for (int i = 0; i < nm->ne; i++)
+		if (strcmp(cfg_keys[nm->e[i].key].name, key) == 0)
+			return nm->e[i].line;
+	return nm->line;
+}
+
+/*
+ * Where a trunk's settings are: [cloud] (section "cloud", lines from
+ * key_line) or a [trunk NAME] (its entries).
+ */
+struct cfg_where {
+	const char *section;
+	const struct cfg_named *nm;	/* NULL for [cloud] */
+};
+
+static int
+where_line(const struct cfg_parse *p, const struct cfg_where *w,
+    const char *key)
+{
+	return w->nm ? named_line(w->nm, key) : line_of(p->cfg, "cloud", key);
+}
+
 /* The proxy list: SRV at run time, explicit hosts, or the region table. */
 static int
-cfg_finish_hosts(struct cfg_parse *p)
+cfg_finish_hosts(struct cfg_parse *p, struct cfg_cloud *c,
+    const struct cfg_where *w)
 {
-	struct config *cfg = p->cfg;
-
-	if (cfg->cloud.domain[0] != '\0') {
-		if (cfg->cloud.nhosts != 0) {
-			cfg_error(p, line_of(cfg, "cloud", "domain"), "cloud",
+	if (c->domain[0] != '\0') {
+		if (c->nhosts != 0) {
+			cfg_error(p, where_line(p, w, "domain"), w->section,
 			    "domain", "set hosts or domain, not both");
 			return -1;
 		}
 		return 0;	/* from _sips._tcp.<domain> at run time */
 	}
-	if (cfg->cloud.nhosts == 0 && cfg->cloud.region[0] == '\0') {
-		cfg_error(p, 0, "cloud", "region",
+	if (c->nhosts == 0 && c->region[0] == '\0') {
+		cfg_error(p, w->nm ? w->nm->line : 0, w->section, "region",
 		    "required key missing (or set hosts or domain)");
 		return -1;
 	}
 	/* An explicit hosts list wins over the region table. */
-	for (int i = 0; cfg->cloud.nhosts == 0 && i < REGION_NHOSTS; i++)
-		region_host(cfg->cloud.region, i + 1, cfg->cloud.hosts[i],
-		    sizeof(cfg->cloud.hosts[i]));
-	if (cfg->cloud.nhosts == 0)
-		cfg->cloud.nhosts = REGION_NHOSTS;
+	for (int i = 0; c->nhosts == 0 && i < REGION_NHOSTS; i++)
+		region_host(c->region, i + 1, c->hosts[i], sizeof(c->hosts[i]));
+	if (c->nhosts == 0)
+		c->nhosts = REGION_NHOSTS;
 	return 0;
 }
 
 static int
-cfg_finish_cloud(struct cfg_parse *p)
+cfg_finish_trunk(struct cfg_parse *p, struct cfg_cloud *c,
+    const struct cfg_where *w)
 {
-	struct config *cfg = p->cfg;
 	int line;
 
-	if (cfg_finish_hosts(p) == -1)
+	if (cfg_finish_hosts(p, c, w) == -1)
 		return -1;
-	if (cfg->cloud.tls_min_version > cfg->cloud.tls_max_version) {
-		line = line_of(cfg, "cloud", "tls_max_version");
-		cfg_error(p, line ? line : line_of(cfg, "cloud",
-		    "tls_min_version"), "cloud", line ? "tls_max_version" :
-		    "tls_min_version", "tls_min_version is above "
+	if (c->tgrp[0] == '\0' || c->trunk_context[0] == '\0') {
+		cfg_error(p, w->nm ? w->nm->line : 0, w->section,
+		    c->tgrp[0] == '\0' ? "tgrp" : "trunk_context",
+		    "required key missing (here or in [cloud])");
+		return -1;
+	}
+	if (c->tls_min_version > c->tls_max_version) {
+		line = where_line(p, w, "tls_max_version");
+		cfg_error(p, line ? line : where_line(p, w, "tls_min_version"),
+		    w->section, "tls_min_version", "tls_min_version is above "
 		    "tls_max_version");
 		return -1;
 	}
 	return 0;
+}
+
+/* Apply a named section's keys to scratch, through the key table. */
+static int
+named_apply(struct cfg_parse *p, const struct cfg_named *nm,
+    const char *section, struct config *scratch)
+{
+	char why[CFG_WHY_MAX];
+
+	for (int i = 0; i < nm->ne; i++) {
+		const struct cfg_key *k = &cfg_keys[nm->e[i].key];
+		why[0] = '\0';
+		if (k->set(scratch, k, nm->e[i].val, why, sizeof(why)) == -1) {
+			cfg_error(p, nm->e[i].line, section, k->name, "%s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+named_sets(const struct cfg_named *nm, const char *key)
+{
+	return named_line(nm, key) != nm->line;
+}
+
+/*
+ * Each [trunk NAME]: [cloud] as written, its own keys over it (one that
+ * names the proxies, region, hosts or domain, replaces all three), then
+ * the same checks as [cloud].  Without named trunks, [cloud] is the one.
+ */
+static int
+cfg_finish_trunks(struct cfg_parse *p, struct config *scratch)
+{
+	struct config *cfg = p->cfg;
+	struct cfg_where w = { "cloud", NULL };
+	char section[NP_NAME_MAX + 8];
+
+	for (int i = 0; i < p->ntrunk; i++) {
+		const struct cfg_named *nm = &p->trunk[i];
+		struct cfg_cloud *c = &scratch->cloud;
+		*c = cfg->cloud;
+		if (named_sets(nm, "region") || named_sets(nm, "hosts") ||
+		    named_sets(nm, "domain")) {
+			c->region[0] = c->domain[0] = '\0';
+			c->nhosts = 0;
+		}
+		snprintf(section, sizeof(section), "trunk %s", nm->name);
+		w.section = section;
+		w.nm = nm;
+		if (named_apply(p, nm, section, scratch) == -1 ||
+		    cfg_finish_trunk(p, c, &w) == -1)
+			return -1;
+		memcpy(c->name, nm->name, sizeof(c->name));
+		c->line = nm->line;
+		cfg->trunks[i] = *c;
+	}
+	cfg->ntrunks = p->ntrunk;
+	if (p->ntrunk > 0)
+		return 0;
+	w.section = "cloud";
+	w.nm = NULL;
+	if (cfg_finish_trunk(p, &cfg->cloud, &w) == -1)
+		return -1;
+	copy_str(cfg->cloud.name, sizeof(cfg->cloud.name), CFG_DEFAULT_NAME);
+	cfg->trunks[0] = cfg->cloud;
+	cfg->ntrunks = 1;
+	return 0;
+}
+
+/* The one PBX [pbx] describes, or each [pbx NAME] (then [pbx] names none). */
+static int
+cfg_finish_pbxs(struct cfg_parse *p, struct config *scratch)
+{
+	struct config *cfg = p->cfg;
+	char section[NP_NAME_MAX + 8];
+	const char *key;
+
+	if (p->npbx == 0) {
+		struct cfg_pbx *x = &cfg->pbxs[0];
+		copy_str(x->name, sizeof(x->name), CFG_DEFAULT_NAME);
+		x->address = cfg->pbx.address;
+		x->address_transport = cfg->pbx.address_transport;
+		x->allow = cfg->pbx.allow;
+		x->transports = cfg->pbx.transports;
+		cfg->npbx = 1;
+		return 0;
+	}
+	key = line_of(cfg, "pbx", "address") ? "address" :
+	    line_of(cfg, "pbx", "allow") ? "allow" : NULL;
+	if (key != NULL) {
+		cfg_error(p, line_of(cfg, "pbx", key), "pbx", key, "set it in "
+		    "each [pbx NAME] section instead (there are %d)", p->npbx);
+		return -1;
+	}
+	for (int i = 0; i < p->npbx; i++) {
+		const struct cfg_named *nm = &p->pbx[i];
+		struct cfg_pbx *x = &cfg->pbxs[i];
+		snprintf(section, sizeof(section), "pbx %s", nm->name);
+		scratch->pbx = cfg->pbx;	/* transports: [pbx]'s */
+		if (named_apply(p, nm, section, scratch) == -1)
+			return -1;
+		key = !named_sets(nm, "address") ? "address" :
+		    !named_sets(nm, "allow") ? "allow" : NULL;
+		if (key != NULL) {
+			cfg_error(p, nm->line, section, key, "required key "
+			    "missing");
+			return -1;
+		}
+		memcpy(x->name, nm->name, sizeof(x->name));
+		x->address = scratch->pbx.address;
+		x->address_transport = scratch->pbx.address_transport;
+		x->allow = scratch->pbx.allow;
+		x->transports = scratch->pbx.transports & cfg->pbx.transports;
+		if (x->transports == 0) {
+			cfg_error(p, named_line(nm, "transports"), section,
+			    "transports", "none of them is in [pbx] transports");
+			return -1;
+		}
+	}
+	cfg->npbx = p->npbx;
+	return 0;
+}
+
+static int
+cfg_finish_plan(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	const char *pbx[CFG_MAX_PBX], *trunk[CFG_MAX_TRUNKS];
+	struct np_error e;
+
+	for (int i = 0; i < cfg->npbx; i++)
+		pbx[i] = cfg->pbxs[i].name;
+	for (int i = 0; i < cfg->ntrunks; i++)
+		trunk[i] = cfg->trunks[i].name;
+	memset(&e, 0, sizeof(e));
+	if (numplan_finish(&cfg->plan, pbx, cfg->npbx, trunk, cfg->ntrunks,
+	    &e) == 0)
+		return 0;
+	cfg_error(p, e.line, e.section[0] ? e.section : NULL,
+	    e.key[0] ? e.key : NULL, "%s", e.why);
+	return -1;
+}
+
+/* Named sections in a scratch struct config: the setters write there. */
+static int
+cfg_finish_named(struct cfg_parse *p)
+{
+	struct config *scratch = calloc(1, sizeof(*scratch));
+	int r;
+
+	if (scratch == NULL) {
+		cfg_error(p, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	r = cfg_finish_trunks(p, scratch) == -1 ||
+	    cfg_finish_pbxs(p, scratch) == -1 || cfg_finish_plan(p) == -1 ?
+	    -1 : 0;
+	free(scratch);
+	return r;
 }
 
 /* First non-loopback IPv4 interface address, else 127.0.0.1. */
@@ -1703,10 +2101,20 @@ cfg_finish_ranges(struct cfg_parse *p)
 	return -1;
 }
 
+static void
+named_free(struct cfg_named *nm, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < nm[i].ne; j++)
+			free(nm[i].e[j].val);
+		free(nm[i].e);
+	}
+}
+
 static int
 cfg_finish(struct cfg_parse *p)
 {
-	if (cfg_check_required(p) == -1 || cfg_finish_cloud(p) == -1 ||
+	if (cfg_check_required(p) == -1 || cfg_finish_named(p) == -1 ||
 	    cfg_finish_ranges(p) == -1 || cfg_finish_addresses(p) == -1)
 		return -1;
 	return 0;
@@ -1748,7 +2156,18 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 done:
 	if (p.fp != NULL)
 		fclose(p.fp);
+	named_free(p.trunk, p.ntrunk);
+	named_free(p.pbx, p.npbx);
+	if (p.failed)
+		numplan_free(&cfg->plan);
 	return p.failed ? -1 : 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg != NULL)
+		numplan_free(&cfg->plan);
 }
 
 int
@@ -1761,18 +2180,36 @@ config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa)
 }
 
 const struct cfg_resolve *
-config_resolve_find(const struct config *cfg, const char *name)
+config_resolve_find(const struct cfg_cloud *tc, const char *name)
 {
-	for (int i = 0; i < cfg->cloud.nresolve; i++)
-		if (strcasecmp(cfg->cloud.resolve[i].name, name) == 0)
-			return &cfg->cloud.resolve[i];
+	for (int i = 0; i < tc->nresolve; i++)
+		if (strcasecmp(tc->resolve[i].name, name) == 0)
+			return &tc->resolve[i];
 	return NULL;
+}
+
+int
+config_pbx_find(const struct config *cfg, const struct sockaddr *sa)
+{
+	for (int i = 0; i < cfg->npbx; i++)
+		if (config_net_allowed(&cfg->pbxs[i].allow, sa))
+			return i;
+	return -1;
 }
 
 int
 config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
 {
-	return config_net_allowed(&cfg->pbx.allow, sa);
+	return config_pbx_find(cfg, sa) != -1;
+}
+
+int
+config_trunk_by_source(const struct config *cfg, const struct sockaddr *sa)
+{
+	for (int i = 0; i < cfg->ntrunks; i++)
+		if (config_net_allowed(&cfg->trunks[i].allow, sa))
+			return i;
+	return -1;
 }
 
 int
@@ -1938,6 +2375,21 @@ check_fail(struct check_ctx *c, const char *section, const char *key)
 	return -1;
 }
 
+/* A trunk's: [cloud]'s line, or its [trunk NAME] header's. */
+static int
+check_fail_trunk(struct check_ctx *c, const struct cfg_cloud *t,
+    const char *key)
+{
+	char section[NP_NAME_MAX + 8];
+
+	if (t->line == 0)
+		return check_fail(c, "cloud", key);
+	snprintf(section, sizeof(section), "trunk %s", t->name);
+	cfg_format(c->err, c->errlen, c->cfg->path, t->line, section, key,
+	    c->why);
+	return -1;
+}
+
 static int
 check_tls_server(struct check_ctx *c)
 {
@@ -1983,24 +2435,31 @@ done:
 	return rc;
 }
 
+/* A trunk's files; errors point at [cloud] when the value is [cloud]'s. */
+static int
+check_trunk(struct check_ctx *c, const struct cfg_cloud *t)
+{
+	if (t->ca_file[0] != '\0' &&
+	    pem_read_certs(t->ca_file, NULL, c->why, sizeof(c->why)) == -1)
+		return check_fail_trunk(c, t, "ca_file");
+	if (t->ca_path[0] != '\0' &&
+	    check_dir(t->ca_path, c->why, sizeof(c->why)) == -1)
+		return check_fail_trunk(c, t, "ca_path");
+	if (t->ca_file[0] == '\0' && t->ca_path[0] == '\0' &&
+	    check_default_roots(c->why, sizeof(c->why)) == -1)
+		return check_fail_trunk(c, t, "ca_file");
+	if (t->crl_file[0] != '\0' &&
+	    check_crl(t->crl_file, c->why, sizeof(c->why)) == -1)
+		return check_fail_trunk(c, t, "crl_file");
+	return 0;
+}
+
 static int
 check_cloud(struct check_ctx *c)
 {
-	const struct config *cfg = c->cfg;
-
-	if (cfg->cloud.ca_file[0] != '\0' &&
-	    pem_read_certs(cfg->cloud.ca_file, NULL, c->why,
-	    sizeof(c->why)) == -1)
-		return check_fail(c, "cloud", "ca_file");
-	if (cfg->cloud.ca_path[0] != '\0' &&
-	    check_dir(cfg->cloud.ca_path, c->why, sizeof(c->why)) == -1)
-		return check_fail(c, "cloud", "ca_path");
-	if (cfg->cloud.ca_file[0] == '\0' && cfg->cloud.ca_path[0] == '\0' &&
-	    check_default_roots(c->why, sizeof(c->why)) == -1)
-		return check_fail(c, "cloud", "ca_file");
-	if (cfg->cloud.crl_file[0] != '\0' &&
-	    check_crl(cfg->cloud.crl_file, c->why, sizeof(c->why)) == -1)
-		return check_fail(c, "cloud", "crl_file");
+	for (int i = 0; i < c->cfg->ntrunks; i++)
+		if (check_trunk(c, &c->cfg->trunks[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -2009,25 +2468,35 @@ check_cloud(struct check_ctx *c)
  * so it is a warning, not an error: one line per suite, where -t, the
  * start and every reload show it.
  */
+struct warn_ctx {
+	const struct config *cfg;
+	const struct cfg_cloud *t;
+};
+
 static void
 warn_deprecated_cipher(void *ctx, const char *name, const char *iana)
 {
-	const struct config *cfg = ctx;
+	const struct warn_ctx *w = ctx;
 
-	log_warn(NULL, "%s:%d: [cloud] ciphers: %s (%s) is %s: remove it "
-	    "from the list", cfg->path, line_of(cfg, "cloud", "ciphers"), name,
-	    iana, CONFIG_CIPHER_DEPRECATED_WHY);
+	if (w->t->line == 0)
+		log_warn(NULL, "%s:%d: [cloud] ciphers: %s (%s) is %s: remove "
+		    "it from the list", w->cfg->path, line_of(w->cfg, "cloud",
+		    "ciphers"), name, iana, CONFIG_CIPHER_DEPRECATED_WHY);
+	else
+		log_warn(NULL, "%s:%d: [trunk %s] ciphers: %s (%s) is %s: "
+		    "remove it from the list", w->cfg->path, w->t->line,
+		    w->t->name, name, iana, CONFIG_CIPHER_DEPRECATED_WHY);
 }
 
 int
-config_ciphers_deprecated(const struct config *cfg,
+config_ciphers_deprecated(const struct cfg_cloud *t,
     void (*fn)(void *ctx, const char *name, const char *iana), void *ctx)
 {
-	char list[sizeof(cfg->cloud.ciphers)], *name, *save = NULL;
+	char list[sizeof(t->ciphers)], *name, *save = NULL;
 	const char *iana;
 	int n = 0;
 
-	memcpy(list, cfg->cloud.ciphers, sizeof(list));
+	memcpy(list, t->ciphers, sizeof(list));
 	for (name = strtok_r(list, ":", &save); name != NULL;
 	    name = strtok_r(NULL, ":", &save), n++)
 		if ((iana = config_cipher_deprecated(name)) != NULL)
@@ -2046,6 +2515,10 @@ config_check_files(const struct config *cfg, char *err, size_t errlen)
 	c.errlen = errlen;
 	if (check_tls_server(&c) == -1 || check_cloud(&c) == -1)
 		return -1;
-	config_ciphers_deprecated(cfg, warn_deprecated_cipher, (void *)cfg);
+	for (int i = 0; i < cfg->ntrunks; i++) {
+		struct warn_ctx w = { cfg, &cfg->trunks[i] };
+		config_ciphers_deprecated(&cfg->trunks[i],
+		    warn_deprecated_cipher, &w);
+	}
 	return 0;
 }

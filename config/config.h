@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "netaddr.h"
+#include "numplan.h"
 
 #define CFG_HOST_MAX	256	/* host name or literal, NUL included */
 #define CFG_MAX_HOSTS	8
@@ -19,6 +20,10 @@
 #define CFG_MAX_RESOLVE	32
 #define CFG_MAX_SUITES	8
 #define CFG_MAX_KEYS	80	/* keys config.c knows, see key_line */
+#define CFG_MAX_TRUNKS	8	/* [trunk NAME] sections */
+#define CFG_MAX_PBX	16	/* [pbx NAME] sections */
+#define CFG_DEFAULT_NAME	"default"	/* the trunk and PBX of a file
+					   without named ones */
 
 enum cfg_transport {
 	CFG_TP_UDP = 1 << 0,
@@ -46,6 +51,55 @@ struct cfg_resolve {
 	socklen_t sslen;
 };
 
+/*
+ * One BYOC trunk: its proxies, Request-URI labels, TLS policy, health.
+ * [cloud] is one, each [trunk NAME] another (unset keys: [cloud]'s).
+ */
+struct cfg_cloud {
+	char name[NP_NAME_MAX];		/* "default" for [cloud] alone */
+	int line;			/* of its [trunk NAME] header; 0 */
+	struct cfg_netlist allow;	/* its proxies' source networks, for
+					   calls from the cloud; may be empty */
+	char region[16];		/* "" when only hosts is set */
+	char hosts[CFG_MAX_HOSTS][CFG_HOST_MAX];	/* always filled after
+					 * load: explicit list or the region's lb01..lb04 */
+	int nhosts;			/* 0 with domain: from SRV */
+	char domain[CFG_HOST_MAX];	/* "" = no SRV lookup */
+	int resolve_interval;		/* seconds between lookups, 300 */
+	uint16_t port;			/* default 5061 */
+	char tgrp[128];			/* required */
+	char trunk_context[CFG_HOST_MAX];	/* required */
+	char ca_file[PATH_MAX];		/* "" = default DigiCert roots */
+	char ca_path[PATH_MAX];
+	char crl_file[PATH_MAX];
+	int tls_min_version;		/* TLS1_2_VERSION etc.; default 1.2 */
+	int tls_max_version;		/* default 1.2 */
+	char ciphers[1024];		/* OpenSSL names, ':'-joined */
+	char groups[256];		/* ':'-joined; default secp384r1 */
+	struct cfg_resolve resolve[CFG_MAX_RESOLVE];
+	int nresolve;
+	int keepalive_interval;		/* seconds, default 30; process-wide */
+	int balance;			/* enum cfg_balance */
+	int options_interval;		/* 30 */
+	int options_interval_down;	/* 10 */
+	int failover_timeout;		/* 4 */
+	int drain_timeout;		/* 30; process-wide */
+	size_t max_message_size;	/* process-wide */	/* 16384: largest SIP message
+					 * forwarded toward the cloud; a
+					 * larger one makes common proxies
+					 * (Kamailio's 16 KiB tcp_rd_buf_size)
+					 * drop the whole shared connection */
+};
+
+/* One PBX: where calls from the cloud go, and its source networks. */
+struct cfg_pbx {
+	char name[NP_NAME_MAX];		/* "default" for [pbx] alone */
+	struct cfg_addr address;
+	int address_transport;		/* CFG_TP_UDP or CFG_TP_TCP */
+	struct cfg_netlist allow;
+	unsigned transports;		/* CFG_TP_* it may send on */
+};
+
 enum cfg_balance { CFG_BALANCE_RR = 0, CFG_BALANCE_CALLID_HASH = 1 };
 
 struct config {
@@ -57,6 +111,8 @@ struct config {
 		struct cfg_addr admin_listen;	/* port 0 = off */
 	} general;
 
+	/* [pbx] as written; address and allow only without [pbx NAME]
+	 * sections, and read at run time from pbxs[]. */
 	struct {
 		struct cfg_addr listen;		/* default 0.0.0.0:5060 */
 		unsigned transports;		/* CFG_TP_* ; default udp,tcp */
@@ -66,37 +122,22 @@ struct config {
 		char advertised_address[CFG_HOST_MAX];	/* never empty after load */
 	} pbx;
 
-	struct {
-		char region[16];		/* "" when only hosts is set */
-		char hosts[CFG_MAX_HOSTS][CFG_HOST_MAX];	/* always filled after
-						 * load: explicit list or the region's lb01..lb04 */
-		int nhosts;			/* 0 with domain: from SRV */
-		char domain[CFG_HOST_MAX];	/* "" = no SRV lookup */
-		int resolve_interval;		/* seconds between lookups, 300 */
-		uint16_t port;			/* default 5061 */
-		char tgrp[128];			/* required */
-		char trunk_context[CFG_HOST_MAX];	/* required */
-		char ca_file[PATH_MAX];		/* "" = default DigiCert roots */
-		char ca_path[PATH_MAX];
-		char crl_file[PATH_MAX];
-		int tls_min_version;		/* TLS1_2_VERSION etc.; default 1.2 */
-		int tls_max_version;		/* default 1.2 */
-		char ciphers[1024];		/* OpenSSL names, ':'-joined */
-		char groups[256];		/* ':'-joined; default secp384r1 */
-		struct cfg_resolve resolve[CFG_MAX_RESOLVE];
-		int nresolve;
-		int keepalive_interval;		/* seconds, default 30 */
-		int balance;			/* enum cfg_balance */
-		int options_interval;		/* 30 */
-		int options_interval_down;	/* 10 */
-		int failover_timeout;		/* 4 */
-		int drain_timeout;		/* 30 */
-		size_t max_message_size;	/* 16384: largest SIP message
-						 * forwarded toward the cloud; a
-						 * larger one makes common proxies
-						 * (Kamailio's 16 KiB tcp_rd_buf_size)
-						 * drop the whole shared connection */
-	} cloud;
+	/*
+	 * [cloud] as the file says it: the settings of the one trunk of a
+	 * file without [trunk NAME] sections, else what every trunk
+	 * inherits.  Only the process-wide keys (keepalive_interval,
+	 * drain_timeout, max_message_size) are read from here at run
+	 * time; everything per trunk from trunks[].
+	 */
+	struct cfg_cloud cloud;
+	struct cfg_cloud trunks[CFG_MAX_TRUNKS];	/* [trunk NAME]s in
+					   file order, or the [cloud] one */
+	int ntrunks;			/* >= 1 after load */
+	/* Where calls from the cloud go and who may send: [pbx NAME]s in
+	 * file order, or the one [pbx] describes. */
+	struct cfg_pbx pbxs[CFG_MAX_PBX];
+	int npbx;			/* >= 1 after load */
+	struct numplan plan;		/* [rule NAME], [route NAME] */
 
 	struct {
 		struct cfg_addr listen;		/* default 0.0.0.0:5061 */
@@ -166,6 +207,9 @@ struct config {
  * required key or a whole-file problem).
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/* What a loaded configuration holds beyond itself (compiled regexes);
+ * the struct stays the caller's. */
+void config_free(struct config *cfg);
 
 /*
  * Checks that open the files the configuration names: certificate chain
@@ -176,12 +220,17 @@ int config_check_files(const struct config *cfg, char *err, size_t errlen);
 
 /* 1 when sa's address lies in one of the networks of nl. */
 int config_net_allowed(const struct cfg_netlist *nl, const struct sockaddr *sa);
-/* The first [cloud] resolve pair for name (connect there, verify name),
- * or NULL: DNS decides. */
-const struct cfg_resolve *config_resolve_find(const struct config *cfg,
+/* The first resolve pair of a trunk for name (connect there, verify
+ * name), or NULL: DNS decides. */
+const struct cfg_resolve *config_resolve_find(const struct cfg_cloud *tc,
     const char *name);
-/* 1 when sa's address lies in one of cfg->pbx.allow. */
+/* The first PBX whose allow lists sa's address, or -1. */
+int config_pbx_find(const struct config *cfg, const struct sockaddr *sa);
+/* 1 when sa's address lies in one of the PBXs' allow lists. */
 int config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa);
+/* The first trunk whose allow lists sa's address, or -1. */
+int config_trunk_by_source(const struct config *cfg,
+    const struct sockaddr *sa);
 /* 1 when [tls_server] allow is empty or lists sa's address. */
 int config_cloud_allowed(const struct config *cfg, const struct sockaddr *sa);
 
@@ -208,9 +257,9 @@ int config_key_doc(int i, struct config_key_doc *out);
  * the doctor's.  CONFIG_CIPHER_DEPRECATED_WHY finishes "X is ...".
  */
 const char *config_cipher_deprecated(const char *name);
-/* fn(ctx, name, iana) for each deprecated suite [cloud] ciphers names, in
- * its order; returns how many suites it names in all. */
-int config_ciphers_deprecated(const struct config *cfg,
+/* fn(ctx, name, iana) for each deprecated suite a trunk's ciphers names,
+ * in its order; returns how many suites it names in all. */
+int config_ciphers_deprecated(const struct cfg_cloud *t,
     void (*fn)(void *ctx, const char *name, const char *iana), void *ctx);
 #define CONFIG_CIPHER_DEPRECATED_WHY	"deprecated by the cloud " \
 	"(announced 2025-03-24, removed from 2025-11-17)"

@@ -225,6 +225,76 @@ app_on_daily(uv_timer_t *t)
 	app_cert_check(t->data);
 }
 
+/* Every context of one configuration: each trunk's client, the server.
+ * 0, or -1 with err (nothing left allocated). */
+static int
+app_tls_new(const struct config *cfg, SSL_CTX **client, SSL_CTX **server,
+    char *err, size_t errlen)
+{
+	for (int i = 0; i < cfg->ntrunks; i++) {
+		if ((client[i] = tls_client_ctx_new(cfg, &cfg->trunks[i], err,
+		    errlen)) == NULL)
+			goto fail;
+	}
+	if ((*server = tls_server_ctx_new(cfg, err, errlen)) != NULL)
+		return 0;
+fail:
+	for (int i = 0; i < cfg->ntrunks; i++) {
+		SSL_CTX_free(client[i]);
+		client[i] = NULL;
+	}
+	return -1;
+}
+
+static void
+app_tls_free(SSL_CTX **client, SSL_CTX *server)
+{
+	for (int i = 0; i < CFG_MAX_TRUNKS; i++)
+		SSL_CTX_free(client[i]);
+	SSL_CTX_free(server);
+}
+
+/* A reload swaps TLS contexts per trunk: the trunks must be the same
+ * ones, in the same order (adding one needs a restart). */
+static int
+app_trunks_same(const struct config *now, const struct config *fresh,
+    char *err, size_t errlen)
+{
+	int same = now->ntrunks == fresh->ntrunks;
+
+	for (int i = 0; same && i < now->ntrunks; i++)
+		same = strcmp(now->trunks[i].name, fresh->trunks[i].name) == 0;
+	if (!same)
+		snprintf(err, errlen, "the trunks changed: that needs a restart");
+	return same ? 0 : -1;
+}
+
+static int
+app_proxy_count(const struct proxy *px)
+{
+	int n = 0;
+
+	for (int i = 0; i < px->nclouds; i++)
+		n += px->clouds[i].nhosts;
+	return n;
+}
+
+/*
+ * Anyone who reaches the TLS port could place calls to the PBXs: the
+ * cloud publishes its signaling addresses per region, and they belong
+ * in [tls_server] allow.
+ */
+static void
+app_warn_open_tls(const struct config *cfg)
+{
+	if (cfg->tls_server.allow.n == 0)
+		log_warn(NULL, "%s: [tls_server] allow is empty: any address "
+		    "that reaches %s:%u may send calls toward the PBX; list "
+		    "the cloud's signaling addresses for your region there",
+		    cfg->path, cfg->tls_server.listen.host,
+		    cfg->tls_server.listen.port);
+}
+
 /*
  * New TLS contexts from the files on disk, swapped in for new handshakes;
  * connections up keep the context they started with (OpenSSL counts the
@@ -234,28 +304,28 @@ void
 app_reload(struct app *a, const char *why)
 {
 	struct config *fresh = calloc(1, sizeof(*fresh));
-	SSL_CTX *client = NULL, *server = NULL;
+	SSL_CTX *client[CFG_MAX_TRUNKS] = { NULL }, *server = NULL;
 	char err[1024];
 
 	if (fresh == NULL)
 		return;
 	if (config_load(fresh, a->cfg->path, err, sizeof(err)) < 0 ||
 	    config_check_files(fresh, err, sizeof(err)) < 0 ||
-	    (client = tls_client_ctx_new(fresh, err, sizeof(err))) == NULL ||
-	    (server = tls_server_ctx_new(fresh, err, sizeof(err))) == NULL) {
+	    app_trunks_same(a->cfg, fresh, err, sizeof(err)) < 0 ||
+	    app_tls_new(fresh, client, &server, err, sizeof(err)) < 0) {
 		log_error(NULL, "%s: reload refused, the running certificates stay: %s",
 		    why, err);
-		SSL_CTX_free(client);
+		config_free(fresh);
 		free(fresh);
 		return;
 	}
-	SSL_CTX_free(a->tls_client);
-	SSL_CTX_free(a->tls_server);
-	a->tls_client = client;
+	app_tls_free(a->tls_client, a->tls_server);
+	memcpy(a->tls_client, client, sizeof(client));
 	a->tls_server = server;
 	app_cert_check(a);
 	log_info(NULL, "%s: TLS certificates, keys and CAs reloaded; other "
 	    "settings need a restart", why);
+	config_free(fresh);
 	free(fresh);
 }
 
@@ -405,12 +475,12 @@ app_metrics(void *ctx, struct mbuf *b)
 	mbuf_printf(b, "# HELP tlstrunk_invites_unanswered New calls' INVITEs the next hop has not answered yet.\n"
 	    "# TYPE tlstrunk_invites_unanswered gauge\ntlstrunk_invites_unanswered %d\n",
 	    txn_unanswered(px));
-	cloud_metrics_print(&px->cloud, b);
+	cloud_metrics_print(px->clouds, px->nclouds, b);
 	mbuf_printf(b, "# HELP tlstrunk_certificate_expiry_seconds Seconds until our certificate's notAfter.\n"
 	    "# TYPE tlstrunk_certificate_expiry_seconds gauge\n"
 	    "tlstrunk_certificate_expiry_seconds{cert=\"tls_server\"} %lld\n",
 	    (long long)(a->cert_not_after - time(NULL)));
-	cloud_cert_metrics_print(&px->cloud, b);
+	cloud_cert_metrics_print(px->clouds, px->nclouds, b);
 	mbuf_printf(b, "# HELP tlstrunk_draining 1 while SIGTERM drains calls.\n"
 	    "# TYPE tlstrunk_draining gauge\ntlstrunk_draining %d\n",
 	    a->draining);
@@ -431,7 +501,7 @@ int
 app_init(struct app *a, uv_loop_t *loop, const struct config *cfg)
 {
 	struct core_params p = {
-		.tls_client = &a->tls_client,
+		.tls_client = a->tls_client,
 		.on_tap = cfg->trace.hep_collector.port != 0 ? hep_capture : NULL,
 		.tap_ctx = &a->hep,
 		.on_cloud_cert = app_on_cloud_cert,
@@ -447,8 +517,8 @@ app_init(struct app *a, uv_loop_t *loop, const struct config *cfg)
 	app_nofile(cfg);
 	if ((r = core_init(&a->px, loop, cfg, &p)) < 0)
 		return r;
-	if ((a->tls_client = tls_client_ctx_new(cfg, err, sizeof(err))) == NULL ||
-	    (a->tls_server = tls_server_ctx_new(cfg, err, sizeof(err))) == NULL) {
+	if (app_tls_new(cfg, a->tls_client, &a->tls_server, err,
+	    sizeof(err)) < 0) {
 		log_error(NULL, "TLS: %s", err);
 		return -EINVAL;
 	}
@@ -466,7 +536,9 @@ app_init(struct app *a, uv_loop_t *loop, const struct config *cfg)
 	if ((r = admin_listen(&a->admin, loop, &cfg->general.admin_listen)) < 0 ||
 	    (r = hep_open(&a->hep, loop, cfg)) < 0)
 		return r;
-	cloud_start(&a->px.cloud);
+	for (int i = 0; i < a->px.nclouds; i++)
+		cloud_start(&a->px.clouds[i]);
+	app_warn_open_tls(cfg);
 	return 0;
 }
 
@@ -485,9 +557,10 @@ app_on_ready(void *ctx)
 		app_shutdown(a);
 		return;
 	}
-	log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d cloud proxies, "
-	    "%zu call(s) carried over", TLSTRUNK_VERSION, px->pbx_host,
-	    px->pbx_port, px->tls_name, px->tls_port, px->cloud.nhosts,
+	log_info(NULL, "tlstrunk %s up: pbx %s:%u, tls %s:%u, %d trunk(s), "
+	    "%d PBX(s), %d cloud proxies, %zu call(s) carried over",
+	    TLSTRUNK_VERSION, px->pbx_host, px->pbx_port, px->tls_name,
+	    px->tls_port, px->nclouds, a->cfg->npbx, app_proxy_count(px),
 	    dialog_count(px));
 }
 
@@ -538,6 +611,5 @@ void
 app_free(struct app *a)
 {
 	core_free(&a->px);
-	SSL_CTX_free(a->tls_client);
-	SSL_CTX_free(a->tls_server);
+	app_tls_free(a->tls_client, a->tls_server);
 }

@@ -20,7 +20,8 @@ struct app {
 	struct proxy px;		/* the SIP core */
 	uv_loop_t *loop;
 	const struct config *cfg;
-	SSL_CTX *tls_client;		/* a reload swaps both */
+	SSL_CTX *tls_client[CFG_MAX_TRUNKS];	/* one per trunk; a reload
+					   swaps them and tls_server */
 	SSL_CTX *tls_server;
 
 	uv_tcp_t pbx_tcp;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "doctor.h"
+#include "dryrun.h"
 #include "log.h"
 #include "media.h"
 #include "app.h"
@@ -24,15 +25,21 @@ static const struct help_item help_usage[] = {
 	{ "-c FILE", "run in the foreground, log to stderr" },
 	{ "-t -c FILE", "check FILE and the files it names, then exit" },
 	{ "doctor -c FILE", "pre-flight report, one line per check" },
+	{ "route -c FILE --from IP --to NUMBER", "where a call would go (nothing sent)" },
 	{ "--version | --help", "" },
 };
 
 static const struct help_item help_options[] = {
 	{ "-c FILE", "the configuration file (INI, keys below)" },
 	{ "-t", "check FILE (every key) and the certificate, key, CA and CRL\n"
-	    "files it names; print \"FILE: configuration ok\" or the error" },
+	    "files it names; print the routing table and \"FILE: configuration\n"
+	    "ok\", or the error" },
 	{ "doctor", "first argument: check the chain, the cloud proxies and the PBX\n"
 	    "side; \"ok|warn|fail  CHECK: DETAIL\" lines, fixes included" },
+	{ "route", "first argument: the route, trunk or PBX and the rewritten\n"
+	    "Request-URI, To, From, P-Asserted-Identity of a call from --from\n"
+	    "IP to --to NUMBER (--calling NUMBER, --direction to_cloud|to_pbx);\n"
+	    "exit 1 when no route takes it" },
 	{ "-h, --help", "this text" },
 	{ "--version", "\"tlstrunk VERSION\"" },
 };
@@ -256,11 +263,59 @@ run(const struct config *cfg)
 	return r < 0 ? 1 : 0;
 }
 
+/* The routing table as understood: names in configuration order. */
+static void
+print_plan(const struct config *cfg)
+{
+	const char *pbx[CFG_MAX_PBX], *trunk[CFG_MAX_TRUNKS];
+
+	for (int i = 0; i < cfg->npbx; i++)
+		pbx[i] = cfg->pbxs[i].name;
+	for (int i = 0; i < cfg->ntrunks; i++)
+		trunk[i] = cfg->trunks[i].name;
+	numplan_print(&cfg->plan, pbx, trunk, stdout);
+}
+
+/* `route`'s own options; 0, or 2 (usage) with a message. */
+static int
+route_arg(int argc, char **argv, int *i, struct dryrun_args *a)
+{
+	const char *opt = argv[*i];
+
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "tlstrunk: %s needs a value\n", opt);
+		return 2;
+	}
+	if (strcmp(opt, "--from") == 0)
+		a->from = argv[++*i];
+	else if (strcmp(opt, "--to") == 0)
+		a->to = argv[++*i];
+	else if (strcmp(opt, "--calling") == 0)
+		a->calling = argv[++*i];
+	else if (strcmp(argv[*i + 1], "to_cloud") == 0 ||
+	    strcmp(argv[*i + 1], "to_pbx") == 0)
+		a->dir = strcmp(argv[++*i], "to_cloud") == 0 ? NP_TO_CLOUD :
+		    NP_TO_PBX;
+	else {
+		fprintf(stderr, "tlstrunk: --direction is to_cloud or to_pbx\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int
+route_opt(const char *s)
+{
+	return strcmp(s, "--from") == 0 || strcmp(s, "--to") == 0 ||
+	    strcmp(s, "--calling") == 0 || strcmp(s, "--direction") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *file = NULL;
-	int check = 0, doctor = 0;
+	int check = 0, doctor = 0, route = 0;
+	struct dryrun_args ra = { .dir = -1 };
 	struct config *cfg;
 	char err[1024];
 	int rc;
@@ -279,6 +334,11 @@ main(int argc, char **argv)
 			check = 1;
 		} else if (strcmp(argv[i], "doctor") == 0 && i == 1) {
 			doctor = 1;
+		} else if (strcmp(argv[i], "route") == 0 && i == 1) {
+			route = 1;
+		} else if (route && route_opt(argv[i])) {
+			if (route_arg(argc, argv, &i, &ra) != 0)
+				return 2;
 		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			file = argv[++i];
 		} else {
@@ -291,6 +351,11 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (route && (ra.from == NULL || ra.to == NULL)) {
+		fprintf(stderr, "tlstrunk: route needs --from IP and --to NUMBER\n");
+		usage(stderr);
+		return 2;
+	}
 	if (file == NULL) {
 		fprintf(stderr, "tlstrunk: no configuration file (-c FILE)\n");
 		usage(stderr);
@@ -299,19 +364,25 @@ main(int argc, char **argv)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return 1;
 	if (config_load(cfg, file, err, sizeof(err)) < 0 ||
-	    (!doctor && config_check_files(cfg, err, sizeof(err)) < 0)) {
+	    (!doctor && !route && config_check_files(cfg, err,
+	    sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
 		free(cfg);
 		return 1;
 	}
 	if (doctor) {
 		rc = doctor_run(cfg, stdout);
+	} else if (route) {
+		rc = dryrun_run(cfg, &ra, stdout);
 	} else if (check) {
+		print_plan(cfg);
 		printf("%s: configuration ok\n", file);
 		rc = 0;
 	} else {
 		rc = run(cfg);
 	}
+	config_free(cfg);
 	free(cfg);
 	return rc;
 }

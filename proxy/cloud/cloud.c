@@ -20,10 +20,8 @@
 void
 cloud_init(struct cloud *cl)
 {
-	const struct config *cfg = cl->cfg;
-
-	for (int i = 0; i < cfg->cloud.nhosts; i++)
-		cloud_host_add(cl, cfg->cloud.hosts[i], cfg->cloud.port)->active = 1;
+	for (int i = 0; i < cl->tc->nhosts; i++)
+		cloud_host_add(cl, cl->tc->hosts[i], cl->tc->port)->active = 1;
 }
 
 void
@@ -91,6 +89,30 @@ cloud_host_add(struct cloud *cl, const char *name, uint16_t port)
 	return ch;
 }
 
+/*
+ * Each trunk has its own connections, even to a proxy another trunk also
+ * uses (the same region): an outbound connection is this trunk's when its
+ * proxy entry is (c->user is always a cloud_host, set here).
+ */
+static int
+cloud_conn_ours(const struct cloud *cl, const struct conn *c)
+{
+	const struct cloud_host *ch = c->user;
+
+	return ch == NULL || ch->cl == cl;
+}
+
+/* Open a verified connection to name:port, at the trunk's resolve
+ * address for name if it names one. */
+static struct conn *
+cloud_connect(struct cloud *cl, const char *name, uint16_t port)
+{
+	const struct cfg_resolve *res = config_resolve_find(cl->tc, name);
+
+	return conn_connect(cl->conns, SIDE_CLOUD, *cl->tls_client, name, port,
+	    res != NULL ? (const struct sockaddr *)&res->ss : NULL);
+}
+
 /* An open connection to the cloud that may carry a message for name:port. */
 static struct conn *
 cloud_conn(struct cloud *cl, const char *host, uint16_t port, uint64_t conn_id)
@@ -104,7 +126,8 @@ cloud_conn(struct cloud *cl, const char *host, uint16_t port, uint64_t conn_id)
 		return c;
 	LIST_FOREACH(c, &cl->conns->list, link)
 		if (c->side == SIDE_CLOUD && c->outbound && !c->retired &&
-		    c->port == port && strcasecmp(c->name, host) == 0)
+		    cloud_conn_ours(cl, c) && c->port == port &&
+		    strcasecmp(c->name, host) == 0)
 			return c;
 	/* An IP target can only use a connection that already exists. */
 	if (netaddr_to_sockaddr(host, port, &ss, &sslen) == 0)
@@ -130,8 +153,7 @@ cloud_send(struct cloud *cl, const char *host, uint16_t port, uint64_t conn_id,
 		 * proxy, shared by every waiting request); the backoff only
 		 * paces our own reconnects and pings. */
 		ch = cloud_host_find(cl, host, port);
-		if ((c = conn_connect(cl->conns, SIDE_CLOUD, *cl->tls_client,
-		    host, port)) == NULL) {
+		if ((c = cloud_connect(cl, host, port)) == NULL) {
 			*why = "cannot open a TLS connection";
 			return -EIO;
 		}
@@ -153,8 +175,8 @@ cloud_host_connect(struct cloud_host *ch)
 	struct cloud *cl = ch->cl;
 	struct conn *c;
 
-	if ((c = conn_connect(cl->conns, SIDE_CLOUD, *cl->tls_client, ch->name,
-	    ch->port)) != NULL && c->state != CONN_CLOSING) {
+	if ((c = cloud_connect(cl, ch->name, ch->port)) != NULL &&
+	    c->state != CONN_CLOSING) {
 		ch->conn = c;
 		c->user = ch;
 	}
@@ -219,29 +241,39 @@ cloud_proxies_up(const struct cloud *cl)
 	return n;
 }
 
+/* Prometheus wants each metric's samples together: every trunk's here. */
 void
-cloud_metrics_print(const struct cloud *cl, struct mbuf *b)
+cloud_metrics_print(const struct cloud *cls, int n, struct mbuf *b)
 {
 	mbuf_printf(b, "# HELP tlstrunk_cloud_proxy_up 1 when the cloud proxy answers.\n"
 	    "# TYPE tlstrunk_cloud_proxy_up gauge\n");
-	for (int i = 0; i < cl->nhosts; i++)
-		mbuf_printf(b, "tlstrunk_cloud_proxy_up{proxy=\"%s\"} %d\n",
-		    cl->hosts[i].name, cloud_host_takes_calls(&cl->hosts[i]));
+	for (const struct cloud *cl = cls; cl < cls + n; cl++)
+		for (int i = 0; i < cl->nhosts; i++)
+			mbuf_printf(b, "tlstrunk_cloud_proxy_up{trunk=\"%s\","
+			    "proxy=\"%s\"} %d\n", cl->tc->name,
+			    cl->hosts[i].name,
+			    cloud_host_takes_calls(&cl->hosts[i]));
 	mbuf_printf(b, "# HELP tlstrunk_cloud_proxy_rtt_seconds Last OPTIONS round trip.\n"
 	    "# TYPE tlstrunk_cloud_proxy_rtt_seconds gauge\n");
-	for (int i = 0; i < cl->nhosts; i++)
-		mbuf_printf(b, "tlstrunk_cloud_proxy_rtt_seconds{proxy=\"%s\"} %.3f\n",
-		    cl->hosts[i].name, (double)cl->hosts[i].rtt_ms / 1000.0);
+	for (const struct cloud *cl = cls; cl < cls + n; cl++)
+		for (int i = 0; i < cl->nhosts; i++)
+			mbuf_printf(b, "tlstrunk_cloud_proxy_rtt_seconds{trunk="
+			    "\"%s\",proxy=\"%s\"} %.3f\n", cl->tc->name,
+			    cl->hosts[i].name,
+			    (double)cl->hosts[i].rtt_ms / 1000.0);
 }
 
 void
-cloud_cert_metrics_print(const struct cloud *cl, struct mbuf *b)
+cloud_cert_metrics_print(const struct cloud *cls, int n, struct mbuf *b)
 {
 	time_t now = time(NULL);
 
-	for (int i = 0; i < cl->nhosts; i++)
-		if (cl->hosts[i].cert_not_after != 0)
-			mbuf_printf(b, "tlstrunk_certificate_expiry_seconds{cert=\"cloud:%s\"} %lld\n",
-			    cl->hosts[i].name,
-			    (long long)(cl->hosts[i].cert_not_after - now));
+	for (const struct cloud *cl = cls; cl < cls + n; cl++)
+		for (int i = 0; i < cl->nhosts; i++)
+			if (cl->hosts[i].cert_not_after != 0)
+				mbuf_printf(b, "tlstrunk_certificate_expiry_"
+				    "seconds{cert=\"cloud:%s\",trunk=\"%s\"} "
+				    "%lld\n", cl->hosts[i].name, cl->tc->name,
+				    (long long)(cl->hosts[i].cert_not_after -
+				    now));
 }

@@ -42,9 +42,12 @@ struct cloud_host {
 	int resolving;
 };
 
+/* One trunk's proxies (proxy/sip/core.h keeps one per trunk). */
 struct cloud {
 	uv_loop_t *loop;
 	const struct config *cfg;
+	const struct cfg_cloud *tc;	/* this trunk's settings */
+	int index;			/* in cfg->trunks */
 	struct conn_set *conns;		/* the connections (the core's set) */
 	struct metrics *metrics;	/* the pings are counted there too */
 	SSL_CTX *const *tls_client;	/* the current client context: a
@@ -88,11 +91,12 @@ int cloud_send(struct cloud *cl, const char *host, uint16_t port,
 time_t cloud_conn_up(struct cloud *cl, struct conn *c);
 /* Proxies that take calls now (up and in the proxy set). */
 int cloud_proxies_up(const struct cloud *cl);
-/* Each proxy's state, round trip and certificate, for /metrics. */
-void cloud_metrics_print(const struct cloud *cl, struct mbuf *b);
-/* Its tlstrunk_certificate_expiry_seconds lines (the HELP/TYPE lines are
- * the caller's, which prints our own certificate's first). */
-void cloud_cert_metrics_print(const struct cloud *cl, struct mbuf *b);
+/* Each proxy's state and round trip, of the n trunks at cls, for /metrics. */
+void cloud_metrics_print(const struct cloud *cls, int n, struct mbuf *b);
+/* Their tlstrunk_certificate_expiry_seconds lines (the HELP/TYPE lines
+ * are the caller's, which prints our own certificate's first). */
+void cloud_cert_metrics_print(const struct cloud *cls, int n,
+    struct mbuf *b);
 /* Open a proxy's persistent connection (ch->conn). */
 void cloud_host_connect(struct cloud_host *ch);
 /* A connection closed: if it was a proxy's, that proxy reconnects. */

@@ -51,7 +51,7 @@ health_start_slot(const struct cloud *cl, const char *callid)
 {
 	uint64_t h;
 
-	if (cl->cfg->cloud.balance != CFG_BALANCE_CALLID_HASH || callid == NULL)
+	if (cl->tc->balance != CFG_BALANCE_CALLID_HASH || callid == NULL)
 		return cl->rr_next;
 	h = strmap_hash_bytes(callid, strlen(callid));
 	return (unsigned)((h ^ (h >> 32)) % (unsigned)cl->nhosts);
@@ -120,7 +120,7 @@ static void
 health_on_timer(uv_timer_t *t)
 {
 	struct cloud_host *ch = t->data;
-	const struct config *cfg = ch->cl->cfg;
+	const struct cfg_cloud *tc = ch->cl->tc;
 	uint64_t now = uv_now(ch->cl->loop);
 
 	if (!ch->active) {		/* left the SRV set: no more pings */
@@ -135,8 +135,8 @@ health_on_timer(uv_timer_t *t)
 		health_ping(ch);
 	/* Come back for the timeout of this ping, then at the interval. */
 	uv_timer_start(t, health_on_timer, ch->ping_sent != 0 ? PING_TIMEOUT_MS :
-	    1000 * (uint64_t)(ch->up ? cfg->cloud.options_interval :
-	    cfg->cloud.options_interval_down), 0);
+	    1000 * (uint64_t)(ch->up ? tc->options_interval :
+	    tc->options_interval_down), 0);
 }
 
 int
@@ -146,7 +146,7 @@ health_response(struct cloud *cl, sip_t const *sip)
 	uint64_t id;
 	unsigned idx, seq;
 	uint64_t now = uv_now(cl->loop);
-	const struct config *cfg = cl->cfg;
+	const struct cfg_cloud *tc = cl->tc;
 	char why[64];
 
 	if (branch_kind(sip->sip_via->v_branch, cl->salt, &id) !=
@@ -166,14 +166,14 @@ health_response(struct cloud *cl, sip_t const *sip)
 		health_mark(ch, 1, why);
 	}
 	uv_timer_start(&ch->health, health_on_timer, 1000 * (uint64_t)(ch->up ?
-	    cfg->cloud.options_interval : cfg->cloud.options_interval_down), 0);
+	    tc->options_interval : tc->options_interval_down), 0);
 	return 1;
 }
 
 void
 health_conn_failed(struct cloud_host *ch, const char *why)
 {
-	const struct config *cfg = ch->cl->cfg;
+	const struct cfg_cloud *tc = ch->cl->tc;
 
 	health_mark(ch, 0, why);
 	if (ch->ping_sent == 0 || ch->cl->stopping)
@@ -181,7 +181,7 @@ health_conn_failed(struct cloud_host *ch, const char *why)
 	/* The ping died with its connection: no use waiting for an answer. */
 	ch->ping_sent = 0;
 	uv_timer_start(&ch->health, health_on_timer,
-	    1000 * (uint64_t)cfg->cloud.options_interval_down, 0);
+	    1000 * (uint64_t)tc->options_interval_down, 0);
 }
 
 void

@@ -138,7 +138,7 @@ resolver_srv_schedule(struct cloud *cl, uint64_t ms)
 static void
 resolver_srv_apply(struct cloud *cl, struct srv_lookup *lk)
 {
-	const struct config *cfg = cl->cfg;
+	const struct cfg_cloud *tc = cl->tc;
 	struct resolver *rs = &cl->resolver;
 	char set[sizeof(rs->last_set)];
 	size_t off = 0;
@@ -148,7 +148,7 @@ resolver_srv_apply(struct cloud *cl, struct srv_lookup *lk)
 	for (int i = 0; i < lk->ntargets; i++) {
 		struct srv_target *t = &lk->targets[i];
 		struct cloud_host *ch;
-		int in = resolver_in_domain(t->name, cfg->cloud.domain);
+		int in = resolver_in_domain(t->name, tc->domain);
 
 		off += (size_t)snprintf(set + off, sizeof(set) - (off < sizeof(set) ?
 		    off : sizeof(set)), "%s%s:%u/%u%s", i ? " " : "", t->name,
@@ -174,7 +174,7 @@ resolver_srv_apply(struct cloud *cl, struct srv_lookup *lk)
 			cl->hosts[i].active = 0;
 			log_warn(NULL, "cloud %s:%u left the SRV set of %s: no new "
 			    "calls to it", cl->hosts[i].name, cl->hosts[i].port,
-			    cfg->cloud.domain);
+			    tc->domain);
 		}
 	if (strcmp(set, rs->last_set) != 0) {
 		log_msg(n > 0 ? LOG_INFO : LOG_ERROR, NULL,
@@ -189,8 +189,8 @@ resolver_srv_done(uv_work_t *w, int status)
 {
 	struct srv_lookup *lk = w->data;
 	struct cloud *cl = lk->cl;
-	const struct config *cfg = cl->cfg;
-	uint64_t next = 1000 * (uint64_t)cfg->cloud.resolve_interval;
+	const struct cfg_cloud *tc = cl->tc;
+	uint64_t next = 1000 * (uint64_t)tc->resolve_interval;
 
 	cl->resolver.lookup = NULL;
 	if (status < 0 || cl->stopping)
@@ -200,10 +200,10 @@ resolver_srv_done(uv_work_t *w, int status)
 		/* RFC 3263 4.2: no SRV records, the domain itself on 5061. */
 		lk->ntargets = 1;
 		snprintf(lk->targets[0].name, sizeof(lk->targets[0].name), "%s",
-		    cfg->cloud.domain);
-		lk->targets[0].port = cfg->cloud.port;
+		    tc->domain);
+		lk->targets[0].port = tc->port;
 		lk->targets[0].prio = lk->targets[0].weight = 0;
-		lk->targets[0].ttl = cfg->cloud.resolve_interval;
+		lk->targets[0].ttl = tc->resolve_interval;
 		lk->rcode = 0;
 	}
 	if (lk->rcode != 0) {
@@ -245,7 +245,7 @@ resolver_srv_lookup(uv_timer_t *t)
 	lk->cl = cl;
 	lk->work.data = lk;
 	snprintf(lk->qname, sizeof(lk->qname), "_sips._tcp.%s",
-	    cl->cfg->cloud.domain);
+	    cl->tc->domain);
 	if ((r = uv_queue_work(cl->loop, &lk->work, resolver_srv_work,
 	    resolver_srv_done)) < 0) {
 		log_warn(NULL, "SRV %s: %s", lk->qname, uv_strerror(r));
@@ -346,7 +346,7 @@ resolver_addr_check(uv_timer_t *t)
 		struct cloud_host *ch = &cl->hosts[i];
 		if (ch->resolving || ch->conn == NULL ||
 		    ch->conn->state != CONN_UP ||
-		    config_resolve_find(cl->cfg, ch->name) != NULL)
+		    config_resolve_find(cl->tc, ch->name) != NULL)
 			continue;
 		snprintf(port, sizeof(port), "%u", ch->port);
 		ch->gai.data = ch;
@@ -360,14 +360,14 @@ void
 resolver_start(struct cloud *cl)
 {
 	struct resolver *rs = &cl->resolver;
-	uint64_t every = 1000 * (uint64_t)cl->cfg->cloud.resolve_interval;
+	uint64_t every = 1000 * (uint64_t)cl->tc->resolve_interval;
 
 	uv_timer_init(cl->loop, &rs->srv_timer);
 	uv_timer_init(cl->loop, &rs->addr_timer);
 	uv_timer_init(cl->loop, &rs->retire_timer);
 	rs->srv_timer.data = rs->addr_timer.data = rs->retire_timer.data = cl;
 	rs->started = 1;
-	if (cl->cfg->cloud.domain[0] != '\0')
+	if (cl->tc->domain[0] != '\0')
 		resolver_srv_schedule(cl, 0);
 	uv_timer_start(&rs->addr_timer, resolver_addr_check, every, every);
 }

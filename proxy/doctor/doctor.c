@@ -1318,7 +1318,8 @@ static void
 doctor_ciphers(struct doc *d, const struct config *cfg)
 {
 	struct doc_ciphers dc = { d, cfg, 0 };
-	int n = config_ciphers_deprecated(cfg, doctor_cipher_deprecated, &dc);
+	int n = config_ciphers_deprecated(&cfg->cloud, doctor_cipher_deprecated,
+	    &dc);
 
 	if (dc.ndep == 0)
 		report(d, DOC_OK, "cloud.ciphers", NULL, "%d suite(s), none "
@@ -1326,10 +1327,10 @@ doctor_ciphers(struct doc *d, const struct config *cfg)
 }
 
 static void
-doctor_cloud(struct doc *d, const struct config *cfg)
+doctor_trunk(struct doc *d, const struct config *cfg)
 {
 	char err[512] = "", roots[PATH_MAX + 64];
-	SSL_CTX *ctx = tls_client_ctx_new(cfg, err, sizeof(err));
+	SSL_CTX *ctx = tls_client_ctx_new(cfg, &cfg->cloud, err, sizeof(err));
 
 	ERR_clear_error();
 	doctor_ciphers(d, cfg);
@@ -1346,6 +1347,34 @@ doctor_cloud(struct doc *d, const struct config *cfg)
 	for (int i = 0; i < cfg->cloud.nhosts; i++)
 		doctor_cloud_host(d, cfg, ctx, err, roots, cfg->cloud.hosts[i]);
 	SSL_CTX_free(ctx);
+}
+
+/*
+ * Each trunk's checks read its settings where a one-trunk file has them
+ * ([cloud]): a copy of the configuration with the trunk in that place.
+ */
+static void
+doctor_cloud(struct doc *d, const struct config *cfg)
+{
+	struct config *one;
+
+	if (cfg->ntrunks == 1 && cfg->trunks[0].line == 0) {
+		doctor_trunk(d, cfg);
+		return;
+	}
+	if ((one = malloc(sizeof(*one))) == NULL)
+		return;
+	for (int i = 0; i < cfg->ntrunks; i++) {
+		memcpy(one, cfg, sizeof(*one));
+		one->cloud = cfg->trunks[i];
+		report(d, DOC_OK, "cloud.trunk", NULL, "trunk %s: tgrp=%s "
+		    "trunk-context=%s, %d proxies%s", cfg->trunks[i].name,
+		    cfg->trunks[i].tgrp, cfg->trunks[i].trunk_context,
+		    cfg->trunks[i].nhosts, cfg->trunks[i].domain[0] ?
+		    " (and SRV)" : "");
+		doctor_trunk(d, one);
+	}
+	free(one);
 }
 
 /* ---- the PBX side and local resources --------------------------------------- */
@@ -1407,14 +1436,16 @@ doctor_listen(struct doc *d, const char *what, int type,
 }
 
 static void
-doctor_allow(struct doc *d, const struct config *cfg)
+doctor_allow_pbx(struct doc *d, const struct cfg_pbx *pbx, int named)
 {
-	char list[1024] = "", ip[INET6_ADDRSTRLEN];
+	char list[1024] = "", ip[INET6_ADDRSTRLEN], check[NP_NAME_MAX + 16];
 	size_t off = 0;
 	int any = 0;
 
-	for (int i = 0; i < cfg->pbx.allow.n; i++) {
-		const struct netaddr_cidr *c = &cfg->pbx.allow.net[i];
+	snprintf(check, sizeof(check), named ? "pbx.allow %s" : "pbx.allow",
+	    pbx->name);
+	for (int i = 0; i < pbx->allow.n; i++) {
+		const struct netaddr_cidr *c = &pbx->allow.net[i];
 		int w;
 		inet_ntop(c->family, c->addr, ip, sizeof(ip));
 		w = snprintf(list + off, sizeof(list) - off, "%s%s/%d",
@@ -1425,11 +1456,28 @@ doctor_allow(struct doc *d, const struct config *cfg)
 			any = 1;
 	}
 	if (any)
-		report(d, DOC_WARN, "pbx.allow", "list only the PBX's own "
+		report(d, DOC_WARN, check, "list only the PBX's own "
 		    "addresses or networks in [pbx] allow", "%s admits every "
 		    "source address to the plaintext side", list);
 	else
-		report(d, DOC_OK, "pbx.allow", NULL, "%s", list);
+		report(d, DOC_OK, check, NULL, "%s", list);
+}
+
+/* Who may send on each side: toll fraud comes through an open door. */
+static void
+doctor_allow(struct doc *d, const struct config *cfg)
+{
+	for (int i = 0; i < cfg->npbx; i++)
+		doctor_allow_pbx(d, &cfg->pbxs[i], cfg->npbx > 1 ||
+		    strcmp(cfg->pbxs[i].name, CFG_DEFAULT_NAME) != 0);
+	if (cfg->tls_server.allow.n == 0)
+		report(d, DOC_WARN, "tls_server.allow", "list the cloud's "
+		    "signaling addresses for your region in [tls_server] allow",
+		    "empty: any address that reaches the TLS port may send "
+		    "calls toward the PBX");
+	else
+		report(d, DOC_OK, "tls_server.allow", NULL, "%d network(s)",
+		    cfg->tls_server.allow.n);
 }
 
 /* The ephemeral port range, to warn when the media range overlaps it. */

@@ -671,14 +671,13 @@ conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 struct conn *
 conn_connect(struct conn_set *set, int side, SSL_CTX *ctx, const char *name,
-    uint16_t port)
+    uint16_t port, const struct sockaddr *at)
 {
 	const struct config *cfg = set->cfg;
 	int tls = ctx != NULL;
 	struct conn *c;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	const struct cfg_resolve *res;
 	struct addrinfo hints;
 	char portstr[8];
 
@@ -700,8 +699,8 @@ conn_connect(struct conn_set *set, int side, SSL_CTX *ctx, const char *name,
 		conn_do_connect(c, (struct sockaddr *)&ss);
 		return c;
 	}
-	if ((res = config_resolve_find(cfg, name)) != NULL) {
-		conn_do_connect(c, (const struct sockaddr *)&res->ss);
+	if (at != NULL) {
+		conn_do_connect(c, at);
 		return c;
 	}
 	memset(&hints, 0, sizeof(hints));

@@ -108,10 +108,11 @@ struct conn {
 	char why[320];			/* why it closed, for those who ask */
 };
 
-/* Outbound: to name:port (resolved via [cloud] resolve, then DNS) or to an
- * IP literal; TLS when ctx is not NULL, verifying name. */
+/* Outbound: to name:port (at: where to connect instead of looking name
+ * up, port taken from port; NULL: DNS) or to an IP literal; TLS when ctx
+ * is not NULL, verifying name. */
 struct conn *conn_connect(struct conn_set *s, int side, SSL_CTX *ctx,
-    const char *name, uint16_t port);
+    const char *name, uint16_t port, const struct sockaddr *at);
 /* Inbound: accept from a listening handle (TLS when ctx is not NULL);
  * nothing is read until the caller, having looked at c->peer, calls
  * conn_start(). */

@@ -139,19 +139,20 @@ tls_last_error(char *buf, size_t len)
 
 /* Versions, suites and groups shared by both directions. */
 static int
-tls_ctx_policy(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errlen)
+tls_ctx_policy(SSL_CTX *ctx, const struct cfg_cloud *tc, char *err,
+    size_t errlen)
 {
-	if (!SSL_CTX_set_min_proto_version(ctx, cfg->cloud.tls_min_version) ||
-	    !SSL_CTX_set_max_proto_version(ctx, cfg->cloud.tls_max_version)) {
+	if (!SSL_CTX_set_min_proto_version(ctx, tc->tls_min_version) ||
+	    !SSL_CTX_set_max_proto_version(ctx, tc->tls_max_version)) {
 		snprintf(err, errlen, "cannot set TLS versions");
 		return -1;
 	}
-	if (!SSL_CTX_set_cipher_list(ctx, cfg->cloud.ciphers)) {
-		snprintf(err, errlen, "no usable cipher in '%s'", cfg->cloud.ciphers);
+	if (!SSL_CTX_set_cipher_list(ctx, tc->ciphers)) {
+		snprintf(err, errlen, "no usable cipher in '%s'", tc->ciphers);
 		return -1;
 	}
-	if (!SSL_CTX_set1_groups_list(ctx, cfg->cloud.groups)) {
-		snprintf(err, errlen, "bad groups '%s'", cfg->cloud.groups);
+	if (!SSL_CTX_set1_groups_list(ctx, tc->groups)) {
+		snprintf(err, errlen, "bad groups '%s'", tc->groups);
 		return -1;
 	}
 	/* No renegotiation, no compression, no session tickets to juggle. */
@@ -163,14 +164,14 @@ tls_ctx_policy(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errlen)
 }
 
 static int
-tls_ctx_load_roots(SSL_CTX *ctx, const struct config *cfg, char *err,
+tls_ctx_load_roots(SSL_CTX *ctx, const struct cfg_cloud *tc, char *err,
     size_t errlen)
 {
 	int loaded = 0;
 
-	if (cfg->cloud.ca_file[0] != '\0' || cfg->cloud.ca_path[0] != '\0') {
-		const char *f = cfg->cloud.ca_file[0] ? cfg->cloud.ca_file : NULL;
-		const char *p = cfg->cloud.ca_path[0] ? cfg->cloud.ca_path : NULL;
+	if (tc->ca_file[0] != '\0' || tc->ca_path[0] != '\0') {
+		const char *f = tc->ca_file[0] ? tc->ca_file : NULL;
+		const char *p = tc->ca_path[0] ? tc->ca_path : NULL;
 		if (!SSL_CTX_load_verify_locations(ctx, f, p)) {
 			snprintf(err, errlen, "cannot load CA %s", f ? f : p);
 			return -1;
@@ -208,7 +209,8 @@ tls_ctx_load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
 }
 
 SSL_CTX *
-tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
+tls_client_ctx_new(const struct config *cfg, const struct cfg_cloud *tc,
+    char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -216,9 +218,9 @@ tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "SSL_CTX_new failed");
 		return NULL;
 	}
-	if (tls_ctx_policy(ctx, cfg, err, errlen) < 0 ||
-	    tls_ctx_load_roots(ctx, cfg, err, errlen) < 0 ||
-	    tls_ctx_load_crl(ctx, cfg->cloud.crl_file, err, errlen) < 0)
+	if (tls_ctx_policy(ctx, tc, err, errlen) < 0 ||
+	    tls_ctx_load_roots(ctx, tc, err, errlen) < 0 ||
+	    tls_ctx_load_crl(ctx, tc->crl_file, err, errlen) < 0)
 		goto fail;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 8);
@@ -244,7 +246,8 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "SSL_CTX_new failed");
 		return NULL;
 	}
-	if (tls_ctx_policy(ctx, cfg, err, errlen) < 0)
+	/* One listener for every trunk: [cloud]'s policy. */
+	if (tls_ctx_policy(ctx, &cfg->cloud, err, errlen) < 0)
 		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_server.cert_file) != 1) {
 		snprintf(err, errlen, "cannot load cert_file %s", cfg->tls_server.cert_file);

@@ -7,10 +7,12 @@
 
 #include "config.h"
 
-/* Client toward the cloud: spec versions, suites, groups; peer verified
- * against the configured (or default DigiCert) roots and by host name. */
-SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen);
-/* Server for the cloud's connections: full chain, same policy. */
+/* Client toward one trunk's proxies: its versions, suites, groups; peer
+ * verified against its (or the default DigiCert) roots and by host name;
+ * our certificate and the key log from cfg. */
+SSL_CTX *tls_client_ctx_new(const struct config *cfg,
+    const struct cfg_cloud *tc, char *err, size_t errlen);
+/* Server for the cloud's connections: full chain, [cloud]'s policy. */
 SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen);
 
 /* Per-connection setup: SNI and host-name check for a client. */

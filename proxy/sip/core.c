@@ -54,7 +54,8 @@ core_on_conn_closed(void *ctx, struct conn *c)
 {
 	struct proxy *px = ctx;
 
-	cloud_conn_lost(&px->cloud, c);
+	for (int i = 0; i < px->nclouds; i++)
+		cloud_conn_lost(&px->clouds[i], c);
 	if (!px->stopping)
 		txn_conn_closed(px, c->id);
 }
@@ -65,7 +66,10 @@ static void
 core_on_conn_up(void *ctx, struct conn *c)
 {
 	struct proxy *px = ctx;
-	time_t not_after = cloud_conn_up(&px->cloud, c);
+	time_t not_after = 0;
+
+	for (int i = 0; i < px->nclouds && not_after == 0; i++)
+		not_after = cloud_conn_up(&px->clouds[i], c);
 
 	if (not_after != 0 && px->params.on_cloud_cert != NULL)
 		px->params.on_cloud_cert(px->params.ctx, c->name, not_after);
@@ -102,18 +106,25 @@ core_transports_init(struct proxy *px, const struct core_params *p)
 	dest_wire_init(px);
 }
 
+/* One proxy table per trunk, each with its own TLS client context. */
 static void
 core_cloud_init(struct proxy *px, const struct core_params *p)
 {
-	px->cloud.loop = px->loop;
-	px->cloud.cfg = px->cfg;
-	px->cloud.conns = &px->conns;
-	px->cloud.metrics = &px->metrics;
-	px->cloud.tls_client = p->tls_client;
-	px->cloud.salt = px->branch_salt;
-	px->cloud.via_host = px->tls_name;
-	px->cloud.via_port = px->tls_port;
-	cloud_init(&px->cloud);
+	px->nclouds = px->cfg->ntrunks;
+	for (int i = 0; i < px->nclouds; i++) {
+		struct cloud *cl = &px->clouds[i];
+		cl->loop = px->loop;
+		cl->cfg = px->cfg;
+		cl->tc = &px->cfg->trunks[i];
+		cl->index = i;
+		cl->conns = &px->conns;
+		cl->metrics = &px->metrics;
+		cl->tls_client = &p->tls_client[i];
+		cl->salt = px->branch_salt;
+		cl->via_host = px->tls_name;
+		cl->via_port = px->tls_port;
+		cloud_init(cl);
+	}
 }
 
 int
@@ -169,7 +180,8 @@ core_stop(struct proxy *px)
 	conn_set_close_all(&px->conns, "shutting down");
 	txn_table_close(px);
 	accepted_close(&px->accepted);
-	cloud_stop(&px->cloud);
+	for (int i = 0; i < px->nclouds; i++)
+		cloud_stop(&px->clouds[i]);
 }
 
 void

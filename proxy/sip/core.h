@@ -66,7 +66,8 @@ struct txn_table {
  * cloud proxy's certificate (the application checks expiry dates).
  */
 struct core_params {
-	SSL_CTX *const *tls_client;	/* the current client context */
+	SSL_CTX *const *tls_client;	/* the current client context of each
+					   trunk (cfg->trunks order) */
 	sip_tap_fn on_tap;		/* NULL: no copies */
 	void *tap_ctx;
 	/* A cloud proxy's connection came up with this certificate. */
@@ -92,7 +93,9 @@ struct proxy {
 
 	struct udp_sock pbx_udp;	/* the PBX's UDP socket */
 	struct conn_set conns;		/* every stream connection */
-	struct cloud cloud;		/* the cloud proxies (cloud/cloud.h) */
+	struct cloud clouds[CFG_MAX_TRUNKS];	/* each trunk's proxies
+					   (cloud/cloud.h), cfg->trunks order */
+	int nclouds;
 	struct metrics metrics;
 
 	struct txn_table txns;

@@ -35,18 +35,20 @@ dest_pbx(struct proxy *px, struct sip_dest *d, const char *host, uint16_t port,
 	snprintf(d->host, sizeof(d->host), "%s", host);
 	if (netaddr_to_sockaddr(host, port, &d->addr, &d->addrlen) < 0)
 		return -EINVAL;
-	if (netaddr_equal((struct sockaddr *)&d->addr,
-	    (const struct sockaddr *)&cfg->pbx.address.ss))
-		return 0;
+	for (int i = 0; i < cfg->npbx; i++)
+		if (netaddr_equal((struct sockaddr *)&d->addr,
+		    (const struct sockaddr *)&cfg->pbxs[i].address.ss))
+			return 0;
 	if (!config_pbx_allowed(cfg, (struct sockaddr *)&d->addr))
 		return -EPERM;
 	return 0;
 }
 
 void
-dest_cloud(struct sip_dest *d, const char *host, uint16_t port)
+dest_cloud(struct sip_dest *d, int trunk, const char *host, uint16_t port)
 {
 	memset(d, 0, sizeof(*d));
+	d->trunk = trunk;
 	d->side = SIDE_CLOUD;
 	d->tp = TP_TLS;
 	snprintf(d->host, sizeof(d->host), "%s", host);
@@ -114,8 +116,12 @@ dest_net_send(void *ctx, const struct sip_dest *d, const char *buf,
 
 	if (d->side == SIDE_PBX)
 		return dest_send_pbx(px, d, buf, len, used, why);
-	return cloud_send(&px->cloud, d->host, d->port, d->conn_id, buf, len,
-	    used, why);
+	if (d->trunk < 0 || d->trunk >= px->nclouds) {
+		*why = "no such trunk";
+		return -EINVAL;
+	}
+	return cloud_send(&px->clouds[d->trunk], d->host, d->port, d->conn_id,
+	    buf, len, used, why);
 }
 
 static int

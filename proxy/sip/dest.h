@@ -12,6 +12,7 @@ struct sip_dest {
 	struct sockaddr_storage addr;	/* PBX: always an IP */
 	socklen_t addrlen;
 	uint64_t conn_id;		/* preferred stream (sticky), 0 none */
+	int trunk;			/* cloud: the trunk (cfg->trunks) */
 };
 
 /* The largest SIP message one UDP datagram carries (IPv4: 65,535 less
@@ -39,8 +40,9 @@ void dest_wire_init(struct proxy *px);
 int dest_pbx(struct proxy *px, struct sip_dest *d, const char *host,
     uint16_t port, int tp);
 
-/* Fill d for the cloud: TLS to host:port. */
-void dest_cloud(struct sip_dest *d, const char *host, uint16_t port);
+/* Fill d for the cloud: TLS to host:port of trunk. */
+void dest_cloud(struct sip_dest *d, int trunk, const char *host,
+    uint16_t port);
 
 /* A source's address printed as ip:port. */
 const char *dest_src_str(const struct sip_src *src, char *buf, size_t len);

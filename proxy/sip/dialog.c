@@ -86,7 +86,7 @@ dialog_url(url_t const *u)
 
 void
 dialog_open(struct proxy *px, sip_t const *invite, int from_side,
-    const struct sockaddr *src)
+    const struct sockaddr *src, int trunk, int pbx)
 {
 	const char *cid = sipmsg_callid(invite);
 	struct dialog *dg;
@@ -97,6 +97,8 @@ dialog_open(struct proxy *px, sip_t const *invite, int from_side,
 		return;
 	dg->callid = strdup(cid);
 	dg->caller_side = from_side;
+	dg->trunk = trunk;
+	dg->pbx = pbx;
 	dg->caller = dialog_hdr((sip_header_t const *)invite->sip_from);
 	if (invite->sip_contact != NULL)
 		dg->caller_target = dialog_url(invite->sip_contact->m_url);
@@ -174,6 +176,14 @@ dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy)
 		px->params.on_call(px->params.ctx, dg->callid, 1);
 }
 
+int
+dialog_trunk(struct proxy *px, const char *callid)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+
+	return dg != NULL ? dg->trunk : 0;
+}
+
 void
 dialog_request(struct proxy *px, sip_t const *req, int from_side)
 {
@@ -194,10 +204,12 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 		px->params.on_call(px->params.ctx, callid, 0);
 	admission_call_end(px, dg->src_ip);
 	/* One summary line per call, for whoever reads the log afterwards. */
-	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums status=%d "
-	    "end=\"%s\" media pbx in/out=%llu/%llu cloud in/out=%llu/%llu "
-	    "srtp_failures=%llu", sip_side_name[dg->caller_side],
-	    sip_side_name[!dg->caller_side], dg->proxy != NULL ? dg->proxy : "-",
+	log_info(callid, "call summary: %s->%s trunk=%s pbx=%s proxy=%s "
+	    "duration=%llums status=%d end=\"%s\" media pbx in/out=%llu/%llu "
+	    "cloud in/out=%llu/%llu srtp_failures=%llu",
+	    sip_side_name[dg->caller_side], sip_side_name[!dg->caller_side],
+	    px->cfg->trunks[dg->trunk].name, px->cfg->pbxs[dg->pbx].name,
+	    dg->proxy != NULL ? dg->proxy : "-",
 	    (unsigned long long)(uv_now(px->loop) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
@@ -311,6 +323,8 @@ dialog_state_get(struct proxy *px, const char *callid, struct dialog_state *out)
 	out->route_to_caller = dg->route_to_caller;
 	out->route_to_callee = dg->route_to_callee;
 	out->proxy = dg->proxy;
+	out->trunk = px->cfg->trunks[dg->trunk].name;
+	out->pbx = px->cfg->pbxs[dg->pbx].name;
 	out->cseq[0] = dg->cseq[0];
 	out->cseq[1] = dg->cseq[1];
 	out->started_unix_ms = wallclock_ms() - age;
@@ -331,22 +345,44 @@ dialog_dup(const char *s, int *bad)
 	return d;
 }
 
+/* The index of a trunk or PBX named in a record (NULL: the first, as
+ * written before names existed); -1 when this configuration has none. */
+static int
+dialog_name_index(const char *name, const char *first, size_t stride, int n)
+{
+	if (name == NULL)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(first + (size_t)i * stride, name) == 0)
+			return i;
+	return -1;
+}
+
 int
 dialog_state_restore(struct proxy *px, const struct dialog_state *st)
 {
+	const struct config *cfg = px->cfg;
 	uint64_t now = wallclock_ms(), age;
 	struct dialog *dg;
-	int bad = 0;
+	int bad = 0, trunk, pbx;
 
 	if (st->callid == NULL || st->callid[0] == '\0' ||
 	    (st->caller_side != SIDE_PBX && st->caller_side != SIDE_CLOUD))
 		return -EINVAL;
+	trunk = dialog_name_index(st->trunk, cfg->trunks[0].name,
+	    sizeof(cfg->trunks[0]), cfg->ntrunks);
+	pbx = dialog_name_index(st->pbx, cfg->pbxs[0].name,
+	    sizeof(cfg->pbxs[0]), cfg->npbx);
+	if (trunk < 0 || pbx < 0)
+		return -ENOENT;	/* no longer configured */
 	if (strmap_get(&px->dialogs, st->callid) != NULL)
 		return -EEXIST;
 	if ((dg = calloc(1, sizeof(*dg))) == NULL)
 		return -ENOMEM;
 	dg->callid = dialog_dup(st->callid, &bad);
 	dg->caller_side = st->caller_side;
+	dg->trunk = trunk;
+	dg->pbx = pbx;
 	dg->confirmed = st->confirmed;
 	dg->status = st->confirmed ? 200 : 0;
 	dg->caller = dialog_dup(st->caller, &bad);

@@ -25,6 +25,8 @@ struct dialog {
 	uint64_t started;		/* loop ms */
 	char src_ip[64];		/* the caller's hop, for per-source limits */
 	char *proxy;			/* the cloud proxy the call used */
+	int trunk;			/* cfg->trunks index */
+	int pbx;			/* cfg->pbxs index */
 	int status;			/* final status of the INVITE, 0 none */
 	int have_media;
 	uint64_t media[5];		/* pbx in, pbx out, cloud in, cloud out,
@@ -43,6 +45,7 @@ struct dialog_state {
 	const char *caller_target, *callee_target;
 	const char *route_to_caller, *route_to_callee;
 	const char *proxy;
+	const char *trunk, *pbx;	/* names; NULL: the first one */
 	uint32_t cseq[2];
 	uint64_t started_unix_ms;	/* wall clock: loop time is per process */
 	const char *src_ip;
@@ -53,9 +56,12 @@ void dialog_table_free(struct proxy *px);
 /* Calls up (dialogs opened and not forgotten). */
 size_t dialog_count(const struct proxy *px);
 
-/* An initial INVITE (as received) goes from from_side to the other. */
+/* An initial INVITE (as received) goes from from_side to the other,
+ * between trunk and pbx (cfg->trunks, cfg->pbxs indexes). */
 void dialog_open(struct proxy *px, sip_t const *invite, int from_side,
-    const struct sockaddr *src);
+    const struct sockaddr *src, int trunk, int pbx);
+/* The trunk of the call callid; 0 when there is no such call. */
+int dialog_trunk(struct proxy *px, const char *callid);
 /* The 2xx answering it, as received from the callee. */
 void dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy);
 /* The INVITE's final status when it failed. */

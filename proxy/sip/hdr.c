@@ -17,6 +17,7 @@
 #include "cloud_uri.h"
 #include "dest.h"
 #include "hdr.h"
+#include "dialog.h"
 #include "netaddr.h"
 #include "sipmsg.h"
 
@@ -30,7 +31,8 @@ hdr_dest_from_via(struct proxy *px, int side, sip_via_t const *v,
 
 	if (side == SIDE_CLOUD) {
 		port = v->v_port ? (uint16_t)atoi(v->v_port) : 5061;
-		dest_cloud(d, v->v_host, port);
+		/* No transaction left to say which trunk: the first. */
+		dest_cloud(d, 0, v->v_host, port);
 		return 0;
 	}
 	tp = v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/TCP") == 0 ?
@@ -204,14 +206,14 @@ hdr_set_ruri(msg_t *msg, sip_t *sip, const char *uri)
 int
 hdr_retarget_cloud(struct proxy *px, msg_t *msg, struct cloud_host *ch)
 {
-	const struct config *cfg = px->cfg;
+	const struct cfg_cloud *tc = ch->cl->tc;
 	sip_t *sip = sip_object(msg);
 	url_t const *ru = sip->sip_request->rq_url;
 	char uri[1024];
 
 	if (ru->url_user == NULL ||
-	    cloud_uri_format(uri, sizeof(uri), ru->url_user, cfg->cloud.tgrp,
-	    cfg->cloud.trunk_context, ch->name, ch->port) < 0)
+	    cloud_uri_format(uri, sizeof(uri), ru->url_user, tc->tgrp,
+	    tc->trunk_context, ch->name, ch->port) < 0)
 		return -EINVAL;
 	return hdr_set_ruri(msg, sip, uri) < 0 ? -ENOMEM : 0;
 }
@@ -247,7 +249,8 @@ hdr_dialog_target(struct proxy *px, sip_t *sip, int to_side, uint64_t ttc,
 			host[n - 2] = '\0';
 	}
 	if (to_side == SIDE_CLOUD) {
-		dest_cloud(d, host, (uint16_t)hdr_url_port(u, 1));
+		dest_cloud(d, dialog_trunk(px, sipmsg_callid(sip)), host,
+		    (uint16_t)hdr_url_port(u, 1));
 		d->conn_id = ttc;
 		return 0;
 	}

@@ -25,6 +25,7 @@
 #include "admission.h"
 #include "log.h"
 #include "netaddr.h"
+#include "plan.h"
 #include "reply.h"
 #include "route.h"
 #include "sipmsg.h"
@@ -54,46 +55,112 @@ route_reply(struct proxy *px, msg_t *req, const struct sip_src *src,
 
 /* ---- targets ---- */
 
-/* Out-of-dialog request from the PBX: the trunk URI of a cloud proxy. */
+/* Where a new call goes and whom it came from, for the dialog and logs. */
+struct route_call {
+	int trunk;			/* cfg->trunks index */
+	int pbx;			/* cfg->pbxs index */
+	struct plan_choice pc;
+};
+
+/* The number plan's verdict, logged the way an operator searches for it. */
+static int
+route_plan(struct proxy *px, msg_t *msg, sip_t *sip, int dir, int src,
+    struct route_call *rc)
+{
+	const struct config *cfg = px->cfg;
+	const char *cid = sipmsg_callid(sip);
+	const char *from = src < 0 ? "an unknown trunk" : dir == NP_TO_CLOUD ?
+	    cfg->pbxs[src].name : cfg->trunks[src].name;
+	int r = plan_apply(cfg, msg, sip, dir, src, &rc->pc);
+
+	if (r == -ENOENT)
+		log_warn(cid, "no route for number '%s' from %s %s: 404",
+		    rc->pc.number, dir == NP_TO_CLOUD ? "pbx" : "trunk", from);
+	else if (r == -EINVAL)
+		log_warn(cid, "number '%s' from %s: rule %s made no number of "
+		    "it: 404", rc->pc.number, from,
+		    rc->pc.failed ? rc->pc.failed : "?");
+	else if (r == 0 && rc->pc.route != NULL)
+		log_info(cid, "route %s: number '%s' from %s -> %s %s%s%s",
+		    rc->pc.route->name, rc->pc.number, from,
+		    dir == NP_TO_CLOUD ? "trunk" : "pbx", dir == NP_TO_CLOUD ?
+		    cfg->trunks[rc->pc.target].name :
+		    cfg->pbxs[rc->pc.target].name, rc->pc.applied[0] ? "; " : "",
+		    rc->pc.applied);
+	return r < 0 ? (r == -ENOMEM ? r : -ENOENT) : 0;
+}
+
+/* Out-of-dialog request from a PBX: its route's trunk, the trunk URI of
+ * one of that trunk's proxies. */
 static int
 route_target_cloud_new(struct proxy *px, msg_t *msg, sip_t *sip,
-    struct sip_dest *d, struct cloud_host **chp)
+    struct sip_dest *d, struct cloud_host **chp, struct route_call *rc)
 {
-	struct cloud_host *ch = health_pick(&px->cloud, 0, sipmsg_callid(sip));
+	struct cloud_host *ch;
 	int r;
 
+	*chp = NULL;
+	if ((r = route_plan(px, msg, sip, NP_TO_CLOUD, rc->pbx, rc)) < 0)
+		return r;
+	rc->trunk = rc->pc.target;
+	ch = health_pick(&px->clouds[rc->trunk], 0, sipmsg_callid(sip));
 	*chp = ch;
 	if (ch == NULL)
 		return -EINVAL;
 	if ((r = hdr_retarget_cloud(px, msg, ch)) < 0)
 		return r;
-	dest_cloud(d, ch->name, ch->port);
+	dest_cloud(d, rc->trunk, ch->name, ch->port);
 	return 0;
 }
 
-/* Out-of-dialog request from the cloud: the configured PBX. */
+/*
+ * The trunk a request from the cloud came in on: the one whose own
+ * connection carried it, else the first whose allow lists its source;
+ * -1 when neither (only routes without from_trunk take it).
+ */
+static int
+route_src_trunk(struct proxy *px, const struct sip_src *src)
+{
+	struct conn *c = src->conn_id ? conn_find_id(&px->conns, src->conn_id) :
+	    NULL;
+
+	if (c != NULL && c->outbound && c->user != NULL)
+		return ((struct cloud_host *)c->user)->cl->index;
+	return config_trunk_by_source(px->cfg,
+	    (const struct sockaddr *)&src->addr);
+}
+
+/* Out-of-dialog request from the cloud: its route's PBX. */
 static int
 route_target_pbx_new(struct proxy *px, msg_t *msg, sip_t *sip,
-    struct sip_dest *d)
+    struct sip_dest *d, const struct sip_src *src, struct route_call *rc)
 {
-	const struct config *cfg = px->cfg;
-	url_t const *ru = sip->sip_request->rq_url;
-	int tp = cfg->pbx.address_transport == CFG_TP_TCP ? TP_TCP : TP_UDP;
-	char uri[1024], host[80];
-	int n;
+	const struct cfg_pbx *pbx;
+	int tp, src_trunk = route_src_trunk(px, src), r;
+	char uri[1024];
 
-	/* An IPv6 literal needs its brackets back inside a URI. */
-	snprintf(host, sizeof(host), strchr(cfg->pbx.address.host, ':') ?
-	    "[%s]" : "%s", cfg->pbx.address.host);
-	n = snprintf(uri, sizeof(uri), "sip:%s%s%s:%u%s",
-	    ru->url_user ? ru->url_user : "", ru->url_user ? "@" : "", host,
-	    cfg->pbx.address.port, tp == TP_TCP ? ";transport=tcp" : "");
-	if (n < 0 || (size_t)n >= sizeof(uri) || hdr_set_ruri(msg, sip, uri) < 0)
+	if ((r = route_plan(px, msg, sip, NP_TO_PBX, src_trunk, rc)) < 0)
+		return r;
+	rc->trunk = src_trunk >= 0 ? src_trunk : 0;
+	rc->pbx = rc->pc.target;
+	pbx = &px->cfg->pbxs[rc->pbx];
+	tp = pbx->address_transport == CFG_TP_TCP ? TP_TCP : TP_UDP;
+	if (plan_pbx_uri(pbx, sip->sip_request->rq_url->url_user, uri,
+	    sizeof(uri)) < 0 || hdr_set_ruri(msg, sip, uri) < 0)
 		return -EINVAL;
-	return dest_pbx(px, d, cfg->pbx.address.host, cfg->pbx.address.port, tp);
+	return dest_pbx(px, d, pbx->address.host, pbx->address.port, tp);
 }
 
 /* ---- requests ---- */
+
+/* A PBX sends only on the transports its section lists. */
+static int
+route_pbx_transport_ok(const struct config *cfg, int pbx, int tp)
+{
+	unsigned want = tp == TP_TCP ? CFG_TP_TCP : CFG_TP_UDP;
+
+	return pbx >= 0 && (cfg->pbxs[pbx].transports & want) != 0;
+}
 
 static int
 route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
@@ -101,15 +168,16 @@ route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
 	char a[64];
 	unsigned n = 0;
 
-	if (src->side != SIDE_PBX ||
-	    config_pbx_allowed(px->cfg, (const struct sockaddr *)&src->addr))
+	if (src->side != SIDE_PBX || route_pbx_transport_ok(px->cfg,
+	    config_pbx_find(px->cfg, (const struct sockaddr *)&src->addr),
+	    src->tp))
 		return 1;
 	/* Toll fraud probes come in floods: a line per source per minute. */
 	px->metrics.refused_sources++;
 	if (admission_log_due(px, (const struct sockaddr *)&src->addr, &n))
 		log_warn(sipmsg_callid(sip_object(msg)),
-		    "refused request from %s: not in [pbx] allow (%u more from it "
-		    "in the last minute not logged)", dest_src_str(src, a, sizeof(a)), n);
+		    "refused request from %s: no [pbx] allow lists it for this "
+		    "transport (%u more from it in the last minute not logged)", dest_src_str(src, a, sizeof(a)), n);
 	return 0;
 }
 
@@ -191,10 +259,15 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	sip_method_t m = sip->sip_request->rq_method;
 	struct sip_dest d;
 	struct cloud_host *ch = NULL;
+	struct route_call rc = { .trunk = 0, .pbx = 0 };
 	struct txn *t;
 	const char *why;
 	uint64_t ttc;
 	int r, want_rr = 0;
+
+	if (src->side == SIDE_PBX)
+		rc.pbx = config_pbx_find(px->cfg,
+		    (const struct sockaddr *)&src->addr);
 
 	hdr_pop_ours(px, msg, sip, &ttc);
 	/* The ACK of a final response we made ourselves (403, 483, 488...)
@@ -245,8 +318,12 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 			goto done;
 		}
 		r = to_side == SIDE_CLOUD ?
-		    route_target_cloud_new(px, msg, sip, &d, &ch) :
-		    route_target_pbx_new(px, msg, sip, &d);
+		    route_target_cloud_new(px, msg, sip, &d, &ch, &rc) :
+		    route_target_pbx_new(px, msg, sip, &d, src, &rc);
+		if (r == -ENOENT) {
+			route_reply(px, msg, src, 404, "Not Found");
+			goto done;
+		}
 		if (r < 0) {
 			log_warn(cid, "%s from %s: no valid target (user '%s')",
 			    sip->sip_request->rq_method_name, sip_side_name[src->side],
@@ -293,7 +370,8 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		t->tried = 1u << ch->index;
 	}
 	if (!in_dialog && m == sip_method_invite)
-		dialog_open(px, sip, src->side, (const struct sockaddr *)&src->addr);
+		dialog_open(px, sip, src->side, (const struct sockaddr *)&src->addr,
+		    rc.trunk, rc.pbx);
 	else if (in_dialog)
 		dialog_request(px, sip, src->side);
 	if (in_dialog && m == sip_method_bye)
@@ -443,8 +521,9 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		txn_response(t, msg, sip);
 		return;
 	}
-	if (src->side == SIDE_CLOUD && health_response(&px->cloud, sip))
-		goto done;
+	for (int i = 0; src->side == SIDE_CLOUD && i < px->nclouds; i++)
+		if (health_response(&px->clouds[i], sip))
+			goto done;
 	if (accepted_has_branch(&px->accepted, sip->sip_via->v_branch) &&
 	    (sip->sip_status->st_status < 200 || sip->sip_status->st_status >= 300)) {
 		/* After the 2xx only 2xx go on (RFC 6026 8.4): a provisional

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "dest.h"
 #include "dialog.h"
+#include "netaddr.h"
 #include "health.h"
 #include "log.h"
 #include "hdr.h"
@@ -232,7 +233,7 @@ txn_on_timer(uv_timer_t *h)
 	if (t->failover_at != 0 && now >= t->failover_at && t->state == TXN_TRYING) {
 		char why[64];
 		snprintf(why, sizeof(why), "no response in %d s",
-		    t->px->cfg->cloud.failover_timeout);
+		    t->px->cfg->trunks[t->dst.trunk].failover_timeout);
 		txn_failover(t, why, 1);
 		return;
 	}
@@ -276,7 +277,7 @@ txn_forward(struct txn *t)
 	t->state = TXN_TRYING;
 	t->deadline = uv_now(t->px->loop) + TIMER_B;
 	t->failover_at = t->ch != NULL ? uv_now(t->px->loop) +
-	    1000 * (uint64_t)t->px->cfg->cloud.failover_timeout : 0;
+	    1000 * (uint64_t)t->px->cfg->trunks[t->dst.trunk].failover_timeout : 0;
 	if (txn_dst_udp(t)) {
 		t->retx_iv = T1;
 		t->retx_at = uv_now(t->px->loop) + T1;
@@ -304,6 +305,17 @@ txn_forward(struct txn *t)
 	return 0;
 }
 
+/* The PBX at d's address is configured for TCP. */
+static int
+txn_pbx_tcp(const struct config *cfg, const struct sip_dest *d)
+{
+	for (int i = 0; i < cfg->npbx; i++)
+		if (netaddr_equal((const struct sockaddr *)&d->addr,
+		    (const struct sockaddr *)&cfg->pbxs[i].address.ss))
+			return cfg->pbxs[i].address_transport == CFG_TP_TCP;
+	return 0;
+}
+
 /*
  * A request too large for a datagram goes to the PBX over TCP when the
  * PBX is configured for TCP (RFC 3261 18.1.1), with its Via saying so;
@@ -314,9 +326,8 @@ txn_fit_udp(struct txn *t)
 {
 	struct proxy *px = t->px;
 
-	if (t->dst.side != SIDE_PBX || px->cfg->pbx.address_transport !=
-	    CFG_TP_TCP || dest_too_large(px, SIDE_PBX, t->dst.tp,
-	    t->req_len) == NULL)
+	if (t->dst.side != SIDE_PBX || !txn_pbx_tcp(px->cfg, &t->dst) ||
+	    dest_too_large(px, SIDE_PBX, t->dst.tp, t->req_len) == NULL)
 		return 0;
 	log_info(t->callid, "%zu-byte request to the PBX goes over TCP",
 	    t->req_len);
@@ -546,7 +557,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 	char branch[BRANCH_MAX];
 
 	health_mark(t->ch, 0, why);
-	next = health_pick(&px->cloud, t->tried, t->callid);
+	next = health_pick(&px->clouds[t->dst.trunk], t->tried, t->callid);
 	if (next == NULL || t->nold >= CFG_MAX_HOSTS) {
 		log_warn(t->callid, "no other cloud proxy to try after %s: %s",
 		    t->ch->name, why);
@@ -569,7 +580,7 @@ txn_failover(struct txn *t, const char *why, int keep_old)
 		strmap_del(&px->txns.by_branch, t->branch);
 	}
 	branch_make(branch, px->branch_salt, BRANCH_TXN, ++px->txns.seq);
-	dest_cloud(&d, next->name, next->port);
+	dest_cloud(&d, t->dst.trunk, next->name, next->port);
 	if (hdr_retarget_cloud(px, t->req, next) < 0 ||
 	    hdr_replace_via(px, t->req, &d, branch) < 0 ||
 	    strmap_put(&px->txns.by_branch, branch, t) < 0) {

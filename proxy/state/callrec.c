@@ -115,6 +115,8 @@ static const struct cr_field cr_fields[] = {
 	F_STR("route_to_caller", d.route_to_caller, 0, 0, CR_ROUTE_MAX),
 	F_STR("route_to_callee", d.route_to_callee, 0, 0, CR_ROUTE_MAX),
 	F_STR("proxy", d.proxy, 0, 0, CR_HOST_MAX),
+	F_STR("trunk", d.trunk, 0, 1, NP_NAME_MAX - 1),
+	F_STR("pbx_name", d.pbx, 0, 1, NP_NAME_MAX - 1),
 	F_U("cseq.pbx", d.cseq[SIDE_PBX], CR_ALWAYS, 0, UINT32_MAX),
 	F_U("cseq.cloud", d.cseq[SIDE_CLOUD], CR_ALWAYS, 0, UINT32_MAX),
 	F_U("started", d.started_unix_ms, CR_ALWAYS, 0, UINT64_MAX),

@@ -362,7 +362,8 @@ fz_cloud_drain(void)
  */
 static int fz_share;
 
-SSL_CTX *__real_tls_client_ctx_new(const struct config *, char *, size_t);
+SSL_CTX *__real_tls_client_ctx_new(const struct config *,
+    const struct cfg_cloud *, char *, size_t);
 SSL_CTX *__real_tls_server_ctx_new(const struct config *, char *, size_t);
 int __real_media_workers_start(struct media_workers *, int);
 void __real_media_workers_stop(struct media_workers *);
@@ -379,12 +380,20 @@ fz_shared_ctx(SSL_CTX **slot, SSL_CTX *(*make)(const struct config *,
 	return *slot;
 }
 
+/* The inputs' configurations have one trunk: one shared context. */
 SSL_CTX *
-__wrap_tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
+__wrap_tls_client_ctx_new(const struct config *cfg,
+    const struct cfg_cloud *tc, char *err, size_t errlen)
 {
 	static SSL_CTX *ctx;
 
-	return fz_shared_ctx(&ctx, __real_tls_client_ctx_new, cfg, err, errlen);
+	if (!fz_share)
+		return __real_tls_client_ctx_new(cfg, tc, err, errlen);
+	if (ctx == NULL &&
+	    (ctx = __real_tls_client_ctx_new(cfg, tc, err, errlen)) == NULL)
+		return NULL;
+	SSL_CTX_up_ref(ctx);	/* app_free drops this reference */
+	return ctx;
 }
 
 SSL_CTX *

@@ -100,12 +100,19 @@ check_loaded(const struct config *c)
 	CHECK(c->pbx.advertised_address[0] != '\0');
 	CHECK(c->media.public_address[0] != '\0');
 	CHECK(c->media.port_min < c->media.port_max);
-	CHECK(c->cloud.tls_min_version <= c->cloud.tls_max_version);
-	CHECK(c->cloud.nresolve >= 0 && c->cloud.nresolve <= CFG_MAX_RESOLVE);
+	CHECK(c->ntrunks >= 1 && c->ntrunks <= CFG_MAX_TRUNKS);
+	CHECK(c->npbx >= 1 && c->npbx <= CFG_MAX_PBX);
+	for (int i = 0; i < c->ntrunks; i++) {
+		const struct cfg_cloud *t = &c->trunks[i];
+		CHECK(t->tls_min_version <= t->tls_max_version);
+		CHECK(t->nresolve >= 0 && t->nresolve <= CFG_MAX_RESOLVE);
+		CHECK(t->tgrp[0] != '\0' && t->trunk_context[0] != '\0');
+		CHECK(t->nhosts > 0 || t->domain[0] != '\0');
+		CHECK(t->name[0] != '\0');
+	}
 	CHECK(c->media.nsrtp_suites >= 1 && c->media.nsrtp_suites <= CFG_MAX_SUITES);
 	CHECK(c->limits.max_message_size > 0);
 	CHECK(c->tls_server.advertised_name[0] != '\0');
-	CHECK(c->cloud.tgrp[0] != '\0' && c->cloud.trunk_context[0] != '\0');
 	CHECK(c->tls_server.cert_file[0] != '\0' && c->tls_server.key_file[0] != '\0');
 	CHECK(!c->tls_server.mutual || c->tls_server.client_ca_file[0] != '\0');
 	/* Strings stay terminated inside their fields. */
@@ -119,11 +126,33 @@ check_loaded(const struct config *c)
 	CHECK(config_key_line(c, "nosuch", "key") == -1);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* What the start does with a configuration that loaded. */
+static void
+use_loaded(struct config *c)
 {
 	SSL_CTX *ctx;
 
+	check_loaded(c);
+	if (!files_ok(c))
+		return;
+	memset(err, 0, sizeof(err));
+	if (config_check_files(c, err, sizeof(err)) < 0) {
+		check_error();
+		return;
+	}
+	/* What app_init() makes of it. */
+	for (int i = 0; i < c->ntrunks; i++)
+		if ((ctx = tls_client_ctx_new(c, &c->trunks[i], err,
+		    sizeof(err))) != NULL)
+			SSL_CTX_free(ctx);
+	if ((ctx = tls_server_ctx_new(c, err, sizeof(err))) != NULL)
+		SSL_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
 	if (fz_write_file(path, data, size) < 0)
 		fz_die("cannot write %s", path);
 	memset(err, 0, sizeof(err));
@@ -131,19 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_error();
 		return 0;
 	}
-	check_loaded(cfg);
-	if (!files_ok(cfg))
-		return 0;
-	memset(err, 0, sizeof(err));
-	if (config_check_files(cfg, err, sizeof(err)) < 0) {
-		check_error();
-		return 0;
-	}
-	/* What app_init() makes of it. */
-	if ((ctx = tls_client_ctx_new(cfg, err, sizeof(err))) != NULL)
-		SSL_CTX_free(ctx);
-	if ((ctx = tls_server_ctx_new(cfg, err, sizeof(err))) != NULL)
-		SSL_CTX_free(ctx);
-	ERR_clear_error();
+	use_loaded(cfg);
+	config_free(cfg);
 	return 0;
 }

@@ -72,6 +72,7 @@ static void
 teardown(void)
 {
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	config_free(cfg);
 	free(cfg);
 }
 

@@ -67,7 +67,7 @@ open_call(const char *cid)
 	m = unit_parse(text);
 	pbx_src.sin_family = AF_INET;
 	pbx_src.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	dialog_open(&px, sip_object(m), SIDE_PBX, (struct sockaddr *)&pbx_src);
+	dialog_open(&px, sip_object(m), SIDE_PBX, (struct sockaddr *)&pbx_src, 0, 0);
 	msg_destroy(m);
 }
 
