@@ -44,7 +44,7 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make cmake pkg-config \
         libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev \
-        libhiredis-dev \
+        libhiredis-dev libpcre2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -62,7 +62,7 @@ FROM debian:12-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        ca-certificates libssl3 libuv1 libsofia-sip-ua0 libsrtp2-1 libinih1 libhiredis0.14 \
+        ca-certificates libssl3 libuv1 libsofia-sip-ua0 libsrtp2-1 libinih1 libhiredis0.14 libpcre2-8-0 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tlstrunk \
     && useradd --system --uid 10001 --gid tlstrunk --no-create-home \
