@@ -1841,7 +1841,8 @@ cfg_finish_trunk(struct cfg_parse *p, struct cfg_cloud *c,
 	if (c->tls_min_version > c->tls_max_version) {
 		line = where_line(p, w, "tls_max_version");
 		cfg_error(p, line ? line : where_line(p, w, "tls_min_version"),
-		    w->section, "tls_min_version", "tls_min_version is above "
+		    w->section, line ? "tls_max_version" : "tls_min_version",
+		    "tls_min_version is above "
 		    "tls_max_version");
 		return -1;
 	}

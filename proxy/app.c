@@ -444,15 +444,25 @@ static int
 app_healthz(void *ctx, struct mbuf *b)
 {
 	struct app *a = ctx;
-	int up = cloud_proxies_up(&a->px.cloud);
-	const char *why = NULL;
+	const char *why = NULL, *down = NULL;
+	char reason[64 + NP_NAME_MAX];
+	int up = 0;
 
+	/* Each trunk needs a proxy: a trunk with none loses its calls. */
+	for (int i = 0; i < a->px.nclouds; i++) {
+		int n = cloud_proxies_up(&a->px.clouds[i]);
+		if (n == 0 && down == NULL)
+			down = a->px.clouds[i].tc->name;
+		up += n;
+	}
+	snprintf(reason, sizeof(reason), a->px.nclouds > 1 ? "no cloud proxy "
+	    "of trunk %s is up" : "no cloud proxy is up", down ? down : "");
 	if (a->stopping)
 		why = "stopping";
 	else if (a->draining)
 		why = "draining";
-	else if (up == 0)
-		why = "no cloud proxy is up";
+	else if (down != NULL)
+		why = reason;
 	if (why != NULL)
 		mbuf_printf(b, "{\"status\":\"unavailable\",\"reason\":\"%s\",\"cloud_proxies_up\":%d}\n",
 		    why, up);

@@ -72,7 +72,8 @@ dest_send_pbx(struct proxy *px, const struct sip_dest *d, const char *buf,
 	if (c == NULL || c->side != SIDE_PBX)
 		c = conn_find_addr(&px->conns, SIDE_PBX, (struct sockaddr *)&d->addr);
 	if (c == NULL)
-		c = conn_connect(&px->conns, SIDE_PBX, NULL, d->host, d->port);
+		c = conn_connect(&px->conns, SIDE_PBX, NULL, d->host, d->port,
+		    (const struct sockaddr *)&d->addr);
 	if (c == NULL) {
 		*why = "cannot connect to the PBX";
 		return -EIO;

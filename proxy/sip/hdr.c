@@ -17,7 +17,6 @@
 #include "cloud_uri.h"
 #include "dest.h"
 #include "hdr.h"
-#include "dialog.h"
 #include "netaddr.h"
 #include "sipmsg.h"
 
@@ -249,8 +248,8 @@ hdr_dialog_target(struct proxy *px, sip_t *sip, int to_side, uint64_t ttc,
 			host[n - 2] = '\0';
 	}
 	if (to_side == SIDE_CLOUD) {
-		dest_cloud(d, dialog_trunk(px, sipmsg_callid(sip)), host,
-		    (uint16_t)hdr_url_port(u, 1));
+		/* The trunk is the dialog's: the caller knows it. */
+		dest_cloud(d, 0, host, (uint16_t)hdr_url_port(u, 1));
 		d->conn_id = ttc;
 		return 0;
 	}

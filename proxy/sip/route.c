@@ -339,6 +339,8 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 		    sip->sip_request->rq_method_name, sip_side_name[src->side]);
 		route_reply(px, msg, src, 403, "Forbidden");
 		goto done;
+	} else if (to_side == SIDE_CLOUD) {
+		d.trunk = dialog_trunk(px, cid);
 	}
 	if (px->hooks.on_request != NULL &&
 	    (r = px->hooks.on_request(px->hooks.ctx, msg, sip, src->side)) != 0) {

@@ -15,6 +15,7 @@
 
 #include "branch.h"
 #include "dest.h"
+#include "dialog.h"
 #include "hdr.h"
 #include "log.h"
 #include "sipmsg.h"
@@ -37,6 +38,8 @@ uac_send(struct proxy *px, msg_t *msg, int to_side)
 	branch_make(branch, px->branch_salt, BRANCH_UAC, ++px->uac_seq);
 	if ((r = hdr_dialog_target(px, sip, to_side, 0, &d)) < 0)
 		return r;
+	if (to_side == SIDE_CLOUD)
+		d.trunk = dialog_trunk(px, sipmsg_callid(sip));
 	if ((r = hdr_add_via(px, msg, sip, &d, branch)) < 0)
 		return r;
 	if ((buf = sipmsg_print(msg, &len)) == NULL)
