@@ -183,6 +183,26 @@ tls_conns() {
 		grep -v ":$SBC_TLS_PORT\$" | sort -u || true
 }
 
+# tls_invites TAGS...: the Call-IDs of every INVITE tlstrunk sent the
+# proxies TAGS (on its own connections), sorted.
+tls_invites() {
+	local t
+	for t in "$@"; do
+		rx "$t" | grep ' method=INVITE ' | grep ' proto=tls ' |
+			grep -v " src=[^ ]*:$SBC_TLS_PORT " | sed -E 's/.* callid=([^ ]*) .*/\1/' || true
+	done | sort -u
+}
+
+# expect_only_calls TRUNK CALLID...: tlstrunk sent TRUNK's proxies INVITEs
+# for exactly these calls (no call routed elsewhere ended up there).
+expect_only_calls() {
+	local trunk=$1 got want t tags=(); shift
+	for t in $PROXIES; do [ "${P_TRUNK[$t]}" = "$trunk" ] && tags+=("$t"); done
+	got=$(tls_invites "${tags[@]}")
+	want=$(printf '%s\n' "$@" | sort -u)
+	[ "$got" = "$want" ] || fail "trunk $trunk received INVITEs for Call-IDs [$(tr '\n' ' ' <<<"$got")], expected exactly [$(tr '\n' ' ' <<<"$want")]"
+}
+
 # --- sipp ---------------------------------------------------------------------------
 
 # callids_of MSGLOG: every Call-ID in a sipp message log.
@@ -543,6 +563,12 @@ if [ -n "$HARNESS" ]; then
 	[ "$CALL_RC" = 0 ] || fail "h-in-a: the call failed (sipp exit $CALL_RC)"
 	expect_at_pbx h-in-a "$CALLID" a 02079460555
 	log "h-in-a: site_a got $PBX_RURI"
+	# Any 404 from tlstrunk exercises cloud_uac_404.xml and the checks: today's
+	# build answers one to a Request-URI it cannot rewrite (too long).
+	cloud_call h-404 eu "+$(printf '1%.0s' $(seq 1 1100))" cloud_uac_404.xml
+	[ "$CALL_RC" = 0 ] || fail "h-404: no 404 (sipp exit $CALL_RC)"
+	expect_404_from_tlstrunk h-404 "$CALLID" eu
+	expect_no_pbx h-404 "$CALLID"
 	[ "$(tls_conns eu | grep -c .)" = 1 ] || fail "harness: eu saw $(tls_conns eu | grep -c .) connections from tlstrunk"
 	stop_tlstrunk || fail "tlstrunk (eu) did not exit cleanly"
 
@@ -556,18 +582,32 @@ if [ -n "$HARNESS" ]; then
 	cloud_call h-in-b us1 +15550100777
 	[ "$CALL_RC" = 0 ] || fail "h-in-b: the call failed (sipp exit $CALL_RC)"
 	expect_at_pbx h-in-b "$CALLID" b +15550100777
+	mapfile -t H_US < <(tls_invites us1 us2)
 	kill_proxy us1
+	# The same background call as step 4 (here it takes trunk us as well).
+	sipp4_bg h-fo-a pbx_uac_numbers.xml 40 -key calling +441234567890 -i "$SITE_A_IP" -p 5073 \
+		-s 15551234568 -d 3000 -m 1 "$PBX_IP:$SBC_PBX_PORT"
+	FO_A_PID=$SIPP_PID
 	for i in 1 2; do
 		pbx_call "h-fo-$i" "$SITE_B_IP" 15551234567 1000
 		[ "$CALL_RC" = 0 ] || fail "h-fo-$i: the call failed after us1 was killed (sipp exit $CALL_RC)"
 		expect_at_trunk "h-fo-$i" "$CALLID" us 15551234567 1000
 		[ "$AT_PROXY" = us2 ] || fail "h-fo-$i: went to $AT_PROXY"
+		H_US+=("$CALLID")
 	done
+	rc=0
+	sipp_wait "$FO_A_PID" 45 || rc=$?
+	[ "$rc" = 0 ] || fail "h-fo-a: the background call failed (exit $rc)"
+	CALLID=$(callids_of "$WORK/sipp-h-fo-a.msg.log" | head -1)
+	expect_at_trunk h-fo-a "$CALLID" us 15551234568 +441234567890
+	H_US+=("$CALLID")
+	expect_only_calls us "${H_US[@]}"
 	sleep 3
 	scrape h-after
 	log "harness metrics: us1 $(proxy_up h-after us1), us2 $(proxy_up h-after us2)"
-	[ "$(proxy_up h-after us1)" = 0 ] && [ "$(proxy_up h-after us2)" = 1 ] ||
-		fail "harness: proxy_up us1 $(proxy_up h-after us1) us2 $(proxy_up h-after us2)"
+	if [ "$(proxy_up h-after us1)" != 0 ] || [ "$(proxy_up h-after us2)" != 1 ]; then
+		fail "harness: proxy_up us1 $(proxy_up h-after us1) us2 $(proxy_up h-after us2), expected 0 and 1"
+	fi
 	pass "harness self-check: 3 stand-ins with distinct certificates, PBX/cloud calls through a single-trunk tlstrunk parsed from the peers' logs, 403, failover to us2, metrics ($((SECONDS - T0)) s)"
 fi
 
@@ -639,15 +679,18 @@ EU_CONN=$(tls_conns eu)
 pbx_call a-out "$SITE_A_IP" 02079460123 01234567890
 [ "$CALL_RC" = 0 ] || fail "a-out: site_a's call did not complete (sipp exit $CALL_RC)"
 expect_at_trunk a-out "$CALLID" eu +442079460123 +441234567890
+EU_CIDS=("$CALLID")
 # The dry run said what the peer got: user and host:port, and the whole URI.
-[ "$(uri_user "$AT_RURI")@$(uri_hostport "$AT_RURI")" = "$(uri_user "$(dry request-uri a-out)")@$(uri_hostport "$(dry request-uri a-out)")" ] &&
-	[ "$AT_RURI" = "$(dry request-uri a-out)" ] ||
+if [ "$(uri_user "$AT_RURI")@$(uri_hostport "$AT_RURI")" != "$(uri_user "$(dry request-uri a-out)")@$(uri_hostport "$(dry request-uri a-out)")" ] ||
+	[ "$AT_RURI" != "$(dry request-uri a-out)" ]; then
 	fail "a-out: eu received '$AT_RURI', the dry run said '$(dry request-uri a-out)'"
+fi
 CHECKS+=("a-out: eu got $AT_RURI, From/PAI +441234567890")
 
 pbx_call b-out "$SITE_B_IP" 915551234567 1000
 [ "$CALL_RC" = 0 ] || fail "b-out: site_b's call did not complete (sipp exit $CALL_RC)"
 expect_at_trunk b-out "$CALLID" us 15551234567 1000
+US_CIDS=("$CALLID")
 [ "$(uri_user "$AT_RURI")" = "$(uri_user "$(dry request-uri b-out)")" ] ||
 	fail "b-out: $AT_PROXY received user '$(uri_user "$AT_RURI")', the dry run said '$(dry request-uri b-out)'"
 CHECKS+=("b-out: $AT_PROXY got $AT_RURI")
@@ -698,12 +741,17 @@ for i in 1 2; do
 	[ "$CALL_RC" = 0 ] || fail "fo-b$i: site_b's call after us1 was killed did not complete (sipp exit $CALL_RC)"
 	expect_at_trunk "fo-b$i" "$CALLID" us 15551234567 1000
 	[ "$AT_PROXY" = us2 ] || fail "fo-b$i: went to $AT_PROXY, which is dead"
+	US_CIDS+=("$CALLID")
 done
 rc=0
 sipp_wait "$FO_A_PID" 45 || rc=$?
 [ "$rc" = 0 ] || fail "fo-a: site_a's call to eu during the failover did not complete (exit $rc)"
 CALLID=$(callids_of "$WORK/sipp-fo-a.msg.log" | head -1)
 expect_at_trunk fo-a "$CALLID" eu +442079460124 +441234567890
+EU_CIDS+=("$CALLID")
+# Each trunk got the calls routed to it, and nothing else.
+expect_only_calls eu "${EU_CIDS[@]}"
+expect_only_calls us "${US_CIDS[@]}"
 us2_after=$(rx us2 | grep -c ' method=INVITE ' || true)
 [ $((us2_after - us2_before)) -ge 2 ] || fail "failover: us2 received $((us2_after - us2_before)) INVITEs after the kill, expected >= 2"
 
