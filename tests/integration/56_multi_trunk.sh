@@ -40,8 +40,13 @@
 #      no PBX sees it.
 #   4. failover inside trunk us: us-lb01 killed; site_b's calls complete via
 #      us-lb02 while site_a's call to eu completes at the same time; eu's
-#      Kamailio saw one TLS connection from tlstrunk for the whole test, and
-#      /metrics says eu up, us lb01 down, us lb02 up.
+#      Kamailio saw one TLS connection from tlstrunk for the whole test,
+#      /metrics (tlstrunk_cloud_proxy_up{trunk=...,proxy=...}) says eu up,
+#      us lb01 down, us lb02 up, and over the whole test each trunk received
+#      INVITEs for exactly the calls routed to it.
+#
+# Needs: tlstrunk with issue 17 ([pbx NAME], [trunk NAME], [rule], [route],
+# `tlstrunk route`). Takes about 30 s.
 #
 # T56_HARNESS=1 runs a self-check of this harness against a tlstrunk without
 # issue 17 (the single-trunk [cloud] form, once per trunk, with numbers
