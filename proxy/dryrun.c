@@ -108,8 +108,8 @@ dryrun_run(const struct config *cfg, const struct dryrun_args *a, FILE *out)
 	fprintf(out, "direction: %s\n", dir == NP_TO_CLOUD ? "to_cloud" :
 	    "to_pbx");
 	if (dir == NP_TO_CLOUD && src < 0) {
-		fprintf(out, "source: %s is in no [pbx] allow\nroute: none "
-		    "(403 Forbidden)\n", a->from);
+		fprintf(out, "source: %s is in no [pbx] allow\nroute: none\n"
+		    "answer: 403 Forbidden\n", a->from);
 		return 1;
 	}
 	fprintf(out, "source: %s %s\n", dir == NP_TO_CLOUD ? "pbx" : "trunk",
@@ -123,8 +123,9 @@ dryrun_run(const struct config *cfg, const struct dryrun_args *a, FILE *out)
 		goto done;
 	}
 	if (plan_apply(cfg, msg, sip, dir, src, &pc) < 0) {
-		fprintf(out, "route: none (404 Not Found)%s%s\n",
-		    pc.failed ? ": rule " : "", pc.failed ? pc.failed : "");
+		fprintf(out, "route: none\nanswer: 404 Not Found\n");
+		if (pc.failed != NULL)
+			fprintf(out, "refused-by-rule: %s\n", pc.failed);
 		goto done;
 	}
 	fprintf(out, "route: %s\n", pc.route ? pc.route->name : "(only one "
@@ -133,7 +134,7 @@ dryrun_run(const struct config *cfg, const struct dryrun_args *a, FILE *out)
 	    dir == NP_TO_CLOUD ? cfg->trunks[pc.target].name :
 	    cfg->pbxs[pc.target].name);
 	fprintf(out, "rules: %s\n", pc.applied[0] ? pc.applied : "(none)");
-	if (dryrun_ruri(cfg, dir, pc.target, sip, uri, sizeof(uri)) == 0)
+	if (dryrun_ruri(cfg, dir, pc.target, sip, uri, sizeof(uri)) >= 0)
 		fprintf(out, "request-uri: %s\n", uri);
 	dryrun_header(out, "to", msg, (sip_header_t *)sip->sip_to);
 	dryrun_header(out, "from", msg, (sip_header_t *)sip->sip_from);
