@@ -478,7 +478,7 @@ app_metrics(void *ctx, struct mbuf *b)
 	struct app *a = ctx;
 	struct proxy *px = &a->px;
 
-	metrics_print(&px->metrics, px->conns.tls, b);
+	metrics_print(&px->metrics, a->cfg, px->conns.tls, b);
 	mbuf_printf(b, "# HELP tlstrunk_calls_active Calls set up or in progress.\n"
 	    "# TYPE tlstrunk_calls_active gauge\ntlstrunk_calls_active %zu\n",
 	    dialog_count(px));

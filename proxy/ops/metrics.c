@@ -67,9 +67,38 @@ metrics_sip(struct metrics *m, int leg, int out, const char *buf, size_t len)
 	m->requests[leg][out][METRICS_NMETHODS - 1]++;
 }
 
-void
-metrics_print(const struct metrics *m, const uint64_t tls[MT_NTLS],
+/* Calls by trunk and PBX: what each site and trunk carried. */
+static void
+metrics_print_routes(const struct metrics *m, const struct config *cfg,
     struct mbuf *b)
+{
+	mbuf_printf(b, "# HELP tlstrunk_trunk_calls_total Calls ended, by "
+	    "direction, trunk, PBX and result.\n"
+	    "# TYPE tlstrunk_trunk_calls_total counter\n");
+	for (int d = 0; d < 2; d++)
+		for (int t = 0; t < cfg->ntrunks; t++)
+			for (int p = 0; p < cfg->npbx; p++)
+				for (int r = 0; r < MR_NRESULTS; r++)
+					mbuf_printf(b, "tlstrunk_trunk_calls_total"
+					    "{direction=\"%s\",trunk=\"%s\","
+					    "pbx=\"%s\",result=\"%s\"} %llu\n",
+					    d == 0 ? "pbx_to_cloud" :
+					    "cloud_to_pbx", cfg->trunks[t].name,
+					    cfg->pbxs[p].name, results[r],
+					    (unsigned long long)
+					    m->route_calls[d][t][p][r]);
+	mbuf_printf(b, "# HELP tlstrunk_calls_no_route_total New calls "
+	    "refused with 404: no route takes the number.\n"
+	    "# TYPE tlstrunk_calls_no_route_total counter\n");
+	for (int d = 0; d < 2; d++)
+		mbuf_printf(b, "tlstrunk_calls_no_route_total{direction=\"%s\"} "
+		    "%llu\n", d == 0 ? "pbx_to_cloud" : "cloud_to_pbx",
+		    (unsigned long long)m->no_route[d]);
+}
+
+void
+metrics_print(const struct metrics *m, const struct config *cfg,
+    const uint64_t tls[MT_NTLS], struct mbuf *b)
 {
 	mbuf_printf(b, "# HELP tlstrunk_calls_total Calls ended, by direction and result.\n"
 	    "# TYPE tlstrunk_calls_total counter\n");
@@ -78,6 +107,7 @@ metrics_print(const struct metrics *m, const uint64_t tls[MT_NTLS],
 			mbuf_printf(b, "tlstrunk_calls_total{direction=\"%s\",result=\"%s\"} %llu\n",
 			    d == 0 ? "pbx_to_cloud" : "cloud_to_pbx", results[r],
 			    (unsigned long long)m->calls[d][r]);
+	metrics_print_routes(m, cfg, b);
 	mbuf_printf(b, "# HELP tlstrunk_sip_requests_total SIP requests by leg, direction and method.\n"
 	    "# TYPE tlstrunk_sip_requests_total counter\n");
 	for (int l = 0; l < 2; l++)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 enum metrics_result { MR_ANSWERED, MR_FAILED, MR_CANCELLED, MR_NRESULTS };
 enum metrics_tls { MT_OK, MT_VERIFY, MT_HANDSHAKE, MT_TIMEOUT, MT_NTLS };
 
@@ -20,6 +22,9 @@ struct metrics {
 	uint64_t refused_sources;
 	uint64_t conns_refused[2];	/* [0] source not allowed, [1] a limit */
 	uint64_t calls_refused;		/* limits: 503 to new calls */
+	/* The same calls by trunk and PBX (cfg->trunks, cfg->pbxs). */
+	uint64_t route_calls[2][CFG_MAX_TRUNKS][CFG_MAX_PBX][MR_NRESULTS];
+	uint64_t no_route[2];		/* by caller side: 404, no route */
 };
 
 /* A growing text buffer for the exposition. */
@@ -35,7 +40,7 @@ void mbuf_printf(struct mbuf *b, const char *fmt, ...)
 void metrics_sip(struct metrics *m, int leg, int out, const char *buf,
     size_t len);
 /* tls: handshake outcomes, counted by the connections (conn.h). */
-void metrics_print(const struct metrics *m, const uint64_t tls[MT_NTLS],
-    struct mbuf *b);
+void metrics_print(const struct metrics *m, const struct config *cfg,
+    const uint64_t tls[MT_NTLS], struct mbuf *b);
 
 #endif

@@ -184,6 +184,18 @@ dialog_trunk(struct proxy *px, const char *callid)
 	return dg != NULL ? dg->trunk : 0;
 }
 
+int
+dialog_parties(struct proxy *px, const char *callid, int *trunk, int *pbx)
+{
+	struct dialog *dg = strmap_get(&px->dialogs, callid);
+
+	if (dg == NULL)
+		return -ENOENT;
+	*trunk = dg->trunk;
+	*pbx = dg->pbx;
+	return 0;
+}
+
 void
 dialog_request(struct proxy *px, sip_t const *req, int from_side)
 {
@@ -204,16 +216,16 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 		px->params.on_call(px->params.ctx, callid, 0);
 	admission_call_end(px, dg->src_ip);
 	/* One summary line per call, for whoever reads the log afterwards. */
-	log_info(callid, "call summary: %s->%s trunk=%s pbx=%s proxy=%s "
-	    "duration=%llums status=%d end=\"%s\" media pbx in/out=%llu/%llu "
-	    "cloud in/out=%llu/%llu srtp_failures=%llu",
+	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums "
+	    "status=%d end=\"%s\" media pbx in/out=%llu/%llu cloud in/out="
+	    "%llu/%llu srtp_failures=%llu trunk=%s pbx=%s",
 	    sip_side_name[dg->caller_side], sip_side_name[!dg->caller_side],
-	    px->cfg->trunks[dg->trunk].name, px->cfg->pbxs[dg->pbx].name,
 	    dg->proxy != NULL ? dg->proxy : "-",
 	    (unsigned long long)(uv_now(px->loop) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
-	    (unsigned long long)dg->media[4]);
+	    (unsigned long long)dg->media[4], px->cfg->trunks[dg->trunk].name,
+	    px->cfg->pbxs[dg->pbx].name);
 	dialog_free(dg);
 }
 

@@ -62,6 +62,9 @@ void dialog_open(struct proxy *px, sip_t const *invite, int from_side,
     const struct sockaddr *src, int trunk, int pbx);
 /* The trunk of the call callid; 0 when there is no such call. */
 int dialog_trunk(struct proxy *px, const char *callid);
+/* Its trunk and PBX: 0, or -ENOENT. */
+int dialog_parties(struct proxy *px, const char *callid, int *trunk,
+    int *pbx);
 /* The 2xx answering it, as received from the callee. */
 void dialog_confirm(struct proxy *px, sip_t const *resp, const char *proxy);
 /* The INVITE's final status when it failed. */

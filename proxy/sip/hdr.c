@@ -30,7 +30,7 @@ hdr_dest_from_via(struct proxy *px, int side, sip_via_t const *v,
 
 	if (side == SIDE_CLOUD) {
 		port = v->v_port ? (uint16_t)atoi(v->v_port) : 5061;
-		/* No transaction left to say which trunk: the first. */
+		/* The trunk is the dialog's: the caller knows it. */
 		dest_cloud(d, 0, v->v_host, port);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include <sofia-sip/url.h>
 
 #include "dest.h"
+#include "dialog.h"
 #include "hdr.h"
 #include "log.h"
 #include "reply.h"
@@ -40,5 +41,7 @@ reply_upstream(struct proxy *px, const struct sip_src *src,
 		return -ENOTCONN;
 	if (hdr_dest_from_via(px, src->side, sip->sip_via, &d) < 0)
 		return -EPERM;
+	if (d.side == SIDE_CLOUD)
+		d.trunk = dialog_trunk(px, sipmsg_callid(sip));
 	return dest_send(px, &d, buf, len, &used, &why);
 }

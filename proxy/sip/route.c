@@ -73,6 +73,8 @@ route_plan(struct proxy *px, msg_t *msg, sip_t *sip, int dir, int src,
 	    cfg->pbxs[src].name : cfg->trunks[src].name;
 	int r = plan_apply(cfg, msg, sip, dir, src, &rc->pc);
 
+	if (r < 0 && r != -ENOMEM)
+		px->metrics.no_route[dir == NP_TO_CLOUD ? SIDE_PBX : SIDE_CLOUD]++;
 	if (r == -ENOENT)
 		log_warn(cid, "no route for number '%s' from %s %s: 404",
 		    rc->pc.number, dir == NP_TO_CLOUD ? "pbx" : "trunk", from);
@@ -547,6 +549,8 @@ route_response(struct proxy *px, msg_t *msg, sip_t *sip,
 		log_warn(cid, "response toward a forbidden address dropped");
 		goto done;
 	}
+	if (d.side == SIDE_CLOUD)
+		d.trunk = dialog_trunk(px, cid);
 	if ((buf = sipmsg_print(msg, &len)) != NULL) {
 		dest_send(px, &d, buf, len, &used, &why);
 		free(buf);

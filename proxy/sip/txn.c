@@ -393,6 +393,18 @@ txn_finish(struct txn *t, int status)
 	txn_drop_request(t);
 }
 
+/* A new call's outcome, in all and by its trunk and PBX. */
+static void
+txn_count_call(struct txn *t, int result)
+{
+	struct metrics *m = &t->px->metrics;
+	int trunk, pbx;
+
+	m->calls[t->src.side][result]++;
+	if (dialog_parties(t->px, t->callid, &trunk, &pbx) == 0)
+		m->route_calls[t->src.side][trunk][pbx][result]++;
+}
+
 /* Remember what went upstream; start Timer G / the wait for the end. */
 static void
 txn_store_response(struct txn *t, char *buf, size_t len, int status)
@@ -406,8 +418,8 @@ txn_store_response(struct txn *t, char *buf, size_t len, int status)
 	if (status < 200)
 		return;
 	if (t->method == sip_method_invite && txn_initial(t))
-		t->px->metrics.calls[t->src.side][status < 300 ? MR_ANSWERED :
-		    status == 487 ? MR_CANCELLED : MR_FAILED]++;
+		txn_count_call(t, status < 300 ? MR_ANSWERED : status == 487 ?
+		    MR_CANCELLED : MR_FAILED);
 	if (status >= 300 && t->method == sip_method_invite && txn_initial(t)) {
 		char why[32];
 		dialog_status(t->px, t->callid, status);

@@ -214,7 +214,17 @@ def cmd_docs(repo, help_file, contract):
         seen[k] = (val, n)
         if k not in kset:
             bad("tlstrunk.ini.example:%d: [%s] %s is not a key config/config.c knows" % (n, sec, key))
+    # A [trunk NAME] key cannot be set in the example without making it a
+    # file with named trunks: it is shown commented, under "; [trunk".
+    ex_text = read(example)
+    trunk_at = ex_text.find("; [trunk ")
     for k in keys:
+        if k[0] == "trunk":
+            if trunk_at < 0 or not re.search(r"^;\s*%s\s*=" % k[1],
+                                              ex_text[trunk_at:], re.M):
+                bad("[trunk NAME] %s (config/config.c) is not shown, "
+                    "commented, under '; [trunk' in config/tlstrunk.ini.example" % k[1])
+            continue
         if k not in seen:
             bad("[%s] %s (config/config.c) is not set in config/tlstrunk.ini.example" % k)
     # The example's values are the defaults, but for the site's own keys.
