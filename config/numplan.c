@@ -69,6 +69,7 @@ static const struct np_key route_keys[] = {
 };
 
 static const char *const dir_names[] = { "to_cloud", "to_pbx" };
+static const char bad_name[] = "a name is 1..31 of A-Z a-z 0-9 _ . -";
 
 static void
 np_err(struct np_error *err, int line, const char *section, const char *key,
@@ -99,27 +100,31 @@ name_valid(const char *s)
 
 /* '+'? then [0-9*#]*, at most NP_NUM_MAX - 1 characters in all. */
 static int
-numberish(const char *s, size_t *ndigits)
+numberish(const char *s)
 {
 	const char *d = s + (*s == '+');
 	size_t n = strspn(d, "0123456789*#");
 
-	*ndigits = n;
 	return d[n] == '\0' && (size_t)(d + n - s) < NP_NUM_MAX;
 }
 
 int
 numplan_is_number(const char *s)
 {
-	size_t n;
-
-	return s != NULL && numberish(s, &n) && n > 0;
+	return s != NULL && numberish(s) && s[*s == '+'] != '\0';
 }
 
 static int
 all_digits(const char *s)
 {
 	return strspn(s, "0123456789") == strlen(s);
+}
+
+/* Same length, same '+' or none: what a range's ends and members share. */
+static int
+same_form(const char *a, const char *b)
+{
+	return strlen(a) == strlen(b) && (a[0] == '+') == (b[0] == '+');
 }
 
 /*
@@ -163,8 +168,7 @@ range_parse(const char *s, const char *dash, struct np_pattern *p, char *why,
 	memcpy(p->lo, s, n);
 	p->lo[n] = '\0';
 	snprintf(p->hi, sizeof(p->hi), "%s", dash + 1);
-	if (strlen(p->lo) != strlen(p->hi) || (p->lo[0] == '+') !=
-	    (p->hi[0] == '+') || n < 1 + (p->lo[0] == '+') ||
+	if (!same_form(p->lo, p->hi) || !numplan_is_number(p->lo) ||
 	    !all_digits(p->lo + (p->lo[0] == '+')) ||
 	    !all_digits(p->hi + (p->hi[0] == '+')))
 		goto bad;
@@ -185,7 +189,7 @@ static int
 pattern_parse(const char *s, struct np_pattern *p, char *why, size_t len)
 {
 	const char *dash = strchr(s, '-');
-	size_t n = strlen(s), nd;
+	size_t n = strlen(s);
 
 	memset(p, 0, sizeof(*p));
 	if (strcmp(s, "*") == 0) {
@@ -197,7 +201,7 @@ pattern_parse(const char *s, struct np_pattern *p, char *why, size_t len)
 	if (n > 1 && n <= sizeof(p->lo) && s[n - 1] == '*') {
 		/* A prefix may be "+" alone: every international number. */
 		memcpy(p->lo, s, n - 1);
-		if (numberish(p->lo, &nd)) {
+		if (numberish(p->lo)) {
 			p->kind = NP_PAT_PREFIX;
 			return 0;
 		}
@@ -236,9 +240,9 @@ patterns_parse(const char *val, struct np_pattern *pat, int *npat, char *why,
 	return 0;
 }
 
-/* num (a number of n characters) against p. */
+/* num (a number) against p. */
 static int
-pattern_match(const struct np_pattern *p, const char *num, size_t n)
+pattern_match(const struct np_pattern *p, const char *num)
 {
 	switch (p->kind) {
 	case NP_PAT_ANY:
@@ -246,8 +250,8 @@ pattern_match(const struct np_pattern *p, const char *num, size_t n)
 	case NP_PAT_PREFIX:
 		return strncmp(num, p->lo, strlen(p->lo)) == 0;
 	case NP_PAT_RANGE:
-		return n == strlen(p->lo) && (num[0] == '+') == (p->lo[0] == '+')
-		    && all_digits(num + (num[0] == '+')) &&
+		return same_form(num, p->lo) &&
+		    all_digits(num + (num[0] == '+')) &&
 		    strcmp(num, p->lo) >= 0 && strcmp(num, p->hi) <= 0;
 	default:
 		return strcmp(num, p->lo) == 0;
@@ -259,13 +263,12 @@ static int
 patterns_match(const struct np_pattern *pat, int npat, const char *user)
 {
 	int number = numplan_is_number(user);
-	size_t n = strlen(user);
 
 	if (npat == 0)
 		return 1;
 	for (int i = 0; i < npat; i++)
 		if ((number || pat[i].kind == NP_PAT_ANY) &&
-		    pattern_match(&pat[i], user, n))
+		    pattern_match(&pat[i], user))
 			return 1;
 	return 0;
 }
@@ -291,12 +294,10 @@ pattern_covers(const struct np_pattern *a, const struct np_pattern *b)
 		if (a->kind == NP_PAT_PREFIX)
 			return starts_with(b->lo, a->lo) &&
 			    starts_with(b->hi, a->lo);
-		return a->kind == NP_PAT_RANGE &&
-		    strlen(a->lo) == strlen(b->lo) &&
-		    (a->lo[0] == '+') == (b->lo[0] == '+') &&
+		return a->kind == NP_PAT_RANGE && same_form(a->lo, b->lo) &&
 		    strcmp(a->lo, b->lo) <= 0 && strcmp(b->hi, a->hi) <= 0;
 	default:
-		return pattern_match(a, b->lo, strlen(b->lo));
+		return pattern_match(a, b->lo);
 	}
 }
 
@@ -362,8 +363,7 @@ names_parse(const char *val, char (*names)[NP_NAME_MAX], int *n, int max,
 	*n = 0;
 	while ((r = list_next(&val, item, sizeof(item))) != 0) {
 		if (r < 0 || !name_valid(item)) {
-			snprintf(why, len, "a name is 1..%d of A-Z a-z 0-9 _ . -",
-			    NP_NAME_MAX - 1);
+			snprintf(why, len, "%s", bad_name);
 			return -1;
 		}
 		if (*n == max) {
@@ -405,7 +405,6 @@ static int
 rule_value(struct np_rule *r, int slot, const char *val, char *why,
     size_t len)
 {
-	size_t nd;
 	char *end;
 	long v;
 
@@ -420,7 +419,7 @@ rule_value(struct np_rule *r, int slot, const char *val, char *why,
 		r->strip = (int)v;
 		return 0;
 	case RK_PREFIX:
-		if (*val == '\0' || !numberish(val, &nd)) {
+		if (*val == '\0' || !numberish(val)) {
 			snprintf(why, len, "\"%s\": '+' and/or 0-9 * #, at most "
 			    "%d characters", val, NP_NUM_MAX - 1);
 			return -1;
@@ -457,34 +456,19 @@ kind_key(const struct np_rule *r)
 	return first;
 }
 
+/* A key of another kind than the rule's: -1 with why. */
 static int
-rule_set(struct np_rule *r, const char *key, const char *val, int line,
-    char *why, size_t len)
+kind_check(const struct np_rule *r, const struct np_key *k, char *why,
+    size_t len)
 {
-	const struct np_key *k = key_find(rule_keys, key), *had;
+	const struct np_key *had;
 
-	if (k == NULL) {
-		snprintf(why, len, "unknown key");
-		return -1;
-	}
-	/* Before the duplicate check: to_e164 and from_e164 share a slot. */
-	if (k->kind != 0 && r->kind != 0 && k->kind != r->kind) {
-		had = kind_key(r);
-		snprintf(why, len, "does not go with %s (line %d): one kind of "
-		    "rewrite per rule", had->name, r->key_line[had->slot]);
-		return -1;
-	}
-	if (r->key_line[k->slot] != 0) {
-		snprintf(why, len, "duplicate key (first set on line %d)",
-		    r->key_line[k->slot]);
-		return -1;
-	}
-	if (rule_value(r, k->slot, val, why, len) < 0)
-		return -1;
-	r->key_line[k->slot] = line;
-	if (k->kind != 0)
-		r->kind = k->kind;
-	return 0;
+	if (k->kind == 0 || r->kind == 0 || k->kind == r->kind)
+		return 0;
+	had = kind_key(r);
+	snprintf(why, len, "does not go with %s (line %d): one kind of "
+	    "rewrite per rule", had->name, r->key_line[had->slot]);
+	return -1;
 }
 
 /* val is zero or one; 0, or -1 for anything else. */
@@ -509,27 +493,16 @@ route_value(struct np_route *rt, int slot, const char *val, char *why,
 		return keyword_set(&rt->dir, val, "to_cloud", "to_pbx", why, len);
 	case TK_NUMBER_IN:
 		return keyword_set(&rt->number_in, val, "ruri", "to", why, len);
-	case TK_FROM_PBX:
+	case TK_FROM_PBX:	/* the one wrong for the direction: finish */
 	case TK_FROM_TRUNK:
-		if (rt->key_line[TK_FROM_PBX + TK_FROM_TRUNK - slot] != 0) {
-			snprintf(why, len, "a route has from_pbx (to_cloud) or "
-			    "from_trunk (to_pbx), not both");
-			return -1;
-		}
 		return names_parse(val, rt->from_names, &rt->nfrom,
 		    NP_MAX_TARGETS, why, len);
 	case TK_NUMBER:
 		return patterns_parse(val, rt->pat, &rt->npat, why, len);
 	case TK_TRUNK:
 	case TK_PBX:
-		if (rt->key_line[TK_TRUNK + TK_PBX - slot] != 0) {
-			snprintf(why, len, "a route has trunk (to_cloud) or pbx "
-			    "(to_pbx), not both");
-			return -1;
-		}
 		if (!name_valid(val)) {
-			snprintf(why, len, "a name is 1..%d of A-Z a-z 0-9 _ . -",
-			    NP_NAME_MAX - 1);
+			snprintf(why, len, "%s", bad_name);
 			return -1;
 		}
 		memcpy(rt->target_name, val, strlen(val) + 1);
@@ -543,24 +516,33 @@ route_value(struct np_route *rt, int slot, const char *val, char *why,
 	}
 }
 
+/* Checks common to both kinds of section, then the value. */
 static int
-route_set(struct np_route *rt, const char *key, const char *val, int line,
-    char *why, size_t len)
+key_set(struct np_rule *r, struct np_route *rt, const char *key,
+    const char *val, int line, char *why, size_t len)
 {
-	const struct np_key *k = key_find(route_keys, key);
+	const struct np_key *k = key_find(r != NULL ? rule_keys : route_keys,
+	    key);
+	int *lines = r != NULL ? r->key_line : rt->key_line;
 
 	if (k == NULL) {
 		snprintf(why, len, "unknown key");
 		return -1;
 	}
-	if (rt->key_line[k->slot] != 0) {
+	/* Before the duplicate check: to_e164 and from_e164 share a slot. */
+	if (r != NULL && kind_check(r, k, why, len) < 0)
+		return -1;
+	if (lines[k->slot] != 0) {
 		snprintf(why, len, "duplicate key (first set on line %d)",
-		    rt->key_line[k->slot]);
+		    lines[k->slot]);
 		return -1;
 	}
-	if (route_value(rt, k->slot, val, why, len) < 0)
+	if ((r != NULL ? rule_value(r, k->slot, val, why, len) :
+	    route_value(rt, k->slot, val, why, len)) < 0)
 		return -1;
-	rt->key_line[k->slot] = line;
+	lines[k->slot] = line;
+	if (r != NULL && k->kind != 0)
+		r->kind = k->kind;
 	return 0;
 }
 
@@ -610,12 +592,11 @@ numplan_set(struct numplan *np, const char *section, const char *key,
 	struct np_route *rt = NULL;
 	const char *name;
 	char why[sizeof(err->why)];
-	int type = section_split(section, &name), had, rc;
+	int type = section_split(section, &name), had;
 
 	if (type == 0 || !name_valid(name)) {
 		np_err(err, hdr_line, section, "", "%s", type == 0 ?
-		    "not a [rule NAME] or [route NAME] section" : "a name is "
-		    "1..31 of A-Z a-z 0-9 _ . -");
+		    "not a [rule NAME] or [route NAME] section" : bad_name);
 		return -1;
 	}
 	if ((type == 'r' && (r = rule_get(np, name, hdr_line)) == NULL) ||
@@ -633,11 +614,11 @@ numplan_set(struct numplan *np, const char *section, const char *key,
 		return -1;
 	}
 	why[0] = '\0';
-	rc = r != NULL ? rule_set(r, key, val, line, why, sizeof(why)) :
-	    route_set(rt, key, val, line, why, sizeof(why));
-	if (rc < 0)
+	if (key_set(r, rt, key, val, line, why, sizeof(why)) < 0) {
 		np_err(err, line, section, key, "%s", why);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* numplan_finish */
@@ -1012,12 +993,17 @@ rule_apply(const struct np_rule *r, const char *num, char *out)
 
 	switch (r->kind) {
 	case NP_RULE_EDIT:
+		/* Stripping it all leaves "" or the prefix: checked after. */
 		n = strlen(num);
 		rc = snprintf(out, NP_NUM_MAX, "%s%s", r->prefix,
 		    num + (n < (size_t)r->strip ? n : (size_t)r->strip));
 		break;
 	case NP_RULE_TO_E164:
-		/* "00" starts with "0": the international prefix first. */
+		/*
+		 * "00" starts with "0": the international prefix first.  An
+		 * empty national_prefix takes every other number (NANP:
+		 * 2125551234 -> +12125551234; "1" would take 1NXX... instead).
+		 */
 		if (*num == '+')
 			return 0;
 		if (starts_with(num, r->international_prefix))
@@ -1040,6 +1026,12 @@ rule_apply(const struct np_rule *r, const char *num, char *out)
 			    r->international_prefix, num + 1);
 		break;
 	default:
+		/*
+		 * The first match is replaced, the rest kept (anchor with ^$
+		 * for the whole number); an unset group is "".  PCRE2 keeps
+		 * its working memory in md, and its default match limit
+		 * stops a pattern that backtracks without end.
+		 */
 		rc = pcre2_substitute(r->re, (PCRE2_SPTR)num,
 		    PCRE2_ZERO_TERMINATED, 0, PCRE2_SUBSTITUTE_UNSET_EMPTY,
 		    r->md, NULL, (PCRE2_SPTR)r->replace, PCRE2_ZERO_TERMINATED,

@@ -7,7 +7,7 @@
 #                                  (tests/fuzz/run.sh runs them all)
 #
 # Targets: fuzz_sdp_rewrite, fuzz_config, fuzz_sip, fuzz_stream, fuzz_srv,
-# fuzz_callrec.  The
+# fuzz_callrec, fuzz_numplan.  The
 # product sources are compiled here, with -fsanitize=fuzzer-no-link,
 # into $OUT/obj/libcore.a (not CMake's tlstrunk_core: it is built
 # without coverage).  sofia-sip, OpenSSL, libuv are the system
@@ -23,7 +23,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
     $SAN -fno-omit-frame-pointer -DTLSTRUNK_VERSION=\"fuzz\""
-PKGS="sofia-sip-ua libuv openssl libsrtp2 inih hiredis"
+PKGS="sofia-sip-ua libuv openssl libsrtp2 inih hiredis libpcre2-8"
 PROXY_DIRS="msg ops net cloud sip media doctor state"	# as in CMakeLists.txt
 INC="-I$root/common -I$root/config -I$root/proxy -I$here $(pkg-config --cflags $PKGS)"
 for d in $PROXY_DIRS; do INC="$INC -I$root/proxy/$d"; done
@@ -58,6 +58,7 @@ target() {
 target fuzz_sdp_rewrite "$here/fuzz_sdp_rewrite.c"
 target fuzz_srv "$here/fuzz_srv.c"
 target fuzz_callrec "$here/fuzz_callrec.c"
+target fuzz_numplan "$here/fuzz_numplan.c"
 # fuzz_common.c shares some costly objects between inputs: see there.
 WRAP=-Wl,--wrap=tls_client_ctx_new,--wrap=tls_server_ctx_new,--wrap=media_workers_start,--wrap=media_workers_stop
 target fuzz_config "$here/fuzz_config.c" "$here/fuzz_common.c" $WRAP

@@ -2,7 +2,8 @@
 # tests/fuzz/run.sh [SECONDS [TARGET...]] - build the libFuzzer targets
 # (build.sh) and fuzz each for SECONDS (default 60) from its seed corpus.
 #
-#   TARGET   sdp_rewrite config sip stream srv callrec (default: all, one after another)
+#   TARGET   sdp_rewrite config sip stream srv callrec numplan (default: all,
+#            one after another)
 #
 # The seeds (tests/fuzz/corpus/<dir>/) are read, never written: what a
 # run finds goes to $OUT/work/<target>/, crash inputs to
@@ -23,7 +24,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sdp_rewrite config sip stream srv callrec)
+[ ${#targets[@]} -gt 0 ] || targets=(sdp_rewrite config sip stream srv callrec numplan)
 
 case $secs in ''|*[!0-9]*) echo "usage: $0 [SECONDS [TARGET...]]" >&2; exit 2 ;; esac
 
@@ -41,6 +42,7 @@ maxlen_of() {
 	stream) echo 131072 ;;
 	srv) echo 4096 ;;
 	callrec) echo 20000 ;;	# CALLREC_MAX (16384) and beyond
+	numplan) echo 4096 ;;
 	esac
 }
 

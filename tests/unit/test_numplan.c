@@ -679,11 +679,11 @@ Test(numplan, route_keys_by_direction)
 		    2 },
 		{ "[route x]\ndirection = to_pbx\ntrunk = t1\n", "trunk",
 		    "not with direction = to_pbx", 3 },
-		{ "[route x]\ntrunk = t1\npbx = pbx-a\n", "pbx",
-		    "a route has trunk (to_cloud) or pbx (to_pbx), not both", 3 },
-		{ "[route x]\nfrom_pbx = pbx-a\nfrom_trunk = t1\n", "from_trunk",
-		    "a route has from_pbx (to_cloud) or from_trunk (to_pbx), not "
-		    "both", 3 },
+		{ "[route x]\ntrunk = t1\npbx = pbx-a\ndirection = to_cloud\n",
+		    "pbx", "not with direction = to_cloud", 3 },
+		{ "[route x]\nfrom_pbx = pbx-a\nfrom_trunk = t1\n"
+		    "direction = to_pbx\npbx = pbx-a\n", "from_pbx",
+		    "not with direction = to_pbx", 2 },
 		{ "[route x]\nnumber_in = from\n", "number_in",
 		    "\"from\": ruri or to", 2 },
 	};
