@@ -72,7 +72,14 @@
 #                  redis-server on a unix socket in the work directory;
 #                  the memory step also prints Redis's bytes per held call
 #                  and the records' size
+#   ROUTES=1       tlstrunk with a number plan (issue 17): 20 [rule]s and 50
+#                  [route]s; every call is taken by the 49th route (48
+#                  to_cloud routes for other numbers are tried first) and
+#                  rewritten by 4 rules on the Request-URI and To and 2 on
+#                  From (national and back, a regex): the cloud still sees
+#                  the same number.  Compare with ROUTES=0 on the same tree
 #
+
 # Debian 12 packages (installed when missing; root needed for that):
 BENCH_DEB_PACKAGES="sip-tester kamailio kamailio-tls-modules rtpengine-daemon
 build-essential cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev
@@ -120,6 +127,7 @@ bench_install
 : "${PROFILE_S:=10}"
 : "${KEEP_WORK:=1}"
 : "${STATE:=0}"
+: "${ROUTES:=0}"
 if [ "$QUICK" = 1 ]; then
 	: "${RATES:=100 200 400}"
 	: "${STEP_S:=10}"
@@ -404,6 +412,26 @@ EOF
 	[ "${TT_HAS_MCPS:-1}" = 0 ] || echo "max_calls_per_source = 100000" >>"$1"
 	[ "$STATE" != 1 ] || printf '\n[state]\nredis = %s\nkey_prefix = bench:\nnode = bench\n' \
 		"$WORK/redis.sock" >>"$1"
+	[ "$ROUTES" != 1 ] || write_number_plan >>"$1"
+}
+
+# ROUTES=1: 20 rules, 50 routes; the calls ($B_USER, +1...) take route 49.
+write_number_plan() {
+	local i
+	printf '\n[rule strip9]\nstrip = 1\nonly = 9*\n'
+	printf '\n[rule us-national]\nfrom_e164 = 1\n'
+	printf '\n[rule us-e164]\nto_e164 = 1\n'
+	printf '\n[rule us-check]\nmatch = ^\\+1([2-9][0-9]{9})$\nreplace = +1$1\n'
+	for i in $(seq 1 16); do
+		printf '\n[rule other%02d]\nmatch = ^\\+%d(\\d+)$\nreplace = 00%d$1\n' "$i" $((30 + i)) $((30 + i))
+	done
+	for i in $(seq 1 48); do
+		printf '\n[route out%02d]\ndirection = to_cloud\nnumber = +%d*\ntrunk = %s\ncalled = other%02d\n' \
+			"$i" $((200 + i)) "default" $(( (i - 1) % 16 + 1 ))
+	done
+	printf '\n[route out-us]\ndirection = to_cloud\nnumber = +1*\ntrunk = default\n'
+	printf 'called = strip9,us-national,us-e164,us-check\ncalling = us-national,us-e164\n'
+	printf '\n[route in-all]\ndirection = to_pbx\npbx = default\n'
 }
 
 # STATE=1: the Redis tlstrunk keeps its calls in, started once.
@@ -894,7 +922,7 @@ row() { printf '%-44s %-34s %-34s %-7s %s\n' "$@"; }
 echo
 echo "== SIP call set-up benchmark: PBX (sipp, UDP) -> sidecar -> cloud proxy (Kamailio, TLS 1.2) -> sipp UAS =="
 echo "INVITE (SDP RTP/AVP) / 100 / 180 / ${RING_MS} ms / 200 (SDP RTP/SAVP + SDES crypto) / ACK / ${PAUSE_MS} ms / BYE / 200; steps of $STEP_S s; 0 failed calls to pass"
-echo "tlstrunk $TREE (log_level $TLSTRUNK_LOG_LEVEL, media relay + SDES on$([ "$STATE" = 1 ] && echo ", calls kept in Redis ([state])")); $(kamailio -v 2>/dev/null | sed -n 1p | awk '{print $1, $2, $3}') ($CHILDREN udp + $CHILDREN tls workers) + rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') (userspace, $CHILDREN threads)"
+echo "tlstrunk $TREE (log_level $TLSTRUNK_LOG_LEVEL, media relay + SDES on$([ "$STATE" = 1 ] && echo ", calls kept in Redis ([state])")$([ "$ROUTES" = 1 ] && echo ", 50 routes and 20 rules")); $(kamailio -v 2>/dev/null | sed -n 1p | awk '{print $1, $2, $3}') ($CHILDREN udp + $CHILDREN tls workers) + rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') (userspace, $CHILDREN threads)"
 echo "$(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)) shared by everything (sipp x2, cloud Kamailio, sidecar); SUT CPUs: ${SUT_CPUS:-all}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 row "" "tlstrunk" "kamailio+rtpengine" "t/k" "target"
