@@ -481,7 +481,17 @@ fz_proxy_setup(void)
 	    "key_file = %s/sbc.key\nadvertised_name = %s\n"
 	    "[media]\npbx_address = %s\npublic_address = 203.0.113.10\n"
 	    "port_min = 30000\nport_max = 30099\n"
-	    "[limits]\nmax_calls = 8\n",
+	    "[limits]\nmax_calls = 8\n"
+	    /* A number plan, so every request's numbers are rewritten (the
+	     * P-Asserted-Identity parse included): issue 17. */
+	    "[rule e164]\nto_e164 = 1\n[rule nat]\nfrom_e164 = 1\n"
+	    "[rule rx]\nmatch = ^9(\\d+)$\nreplace = $1\n"
+	    "[route out-nat]\ndirection = to_cloud\nnumber = 0*,9*\n"
+	    "trunk = default\ncalled = rx,e164\ncalling = e164\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = default\n"
+	    "calling = e164\n"
+	    "[route in]\ndirection = to_pbx\npbx = default\ncalled = nat\n"
+	    "calling = nat\n",
 	    fz_ip, fz_ip, FZ_PBX_UAS_PORT, fz_ip,
 	    FZ_CLOUD1, FZ_CLOUD2, FZ_CLOUD_PORT, FZ_PKI_DIR,
 	    FZ_CLOUD1, fz_ip, FZ_CLOUD2, fz_ip_dead,
