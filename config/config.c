@@ -2205,6 +2205,24 @@ config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa)
 }
 
 int
+config_trunk_named(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->ntrunks; i++)
+		if (strcmp(cfg->trunks[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int
+config_pbx_named(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->npbx; i++)
+		if (strcmp(cfg->pbxs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int
 config_trunk_by_source(const struct config *cfg, const struct sockaddr *sa)
 {
 	for (int i = 0; i < cfg->ntrunks; i++)

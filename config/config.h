@@ -228,6 +228,9 @@ const struct cfg_resolve *config_resolve_find(const struct cfg_cloud *tc,
 int config_pbx_find(const struct config *cfg, const struct sockaddr *sa);
 /* 1 when sa's address lies in one of the PBXs' allow lists. */
 int config_pbx_allowed(const struct config *cfg, const struct sockaddr *sa);
+/* The trunk or PBX of that name, or -1. */
+int config_trunk_named(const struct config *cfg, const char *name);
+int config_pbx_named(const struct config *cfg, const char *name);
 /* The first trunk whose allow lists sa's address, or -1. */
 int config_trunk_by_source(const struct config *cfg,
     const struct sockaddr *sa);

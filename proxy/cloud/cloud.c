@@ -214,6 +214,17 @@ cloud_conn_lost(struct cloud *cl, struct conn *c)
 		uv_timer_start(&ch->reconnect, cloud_reconnect, ch->backoff_ms, 0);
 }
 
+int
+cloud_conn_trunk(const struct cloud *cls, int n, const struct conn *c)
+{
+	const struct cloud_host *ch = c->user;
+
+	for (int i = 0; c->outbound && ch != NULL && i < n; i++)
+		if (ch->cl == &cls[i])
+			return cls[i].index;
+	return -1;
+}
+
 time_t
 cloud_conn_up(struct cloud *cl, struct conn *c)
 {

@@ -99,6 +99,9 @@ void cloud_cert_metrics_print(const struct cloud *cls, int n,
     struct mbuf *b);
 /* Open a proxy's persistent connection (ch->conn). */
 void cloud_host_connect(struct cloud_host *ch);
+/* The index (cl->index) of the trunk among cls[0..n) whose proxy c is
+ * an outbound connection of, or -1. */
+int cloud_conn_trunk(const struct cloud *cls, int n, const struct conn *c);
 /* A connection closed: if it was a proxy's, that proxy reconnects. */
 void cloud_conn_lost(struct cloud *cl, struct conn *c);
 

@@ -357,19 +357,6 @@ dialog_dup(const char *s, int *bad)
 	return d;
 }
 
-/* The index of a trunk or PBX named in a record (NULL: the first, as
- * written before names existed); -1 when this configuration has none. */
-static int
-dialog_name_index(const char *name, const char *first, size_t stride, int n)
-{
-	if (name == NULL)
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (strcmp(first + (size_t)i * stride, name) == 0)
-			return i;
-	return -1;
-}
-
 int
 dialog_state_restore(struct proxy *px, const struct dialog_state *st)
 {
@@ -381,10 +368,9 @@ dialog_state_restore(struct proxy *px, const struct dialog_state *st)
 	if (st->callid == NULL || st->callid[0] == '\0' ||
 	    (st->caller_side != SIDE_PBX && st->caller_side != SIDE_CLOUD))
 		return -EINVAL;
-	trunk = dialog_name_index(st->trunk, cfg->trunks[0].name,
-	    sizeof(cfg->trunks[0]), cfg->ntrunks);
-	pbx = dialog_name_index(st->pbx, cfg->pbxs[0].name,
-	    sizeof(cfg->pbxs[0]), cfg->npbx);
+	/* A record written before names existed has none: the first. */
+	trunk = st->trunk ? config_trunk_named(cfg, st->trunk) : 0;
+	pbx = st->pbx ? config_pbx_named(cfg, st->pbx) : 0;
 	if (trunk < 0 || pbx < 0)
 		return -ENOENT;	/* no longer configured */
 	if (strmap_get(&px->dialogs, st->callid) != NULL)

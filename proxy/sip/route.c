@@ -125,10 +125,9 @@ route_src_trunk(struct proxy *px, const struct sip_src *src)
 {
 	struct conn *c = src->conn_id ? conn_find_id(&px->conns, src->conn_id) :
 	    NULL;
+	int t = c != NULL ? cloud_conn_trunk(px->clouds, px->nclouds, c) : -1;
 
-	if (c != NULL && c->outbound && c->user != NULL)
-		return ((struct cloud_host *)c->user)->cl->index;
-	return config_trunk_by_source(px->cfg,
+	return t >= 0 ? t : config_trunk_by_source(px->cfg,
 	    (const struct sockaddr *)&src->addr);
 }
 
