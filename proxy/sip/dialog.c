@@ -205,10 +205,26 @@ dialog_request(struct proxy *px, sip_t const *req, int from_side)
 		dg->cseq[from_side] = req->sip_cseq->cs_seq;
 }
 
+/* "trunk=eu pbx=london " when the file names them; "" for the one
+ * trunk and PBX of a file without names (its lines stay as they were). */
+static void
+dialog_parties_str(const struct proxy *px, const struct dialog *dg,
+    char *buf, size_t len)
+{
+	const struct config *cfg = px->cfg;
+
+	buf[0] = '\0';
+	if (cfg->ntrunks > 1 || cfg->trunks[0].line != 0 || cfg->npbx > 1 ||
+	    strcmp(cfg->pbxs[0].name, CFG_DEFAULT_NAME) != 0)
+		snprintf(buf, len, "trunk=%s pbx=%s ", cfg->trunks[dg->trunk].name,
+		    cfg->pbxs[dg->pbx].name);
+}
+
 void
 dialog_forget(struct proxy *px, const char *callid, const char *why)
 {
 	struct dialog *dg = strmap_del(&px->dialogs, callid);
+	char parties[2 * NP_NAME_MAX + 16];
 
 	if (dg == NULL)
 		return;
@@ -216,16 +232,16 @@ dialog_forget(struct proxy *px, const char *callid, const char *why)
 		px->params.on_call(px->params.ctx, callid, 0);
 	admission_call_end(px, dg->src_ip);
 	/* One summary line per call, for whoever reads the log afterwards. */
-	log_info(callid, "call summary: %s->%s proxy=%s duration=%llums "
+	dialog_parties_str(px, dg, parties, sizeof(parties));
+	log_info(callid, "call summary: %s->%s %sproxy=%s duration=%llums "
 	    "status=%d end=\"%s\" media pbx in/out=%llu/%llu cloud in/out="
-	    "%llu/%llu srtp_failures=%llu trunk=%s pbx=%s",
-	    sip_side_name[dg->caller_side], sip_side_name[!dg->caller_side],
+	    "%llu/%llu srtp_failures=%llu", sip_side_name[dg->caller_side],
+	    sip_side_name[!dg->caller_side], parties,
 	    dg->proxy != NULL ? dg->proxy : "-",
 	    (unsigned long long)(uv_now(px->loop) - dg->started), dg->status, why,
 	    (unsigned long long)dg->media[0], (unsigned long long)dg->media[1],
 	    (unsigned long long)dg->media[2], (unsigned long long)dg->media[3],
-	    (unsigned long long)dg->media[4], px->cfg->trunks[dg->trunk].name,
-	    px->cfg->pbxs[dg->pbx].name);
+	    (unsigned long long)dg->media[4]);
 	dialog_free(dg);
 }
 

@@ -91,12 +91,19 @@ check_loaded(const struct config *c)
 {
 	struct sockaddr_in sin;
 
-	/* The proxies: a list (hosts or the region's), or SRV at run time. */
-	CHECK(c->cloud.domain[0] != '\0' ? c->cloud.nhosts == 0 :
-	    c->cloud.nhosts >= 1 && c->cloud.nhosts <= CFG_MAX_HOSTS);
-	for (int i = 0; i < c->cloud.nhosts; i++)
-		CHECK(c->cloud.hosts[i][0] != '\0');
-	CHECK(c->pbx.allow.n >= 1 && c->pbx.allow.n <= CFG_MAX_ALLOW);
+	/* Each trunk's proxies: a list (hosts or the region's), or SRV at
+	 * run time. */
+	for (int t = 0; t < c->ntrunks; t++) {
+		const struct cfg_cloud *tc = &c->trunks[t];
+		CHECK(tc->domain[0] != '\0' ? tc->nhosts == 0 :
+		    tc->nhosts >= 1 && tc->nhosts <= CFG_MAX_HOSTS);
+		for (int i = 0; i < tc->nhosts; i++)
+			CHECK(tc->hosts[i][0] != '\0');
+	}
+	for (int p = 0; p < c->npbx; p++)
+		CHECK(c->pbxs[p].allow.n >= 1 &&
+		    c->pbxs[p].allow.n <= CFG_MAX_ALLOW &&
+		    c->pbxs[p].transports != 0);
 	CHECK(c->pbx.advertised_address[0] != '\0');
 	CHECK(c->media.public_address[0] != '\0');
 	CHECK(c->media.port_min < c->media.port_max);

@@ -94,6 +94,11 @@ require_free_port tcp "$SBC_TLS_IP" "$SBC_TLS_PORT"
 
 good=$WORK/good.ini
 write_tlstrunk_config "$good"
+# The cloud's sources listed: an empty [tls_server] allow is a warning
+# (issue 17; checked on its own below).
+open_tls=$WORK/open-tls.ini
+cp "$good" "$open_tls"
+sed -i 's|^\[tls_server\]$|[tls_server]\nallow = 127.0.0.0/8|' "$good"
 start_kamailio cloud
 
 # --- good ---------------------------------------------------------------------
@@ -108,7 +113,7 @@ for check in chain.key chain.complete chain.root chain.name chain.purpose chain.
 	"cloud.verify $HOST" "cloud.name $HOST" "cloud.expiry $HOST" \
 	"cloud.options $HOST" "pbx.listen udp $PBX_IP:$SBC_PBX_PORT" \
 	"pbx.listen tcp $PBX_IP:$SBC_PBX_PORT" \
-	"tls_server.listen tcp $SBC_TLS_IP:$SBC_TLS_PORT" pbx.allow media.range; do
+	"tls_server.listen tcp $SBC_TLS_IP:$SBC_TLS_PORT" pbx.allow tls_server.allow media.range; do
 	grep -qF "ok    $check: " "$DOCTOR_OUT" || fail "good: no ok line for '$check': $(cat "$DOCTOR_OUT")"
 done
 grep -qE '^(ok  |warn)  media\.ports: ' "$DOCTOR_OUT" || fail "good: no media.ports line"
@@ -128,6 +133,12 @@ grep -qE '^ok    chain\.purpose: extended key usage serverAuth, clientAuth; ' "$
 grep -qE "^ok    cloud\.purpose $HOST: extended key usage serverAuth, clientAuth; clientAuth not required" "$DOCTOR_OUT" ||
 	fail "good: cloud.purpose does not name the cloud certificate's EKU: $(grep 'cloud.purpose' "$DOCTOR_OUT")"
 RESULTS+=("good: exit 0; ${suite_line#ok    }; ${rtt_line#ok    }")
+
+# --- open-tls: [tls_server] allow empty -----------------------------------------
+run_doctor open-tls "$open_tls" TLSTRUNK_DOCTOR_TRUST="$PKI/ca.pem"
+grep -qE "^warn  tls_server\.allow: empty: any address that reaches the TLS port may send calls toward the PBX; fix: list the cloud's signaling addresses" "$DOCTOR_OUT" ||
+	fail "open-tls: no tls_server.allow warning: $(grep -E '^(fail|warn)' "$DOCTOR_OUT")"
+RESULTS+=("open-tls: empty [tls_server] allow warned")
 
 # --- the cloud's deprecated suites: warned, not failed ------------------------------
 f=$WORK/deprecated.ini
