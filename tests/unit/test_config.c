@@ -88,15 +88,16 @@ write_file(const char *p, const char *text)
 	fclose(fp);
 }
 
-/* The base file minus line skip (1-based, 0 = none), then extra. */
+/* The base file minus lines skip and skip2 (1-based, 0 = none), then
+ * extra. */
 static char *
-base_text(int skip, const char *extra)
+base_text_skip2(int skip, int skip2, const char *extra)
 {
 	static char text[65536];
 
 	text[0] = '\0';
 	for (int i = 0; base_lines[i] != NULL; i++) {
-		if (i + 1 == skip)
+		if (i + 1 == skip || i + 1 == skip2)
 			strcat(text, "; removed\n");
 		else {
 			strcat(text, base_lines[i]);
@@ -105,6 +106,13 @@ base_text(int skip, const char *extra)
 	}
 	strcat(text, extra);
 	return text;
+}
+
+/* The base file minus line skip (1-based, 0 = none), then extra. */
+static char *
+base_text(int skip, const char *extra)
+{
+	return base_text_skip2(skip, 0, extra);
 }
 
 static int
@@ -1364,4 +1372,434 @@ Test(config, check_files_warns_deprecated_ciphers)
 
 	log = check_files_log("ECDHE-RSA-AES256-GCM-SHA384, AES256-SHA");
 	cr_assert_null(strstr(log, "deprecated"), "warned: %s", log);
+}
+
+/* ---- Several PBXs and trunks (issue 17) ---- */
+
+/* An IPv4 or IPv6 literal as a sockaddr, for the *_find lookups. */
+static const struct sockaddr *
+sa_of(const char *ip)
+{
+	static struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':') != NULL) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		cr_assert_eq(inet_pton(AF_INET6, ip, &in6->sin6_addr), 1, "%s", ip);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		cr_assert_eq(inet_pton(AF_INET, ip, &in->sin_addr), 1, "%s", ip);
+	}
+	return (const struct sockaddr *)&ss;
+}
+
+/* The base file without [pbx] address and allow (lines 2 and 3), for
+ * [pbx NAME] sections, then extra from line 14. */
+static int
+load_named(const char *extra)
+{
+	return load_text(base_text_skip2(2, 3, extra));
+}
+
+Test(config, no_named_sections_one_default_trunk_and_pbx)
+{
+	const struct cfg_cloud *t;
+	const struct cfg_pbx *x;
+
+	load_ok("[cloud]\nport = 5062\n");
+	cr_assert_eq(cfg->ntrunks, 1);
+	t = &cfg->trunks[0];
+	cr_assert_str_eq(t->name, "default");
+	cr_assert_eq(t->line, 0);
+	cr_assert_str_eq(t->region, "use1");
+	cr_assert_eq(t->nhosts, 4);
+	cr_assert_str_eq(t->hosts[0], "lb01.voice.use1.pure.cloud");
+	cr_assert_str_eq(t->hosts[3], "lb04.voice.use1.pure.cloud");
+	cr_assert_str_eq(t->tgrp, "MyTrunk");
+	cr_assert_str_eq(t->trunk_context, "ns.example.com");
+	cr_assert_eq(t->port, 5062);
+	cr_assert_eq(t->allow.n, 0);
+	/* The one trunk is [cloud] as finished, hosts included. */
+	cr_assert_str_eq(cfg->cloud.name, "default");
+	cr_assert_eq(cfg->cloud.nhosts, 4);
+	cr_assert_str_eq(cfg->cloud.hosts[0], t->hosts[0]);
+	cr_assert_str_eq(cfg->cloud.ciphers, t->ciphers);
+	cr_assert_eq(cfg->cloud.failover_timeout, t->failover_timeout);
+
+	cr_assert_eq(cfg->npbx, 1);
+	x = &cfg->pbxs[0];
+	cr_assert_str_eq(x->name, "default");
+	cr_assert_str_eq(x->address.host, "192.168.10.20");
+	cr_assert_eq(x->address.port, 5060);
+	cr_assert_eq(x->address_transport, CFG_TP_UDP);
+	cr_assert_eq(x->allow.n, 1);
+	cr_assert_eq(x->allow.net[0].prefix, 24);
+	cr_assert_eq(x->transports, CFG_TP_UDP | CFG_TP_TCP);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("192.168.10.99")), 0);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("192.168.11.1")), -1);
+	/* No trunk allow: a call from the cloud is nobody's by source. */
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("192.168.10.99")), -1);
+}
+
+Test(config, trunks_inherit_cloud_keys_they_do_not_set)
+{
+	const struct cfg_cloud *eu, *us;
+
+	load_ok("[cloud]\n"				/* 14 */
+	    "ca_file = /etc/tlstrunk/ca.pem\n"		/* 15 */
+	    "ciphers = ECDHE-RSA-AES128-GCM-SHA256\n"	/* 16 */
+	    "port = 5062\n"				/* 17 */
+	    "failover_timeout = 7\n"			/* 18 */
+	    "[trunk eu]\n"				/* 19 */
+	    "tgrp = EuTrunk\n"				/* 20 */
+	    "region = euw1\n"				/* 21 */
+	    "[trunk us]\n"				/* 22 */
+	    "port = 5070\n"
+	    "ca_file = /etc/tlstrunk/us.pem\n"
+	    "failover_timeout = 2\n"
+	    "ciphers = ECDHE-RSA-AES256-GCM-SHA384\n"
+	    "trunk_context = us.example.com\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = eu\n");
+	cr_assert_eq(cfg->ntrunks, 2);
+	eu = &cfg->trunks[0];
+	us = &cfg->trunks[1];
+	cr_assert_str_eq(eu->name, "eu");
+	cr_assert_eq(eu->line, 19);
+	cr_assert_str_eq(us->name, "us");
+	cr_assert_eq(us->line, 22);
+
+	/* eu: [cloud]'s, but for tgrp and region. */
+	cr_assert_str_eq(eu->ca_file, "/etc/tlstrunk/ca.pem");
+	cr_assert_str_eq(eu->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+	cr_assert_eq(eu->port, 5062);
+	cr_assert_eq(eu->failover_timeout, 7);
+	cr_assert_str_eq(eu->tgrp, "EuTrunk");
+	cr_assert_str_eq(eu->trunk_context, "ns.example.com");
+	cr_assert_str_eq(eu->region, "euw1");
+	cr_assert_eq(eu->nhosts, 4);
+	cr_assert_str_eq(eu->hosts[0], "lb01.voice.euw1.pure.cloud");
+	cr_assert_str_eq(eu->hosts[3], "lb04.voice.euw1.pure.cloud");
+	cr_assert_eq(eu->options_interval, 30, "a default, inherited too");
+
+	/* us: its own values over [cloud]'s. */
+	cr_assert_eq(us->port, 5070);
+	cr_assert_str_eq(us->ca_file, "/etc/tlstrunk/us.pem");
+	cr_assert_eq(us->failover_timeout, 2);
+	cr_assert_str_eq(us->ciphers, "ECDHE-RSA-AES256-GCM-SHA384");
+	cr_assert_str_eq(us->tgrp, "MyTrunk");
+	cr_assert_str_eq(us->trunk_context, "us.example.com");
+	cr_assert_str_eq(us->region, "use1");
+	cr_assert_str_eq(us->hosts[0], "lb01.voice.use1.pure.cloud");
+
+	/* [cloud] itself stays as written. */
+	cr_assert_eq(cfg->cloud.port, 5062);
+	cr_assert_str_eq(cfg->cloud.tgrp, "MyTrunk");
+	cr_assert_eq(cfg->npbx, 1);
+	cr_assert_str_eq(cfg->pbxs[0].name, "default");
+}
+
+Test(config, trunk_hosts_drop_the_inherited_region)
+{
+	load_ok("[trunk a]\nhosts = sip-a.example.com, sip-b.example.com\n"
+	    "[trunk b]\ntgrp = B\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = a\n");
+	cr_assert_eq(cfg->ntrunks, 2);
+	cr_assert_str_eq(cfg->trunks[0].region, "");
+	cr_assert_eq(cfg->trunks[0].nhosts, 2);
+	cr_assert_str_eq(cfg->trunks[0].hosts[0], "sip-a.example.com");
+	cr_assert_str_eq(cfg->trunks[0].hosts[1], "sip-b.example.com");
+	cr_assert_str_eq(cfg->trunks[1].region, "use1");
+	cr_assert_eq(cfg->trunks[1].nhosts, 4);
+	cr_assert_str_eq(cfg->trunks[1].hosts[0], "lb01.voice.use1.pure.cloud");
+}
+
+Test(config, trunk_region_drops_the_inherited_hosts)
+{
+	/* [cloud] names its proxies by hosts (region, line 5, removed). */
+	cr_assert_eq(load_text(base_text(5, "[cloud]\nhosts = h.example.com\n"
+	    "[trunk x]\nregion = euw2\n"
+	    "[trunk y]\ntgrp = Y\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = y\n")), 0, "%s", err);
+	cr_assert_str_eq(cfg->trunks[0].name, "x");
+	cr_assert_str_eq(cfg->trunks[0].region, "euw2");
+	cr_assert_eq(cfg->trunks[0].nhosts, 4);
+	cr_assert_str_eq(cfg->trunks[0].hosts[0], "lb01.voice.euw2.pure.cloud");
+	cr_assert_str_eq(cfg->trunks[0].hosts[3], "lb04.voice.euw2.pure.cloud");
+	cr_assert_str_eq(cfg->trunks[1].region, "");
+	cr_assert_eq(cfg->trunks[1].nhosts, 1);
+	cr_assert_str_eq(cfg->trunks[1].hosts[0], "h.example.com");
+}
+
+Test(config, trunk_allow)
+{
+	load_ok("[trunk eu]\nallow = 198.51.100.0/24, 2001:db8:e0::/48\n"
+	    "[trunk us]\ntgrp = U\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = eu\n");
+	cr_assert_eq(cfg->trunks[0].allow.n, 2);
+	cr_assert_eq(cfg->trunks[0].allow.net[0].prefix, 24);
+	cr_assert_eq(cfg->trunks[0].allow.net[1].prefix, 48);
+	cr_assert_eq(cfg->trunks[1].allow.n, 0);
+	load_bad("[trunk eu]\nallow = 198.51.100.1/24\n", ":15: [trunk eu] allow: ",
+	    "\"198.51.100.1/24\" has host bits set");
+}
+
+Test(config, trunk_unknown_key)
+{
+	load_bad("[trunk eu]\nbogus = 1\n", ":15: [trunk eu] bogus: ",
+	    "unknown key");
+	/* A [pbx NAME] takes only address, allow and transports. */
+	load_bad("[pbx a]\nlisten = 0.0.0.0:5070\n", ":15: [pbx a] listen: ",
+	    "unknown key");
+}
+
+Test(config, trunk_process_wide_key)
+{
+	load_bad("[trunk eu]\ntgrp = A\nkeepalive_interval = 10\n",
+	    ":16: [trunk eu] keepalive_interval: ",
+	    "unknown key (process-wide: set it in [cloud])");
+	load_bad("[trunk eu]\ndrain_timeout = 10\n",
+	    ":15: [trunk eu] drain_timeout: ", "process-wide");
+	load_bad("[trunk eu]\nmax_message_size = 8192\n",
+	    ":15: [trunk eu] max_message_size: ", "process-wide");
+}
+
+Test(config, allow_in_cloud_is_unknown)
+{
+	load_bad("[cloud]\nallow = 198.51.100.0/24\n", ":15: [cloud] allow: ",
+	    "unknown key");
+}
+
+Test(config, pbx_address_or_allow_with_named_pbxs)
+{
+	const char *a = "[pbx a]\naddress = 192.168.10.21:5060\n"
+	    "allow = 192.168.10.0/24\n";
+
+	/* The base's [pbx] address is on line 2, allow on line 3. */
+	load_bad(a, ":2: [pbx] address: ",
+	    "set it in each [pbx NAME] section instead (there are 1)");
+	cr_assert_eq(load_text(base_text(2, a)), -1);
+	expect_err(":3: [pbx] allow: ",
+	    "set it in each [pbx NAME] section instead (there are 1)");
+	cr_assert_eq(load_named(a), 0, "%s", err);
+}
+
+Test(config, named_pbx_requires_address_and_allow)
+{
+	cr_assert_eq(load_named("[pbx a]\naddress = 192.168.10.21:5060\n"), -1);
+	expect_err(":14: [pbx a] allow: ", "required key missing");
+	cr_assert_eq(load_named("[pbx a]\nallow = 192.168.10.0/24\n"), -1);
+	expect_err(":14: [pbx a] address: ", "required key missing");
+	cr_assert_eq(load_named("[pbx a]\naddress = 192.168.10.21:5060\n"
+	    "allow = 192.168.10.0/24\n[pbx b]\nallow = 10.0.0.0/8\n"), -1);
+	expect_err(":17: [pbx b] address: ", "required key missing");
+}
+
+/* A [pbx NAME] header with no key at all lacks address and allow just as
+ * much: it must not vanish from the configuration without a word. */
+Test(config, empty_named_pbx_section_is_an_error)
+{
+	int r = load_named("[pbx a]\naddress = 192.168.10.21:5060\n"
+	    "allow = 192.168.10.0/24\n"
+	    "[pbx b]\n");				/* 17 */
+
+	cr_assert_eq(r, -1, "accepted: npbx %d", cfg->npbx);
+	expect_err(":17: [pbx b] address: ", "required key missing");
+}
+
+Test(config, named_pbxs)
+{
+	cr_assert_eq(load_named("[pbx]\ntransports = udp,tcp\n"
+	    "[pbx a]\naddress = 192.168.10.21:5060\nallow = 10.1.0.0/16\n"
+	    "[pbx b]\naddress = 192.168.20.5:5070;transport=tcp\n"
+	    "allow = 10.1.2.0/24, 10.2.0.0/16, 2001:db8::/32\n"
+	    "transports = tcp\n"
+	    "[route in]\ndirection = to_pbx\npbx = b\n"), 0, "%s", err);
+	cr_assert_eq(cfg->npbx, 2);
+	cr_assert_str_eq(cfg->pbxs[0].name, "a");
+	cr_assert_str_eq(cfg->pbxs[0].address.host, "192.168.10.21");
+	cr_assert_eq(cfg->pbxs[0].address_transport, CFG_TP_UDP);
+	cr_assert_eq(cfg->pbxs[0].transports, CFG_TP_UDP | CFG_TP_TCP);
+	cr_assert_str_eq(cfg->pbxs[1].name, "b");
+	cr_assert_str_eq(cfg->pbxs[1].address.host, "192.168.20.5");
+	cr_assert_eq(cfg->pbxs[1].address.port, 5070);
+	cr_assert_eq(cfg->pbxs[1].address_transport, CFG_TP_TCP);
+	cr_assert_eq(cfg->pbxs[1].transports, CFG_TP_TCP);
+	cr_assert_eq(cfg->pbxs[1].allow.n, 3);
+
+	/* The first PBX whose allow lists the source, even when a later
+	 * one lists it more narrowly. */
+	cr_assert_eq(config_pbx_find(cfg, sa_of("10.1.2.3")), 0);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("10.1.200.1")), 0);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("10.2.0.1")), 1);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("2001:db8::5")), 1);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("10.3.0.1")), -1);
+	cr_assert_eq(config_pbx_find(cfg, sa_of("192.168.10.21")), -1,
+	    "an address is no allow");
+	cr_assert(config_pbx_allowed(cfg, sa_of("10.2.0.1")));
+	cr_assert_not(config_pbx_allowed(cfg, sa_of("10.3.0.1")));
+}
+
+Test(config, trunk_by_source_first_match)
+{
+	load_ok("[trunk eu]\nallow = 198.51.100.0/24\n"
+	    "[trunk us]\ntgrp = U\nallow = 198.51.100.128/25, 203.0.113.0/24, "
+	    "2001:db8::/32\n"
+	    "[trunk xx]\ntgrp = X\n"
+	    "[route out]\ndirection = to_cloud\ntrunk = eu\n");
+	cr_assert_eq(cfg->ntrunks, 3);
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("198.51.100.7")), 0);
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("198.51.100.200")), 0,
+	    "the first trunk listing it, not the narrowest");
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("203.0.113.5")), 1);
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("2001:db8::1")), 1);
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("192.0.2.1")), -1);
+	cr_assert_eq(config_trunk_by_source(cfg, sa_of("2001:db9::1")), -1);
+}
+
+Test(config, trunk_without_tgrp_anywhere)
+{
+	/* The base's tgrp (line 6) removed: the trunk must set it. */
+	cr_assert_eq(load_text(base_text(6, "[trunk eu]\nregion = euw1\n")), -1);
+	expect_err(":14: [trunk eu] tgrp: ",
+	    "required key missing (here or in [cloud])");
+	cr_assert_eq(load_text(base_text(6, "[trunk eu]\ntgrp = E\n"
+	    "[trunk us]\nport = 5070\n")), -1);
+	expect_err(":16: [trunk us] tgrp: ", "required key missing");
+	cr_assert_eq(load_text(base_text(6, "[trunk eu]\ntgrp = E\n")), 0,
+	    "%s", err);
+	cr_assert_str_eq(cfg->trunks[0].tgrp, "E");
+}
+
+Test(config, trunk_defined_twice)
+{
+	load_bad("[trunk eu]\ntgrp = A\n"		/* 14 */
+	    "[trunk us]\ntgrp = B\n"			/* 16 */
+	    "[trunk eu]\nport = 5070\n",		/* 18 */
+	    ":18: [trunk eu]: ", "already defined on line 14");
+	cr_assert_eq(load_named("[pbx a]\naddress = 192.168.10.21\n"
+	    "allow = 192.168.10.0/24\n[pbx a]\ntransports = udp\n"), -1);
+	expect_err(":17: [pbx a]: ", "already defined on line 14");
+}
+
+Test(config, named_section_invalid_name)
+{
+	load_bad("[trunk bad/name]\ntgrp = A\n", ":14: [trunk bad/name]: ",
+	    "a name is 1 to 31 letters, digits, '_', '.' or '-'");
+	load_bad("[trunk 0123456789012345678901234567890123]\ntgrp = A\n",
+	    ":14: [trunk 0123456789012345678901234567890123]: ",
+	    "a name is 1 to 31");
+	cr_assert_eq(load_named("[pbx a b]\naddress = 192.168.10.21\n"
+	    "allow = 192.168.10.0/24\n"), -1);
+	expect_err(":14: [pbx a b]: ", "a name is 1 to 31");
+}
+
+Test(config, too_many_trunks)
+{
+	char extra[2048];
+	size_t off = 0;
+
+	/* Two lines each: the ninth header is on line 14 + 2 * 8. */
+	for (int i = 0; i <= CFG_MAX_TRUNKS; i++)
+		off += (size_t)snprintf(extra + off, sizeof(extra) - off,
+		    "[trunk t%d]\ntgrp = T%d\n", i, i);
+	load_bad(extra, ":30: [trunk t8]: ",
+	    "too many [trunk NAME] sections (at most 8)");
+
+	/* Exactly CFG_MAX_TRUNKS is fine. */
+	off = 0;
+	for (int i = 0; i < CFG_MAX_TRUNKS; i++)
+		off += (size_t)snprintf(extra + off, sizeof(extra) - off,
+		    "[trunk t%d]\ntgrp = T%d\n", i, i);
+	snprintf(extra + off, sizeof(extra) - off,
+	    "[route out]\ndirection = to_cloud\ntrunk = t7\n");
+	load_ok(extra);
+	cr_assert_eq(cfg->ntrunks, CFG_MAX_TRUNKS);
+	cr_assert_str_eq(cfg->trunks[7].name, "t7");
+}
+
+Test(config, named_pbx_transports_not_in_pbx_transports)
+{
+	cr_assert_eq(load_named("[pbx]\ntransports = udp\n"	/* 14 */
+	    "[pbx a]\n"					/* 16 */
+	    "address = 192.168.10.21:5060\n"
+	    "allow = 192.168.10.0/24\n"
+	    "transports = tcp\n"), -1);			/* 19 */
+	expect_err(":19: [pbx a] transports: ",
+	    "none of them is in [pbx] transports");
+	/* udp,tcp in a PBX under [pbx] udp: udp only. */
+	cr_assert_eq(load_named("[pbx]\ntransports = udp\n"
+	    "[pbx a]\naddress = 192.168.10.21:5060\n"
+	    "allow = 192.168.10.0/24\ntransports = udp, tcp\n"), 0, "%s", err);
+	cr_assert_eq(cfg->pbxs[0].transports, CFG_TP_UDP);
+}
+
+Test(config, route_to_unknown_trunk)
+{
+	load_bad("[trunk eu]\ntgrp = A\n"		/* 14 */
+	    "[route out]\n"				/* 16 */
+	    "direction = to_cloud\n"			/* 17 */
+	    "trunk = nope\n",				/* 18 */
+	    ":18: [route out] trunk: ", "unknown trunk \"nope\" (trunks: eu)");
+	/* Without [trunk NAME] sections the one trunk is "default". */
+	load_bad("[route out]\ndirection = to_cloud\ntrunk = eu\n",
+	    ":16: [route out] trunk: ", "unknown trunk \"eu\" (trunks: default)");
+	load_ok("[route out]\ndirection = to_cloud\ntrunk = default\n");
+}
+
+Test(config, two_trunks_need_a_to_cloud_route)
+{
+	load_bad("[trunk eu]\ntgrp = A\n[trunk us]\ntgrp = B\n",
+	    ":0: [route] direction: ",
+	    "2 trunks and no [route] with direction = to_cloud");
+	cr_assert_eq(load_named(
+	    "[pbx a]\naddress = 192.168.10.21\nallow = 10.1.0.0/16\n"
+	    "[pbx b]\naddress = 192.168.10.22\nallow = 10.2.0.0/16\n"), -1);
+	expect_err(":0: [route] direction: ",
+	    "2 PBXs and no [route] with direction = to_pbx");
+}
+
+/* The error points at the key the trunk set, not at [cloud] or the
+ * trunk's header. */
+Test(config, trunk_tls_min_above_max)
+{
+	load_bad("[trunk eu]\n"				/* 14 */
+	    "tgrp = A\n"				/* 15 */
+	    "tls_max_version = 1.2\n"			/* 16 */
+	    "tls_min_version = 1.3\n",			/* 17 */
+	    ":16: [trunk eu] tls_max_version: ",
+	    "tls_min_version is above tls_max_version");
+	/* Only tls_min_version set in the trunk: [cloud]'s 1.2 default max. */
+	load_bad("[trunk eu]\n"				/* 14 */
+	    "tgrp = A\n"				/* 15 */
+	    "tls_min_version = 1.3\n",			/* 16 */
+	    ":16: [trunk eu] tls_min_version: ",
+	    "tls_min_version is above tls_max_version");
+}
+
+Test(config, regex_rule_compiled_and_freed)
+{
+	load_ok("[rule intl]\nmatch = ^0(\\d+)$\nreplace = +44$1\n"
+	    "[route out]\ndirection = to_cloud\ncalled = intl\n"
+	    "trunk = default\n");
+	cr_assert_eq(cfg->plan.nrules, 1);
+	cr_assert_eq(cfg->plan.rules[0].kind, NP_RULE_REGEX);
+	cr_assert_not_null(cfg->plan.rules[0].re);
+	config_free(cfg);
+	cr_assert_null(cfg->plan.rules[0].re);
+	cr_assert_null(cfg->plan.rules[0].md);
+	/* Twice is harmless (teardown frees again). */
+	config_free(cfg);
+}
+
+Test(config, regex_rule_freed_when_a_later_check_fails)
+{
+	/* The plan is finished (regex compiled) before [media] is checked:
+	 * the failed load must not leak it (ASan's leak check). */
+	load_bad("[rule intl]\nmatch = ^0(\\d+)$\nreplace = +44$1\n"
+	    "[route out]\ndirection = to_cloud\ncalled = intl\n"
+	    "trunk = default\n[media]\nport_min = 20001\n",
+	    ":22: [media] port_min: ", "must be even");
+	cr_assert_null(cfg->plan.rules[0].re);
 }

@@ -15,6 +15,22 @@
 
 #include "config.h"
 
+/* A whole configuration file's text, loaded (nothing added to it). */
+static inline void
+unit_config_text(struct config *cfg, const char *text)
+{
+	char path[] = "/tmp/tlstrunk-unit-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(config_load(cfg, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+}
+
 /* The keys every test configuration needs, the cloud proxies, then extra. */
 static inline void
 unit_config_hosts(struct config *cfg, const char *hosts, const char *extra)
