@@ -117,6 +117,8 @@ struct cfg_parse {
 	FILE		*fp;
 	int		 lineno;	/* line the reader handed to inih last */
 	int		 hdr_line;	/* line of the last [section] header */
+	char		 hdr[64];	/* its name */
+	int		 hdr_keys;	/* keys seen under it */
 	int		 failed;	/* err holds the first error */
 	char		*err;
 	size_t		 errlen;
@@ -1508,6 +1510,21 @@ section_known(const char *name)
 }
 
 /*
+ * inih never reports a section without keys: a named one ("[pbx b]")
+ * left empty would vanish without a word, and a route naming it fail
+ * with a puzzling "unknown".  Checked at the next header and at the end.
+ */
+static int
+section_close(struct cfg_parse *p)
+{
+	if (p->hdr[0] == '\0' || p->hdr_keys > 0 ||
+	    strchr(p->hdr, ' ') == NULL)
+		return 0;
+	cfg_error(p, p->hdr_line, p->hdr, NULL, "section without keys");
+	return -1;
+}
+
+/*
  * inih never reports a section without keys, so unknown sections are
  * caught here, on the raw line.  A malformed header is left to inih.
  */
@@ -1524,11 +1541,15 @@ reader_check_section(struct cfg_parse *p, const char *line)
 		line++;
 	if (*line != '[' || (end = strchr(line, ']')) == NULL)
 		return 0;
+	if (section_close(p) == -1)
+		return -1;
 	p->hdr_line = p->lineno;
 	n = (size_t)(end - line - 1);
 	if (n < sizeof(name)) {
 		memcpy(name, line + 1, n);
 		name[n] = '\0';
+		memcpy(p->hdr, name, n + 1);
+		p->hdr_keys = 0;
 		if (section_known(name))
 			return 0;
 	}
@@ -1686,6 +1707,7 @@ cfg_handler(void *user, const char *section, const char *name,
 	char why[CFG_WHY_MAX];
 	int i, *line;
 
+	p->hdr_keys++;
 	if (*section == '\0') {
 		cfg_error(p, p->lineno, NULL, name, "not inside a [section]");
 		return 0;
@@ -1798,6 +1820,17 @@ where_line(const struct cfg_parse *p, const struct cfg_where *w,
 	return w->nm ? named_line(w->nm, key) : line_of(p->cfg, "cloud", key);
 }
 
+/* The line where this section set key, 0 when it did not. */
+static int
+where_set(const struct cfg_parse *p, const struct cfg_where *w,
+    const char *key)
+{
+	if (w->nm == NULL)
+		return line_of(p->cfg, "cloud", key);
+	return named_line(w->nm, key) != w->nm->line ?
+	    named_line(w->nm, key) : 0;
+}
+
 /* The proxy list: SRV at run time, explicit hosts, or the region table. */
 static int
 cfg_finish_hosts(struct cfg_parse *p, struct cfg_cloud *c,
@@ -1839,11 +1872,11 @@ cfg_finish_trunk(struct cfg_parse *p, struct cfg_cloud *c,
 		return -1;
 	}
 	if (c->tls_min_version > c->tls_max_version) {
-		line = where_line(p, w, "tls_max_version");
+		/* Point at whichever of the two this section set. */
+		line = where_set(p, w, "tls_max_version");
 		cfg_error(p, line ? line : where_line(p, w, "tls_min_version"),
 		    w->section, line ? "tls_max_version" : "tls_min_version",
-		    "tls_min_version is above "
-		    "tls_max_version");
+		    "tls_min_version is above tls_max_version");
 		return -1;
 	}
 	return 0;
@@ -2145,6 +2178,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		goto done;
 	}
 	r = cfg_parse_stream(&p);
+	if (r == 0 && !p.failed)
+		section_close(&p);
 	if (r == -2)
 		cfg_error(&p, 0, NULL, NULL, "out of memory");
 	else if (r != 0)

@@ -1605,7 +1605,17 @@ Test(config, empty_named_pbx_section_is_an_error)
 	    "[pbx b]\n");				/* 17 */
 
 	cr_assert_eq(r, -1, "accepted: npbx %d", cfg->npbx);
-	expect_err(":17: [pbx b] address: ", "required key missing");
+	expect_err(":17: [pbx b]: ", "section without keys");
+}
+
+/* Likewise an empty trunk, rule or route, at the end of the file or not. */
+Test(config, empty_named_sections_are_errors)
+{
+	cr_assert_eq(load_named("[trunk eu]\n[trunk us]\nregion = use1\n"
+	    "tgrp = t\ntrunk_context = c.example\n"), -1);	/* 14 */
+	expect_err(":14: [trunk eu]: ", "section without keys");
+	cr_assert_eq(load_named("[rule r]\n"), -1);		/* 14 */
+	expect_err(":14: [rule r]: ", "section without keys");
 }
 
 Test(config, named_pbxs)
