@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "certfile.h"
+#include "cfglist.h"
 #include "config.h"
 #include "log.h"
 #include "netaddr.h"
@@ -192,12 +193,8 @@ key_field(struct config *cfg, const struct cfg_key *k)
 	return (char *)cfg + k->off;
 }
 
-/*
- * Next comma-separated item of *s, trimmed, into buf.  Returns 1 with an
- * item, 0 at the end of the list, -1 for an empty or overlong item.
- */
-static int
-list_next(const char **s, char *buf, size_t len)
+int
+cfg_list_next(const char **s, char *buf, size_t len)
 {
 	const char *p = *s, *end;
 	size_t n;
@@ -486,7 +483,7 @@ set_transports(struct config *cfg, const struct cfg_key *k,
 	unsigned tp = 0;
 	int r;
 
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (strcasecmp(item, "udp") == 0)
 			tp |= CFG_TP_UDP;
 		else if (strcasecmp(item, "tcp") == 0)
@@ -548,7 +545,7 @@ set_allow(struct config *cfg, const struct cfg_key *k, const char *val,
 		nl->n = 0;
 		return 0;
 	}
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (n == CFG_MAX_ALLOW) {
 			snprintf(why, len, "too many networks (at most %d)",
 			    CFG_MAX_ALLOW);
@@ -648,7 +645,7 @@ set_hosts(struct config *cfg, const struct cfg_key *k, const char *val,
 		cfg->cloud.nhosts = 0;
 		return 0;
 	}
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (n == CFG_MAX_HOSTS) {
 			snprintf(why, len, "too many hosts (at most %d)",
 			    CFG_MAX_HOSTS);
@@ -773,7 +770,7 @@ set_ciphers(struct config *cfg, const struct cfg_key *k, const char *val,
 			*c = ',';
 	if ((ctx = probe_ctx(why, len)) == NULL)
 		goto done;
-	while ((r = list_next(&p, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&p, item, sizeof(item))) == 1) {
 		if (check_cipher(ctx, item, why, len) == -1)
 			goto done;
 		if (join_item(list, sizeof(list), item) == -1) {
@@ -808,7 +805,7 @@ set_groups(struct config *cfg, const struct cfg_key *k, const char *val,
 	list[0] = '\0';
 	if ((ctx = probe_ctx(why, len)) == NULL)
 		return -1;
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (SSL_CTX_set1_groups_list(ctx, item) != 1) {
 			snprintf(why, len, "unknown group \"%s\"", item);
 			goto done;
@@ -867,7 +864,7 @@ set_resolve(struct config *cfg, const struct cfg_key *k, const char *val,
 		cfg->cloud.nresolve = 0;
 		return 0;
 	}
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (n == CFG_MAX_RESOLVE) {
 			snprintf(why, len, "too many pairs (at most %d)",
 			    CFG_MAX_RESOLVE);
@@ -943,7 +940,7 @@ set_srtp_suites(struct config *cfg, const struct cfg_key *k,
 	char item[40];
 	int r, n = 0;
 
-	while ((r = list_next(&val, item, sizeof(item))) == 1) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) == 1) {
 		if (!srtp_suite_known(item)) {
 			snprintf(why, len, "unknown SRTP suite \"%s\"", item);
 			return -1;

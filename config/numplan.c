@@ -19,6 +19,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "cfglist.h"
 #include "numplan.h"
 
 #define NP_ANY_SOURCE	UINT32_MAX	/* from_mask of a route without from */
@@ -127,34 +128,6 @@ same_form(const char *a, const char *b)
 	return strlen(a) == strlen(b) && (a[0] == '+') == (b[0] == '+');
 }
 
-/*
- * Next comma-separated item of *s, trimmed, into buf.  1 with an item,
- * 0 at the end, -1 for an empty or overlong item.
- */
-static int
-list_next(const char **s, char *buf, size_t len)
-{
-	const char *p = *s, *end;
-	size_t n;
-
-	if (p == NULL)
-		return 0;
-	end = strchr(p, ',');
-	n = end != NULL ? (size_t)(end - p) : strlen(p);
-	*s = end != NULL ? end + 1 : NULL;
-	while (n > 0 && isspace((unsigned char)*p)) {
-		p++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)p[n - 1]))
-		n--;
-	if (n == 0 || n >= len)
-		return -1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return 1;
-}
-
 /* Patterns */
 
 static int
@@ -224,7 +197,7 @@ patterns_parse(const char *val, struct np_pattern *pat, int *npat, char *why,
 	int r;
 
 	*npat = 0;
-	while ((r = list_next(&val, item, sizeof(item))) != 0) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) != 0) {
 		if (r < 0) {
 			snprintf(why, len, "an empty or overlong pattern");
 			return -1;
@@ -361,7 +334,7 @@ names_parse(const char *val, char (*names)[NP_NAME_MAX], int *n, int max,
 	int r;
 
 	*n = 0;
-	while ((r = list_next(&val, item, sizeof(item))) != 0) {
+	while ((r = cfg_list_next(&val, item, sizeof(item))) != 0) {
 		if (r < 0 || !name_valid(item)) {
 			snprintf(why, len, "%s", bad_name);
 			return -1;
