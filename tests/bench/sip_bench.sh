@@ -415,24 +415,9 @@ EOF
 	[ "$ROUTES" != 1 ] || write_number_plan >>"$1"
 }
 
-# ROUTES=1: 20 rules, 50 routes; the calls ($B_USER, +1...) take route 49.
-write_number_plan() {
-	local i
-	printf '\n[rule strip9]\nstrip = 1\nonly = 9*\n'
-	printf '\n[rule us-national]\nfrom_e164 = 1\n'
-	printf '\n[rule us-e164]\nto_e164 = 1\n'
-	printf '\n[rule us-check]\nmatch = ^\\+1([2-9][0-9]{9})$\nreplace = +1$1\n'
-	for i in $(seq 1 16); do
-		printf '\n[rule other%02d]\nmatch = ^\\+%d(\\d+)$\nreplace = 00%d$1\n' "$i" $((30 + i)) $((30 + i))
-	done
-	for i in $(seq 1 48); do
-		printf '\n[route out%02d]\ndirection = to_cloud\nnumber = +%d*\ntrunk = %s\ncalled = other%02d\n' \
-			"$i" $((200 + i)) "default" $(( (i - 1) % 16 + 1 ))
-	done
-	printf '\n[route out-us]\ndirection = to_cloud\nnumber = +1*\ntrunk = default\n'
-	printf 'called = strip9,us-national,us-e164,us-check\ncalling = us-national,us-e164\n'
-	printf '\n[route in-all]\ndirection = to_pbx\npbx = default\n'
-}
+# ROUTES=1: tests/bench/number_plan.sh (20 rules, 50 routes).
+# shellcheck source=tests/bench/number_plan.sh
+. "$BENCH_DIR/number_plan.sh"
 
 # STATE=1: the Redis tlstrunk keeps its calls in, started once.
 state_redis_start() {
