@@ -49,6 +49,8 @@ fill_full(struct callrec *r)
 	r->d.route_to_callee = "<sip:sbc.example.com:5061;transport=tls;lr;"
 	    "r2=on>, <sip:lb01.cloud.example:5061;transport=tls;lr>";
 	r->d.proxy = "lb01.voice.use1.pure.cloud";
+	r->d.trunk = "eu-west.2";
+	r->d.pbx = "site_a";
 	r->d.cseq[SIDE_PBX] = 314159;
 	r->d.cseq[SIDE_CLOUD] = UINT32_MAX;
 	r->d.started_unix_ms = UINT64_C(1764999990000);
@@ -153,6 +155,8 @@ rec_eq(const struct callrec *a, const struct callrec *b)
 	str_eq(a->d.route_to_caller, b->d.route_to_caller, "route_to_caller");
 	str_eq(a->d.route_to_callee, b->d.route_to_callee, "route_to_callee");
 	str_eq(a->d.proxy, b->d.proxy, "proxy");
+	str_eq(a->d.trunk, b->d.trunk, "trunk");
+	str_eq(a->d.pbx, b->d.pbx, "pbx_name");
 	cr_expect_eq(a->d.cseq[0], b->d.cseq[0], "cseq[0]");
 	cr_expect_eq(a->d.cseq[1], b->d.cseq[1], "cseq[1]");
 	cr_expect_eq(a->d.started_unix_ms, b->d.started_unix_ms, "started");
@@ -424,6 +428,11 @@ Test(callrec, rejects_fields)
 	bad_line("media", "media=0\n", "pbx_port", "present without media");
 	bad_line("have_tx", "have_tx=0\n", "tx_key", "present without have_tx");
 	bad_line("tx_key", NULL, "tx_key", "missing");
+	/* Issue 17's names: absent in older records (the first trunk and
+	 * PBX), never empty, never longer than a configured name can be. */
+	bad_line("trunk", "trunk=\n", "trunk", "empty");
+	bad_line("pbx_name", "pbx_name=0123456789012345678901234567890123\n",
+	    "pbx_name", "too long");
 }
 
 Test(callrec, rejects_ports_addresses_keys)

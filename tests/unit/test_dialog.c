@@ -4,6 +4,7 @@
  * Record-Route entries), CSeq tracking, and the per-source call count
  * (admission) that opening and forgetting a dialog keeps.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,4 +148,41 @@ Test(dialog, per_source_calls_counted_by_open_and_forget)
 	cr_assert_null(strmap_get(&px.dialogs, "dlg-4@test"));
 	cr_assert_eq(admission_call_check(&px, (struct sockaddr *)&pbx_src,
 	    &why), 0, "room again after the BYE: %s", why ? why : "");
+}
+
+/* A stored call names its trunk and PBX (issue 17): restored onto the
+ * same names, refused when this configuration no longer has them, and a
+ * record from before names existed takes the first of each. */
+Test(dialog, restore_by_trunk_and_pbx_names)
+{
+	struct dialog_state st = {
+		.callid = "r1", .caller_side = SIDE_PBX, .confirmed = 1,
+		.caller = "<sip:1000@127.0.0.1>;tag=a",
+		.callee = "<sip:+1555@sbc.test.example>;tag=b",
+		.trunk = "default", .pbx = "default", .src_ip = "127.0.0.1",
+	};
+	struct dialog_state out;
+	int trunk = -1, pbx = -1;
+
+	cr_assert_eq(dialog_state_restore(&px, &st), 0);
+	cr_assert_eq(dialog_parties(&px, "r1", &trunk, &pbx), 0);
+	cr_assert_eq(trunk, 0);
+	cr_assert_eq(pbx, 0);
+	cr_assert_eq(dialog_state_get(&px, "r1", &out), 0);
+	cr_assert_str_eq(out.trunk, "default");
+	cr_assert_str_eq(out.pbx, "default");
+
+	st.callid = "r2";
+	st.trunk = "gone";
+	cr_assert_eq(dialog_state_restore(&px, &st), -ENOENT);
+	st.trunk = "default";
+	st.pbx = "gone";
+	cr_assert_eq(dialog_state_restore(&px, &st), -ENOENT);
+	cr_assert_eq(dialog_count(&px), 1);
+
+	st.callid = "r3";
+	st.trunk = st.pbx = NULL;
+	cr_assert_eq(dialog_state_restore(&px, &st), 0);
+	cr_assert_eq(dialog_trunk(&px, "r3"), 0);
+	dialog_forget_all(&px, "test over");
 }
