@@ -6,6 +6,15 @@
 # system, "floor" (null_relay.c: one recvfrom and one sendto per packet, plain
 # RTP on both legs, no crypto), is the cheapest relay hop there can be: what
 # any userspace hop costs on this machine, to read the other two against.
+# Two more floors, not run by default (issue 19): "floor_uring", the same
+# null relay on io_uring (null_relay --io uring --register: multishot recv
+# with a provided-buffer ring, a send SQE per packet, one io_uring_enter per
+# wake-up), and "floor_sqpoll" (--io uring-sqpoll --register: the same with
+# an SQPOLL kernel thread). With any of them in SYSTEMS the table ends with
+# the floors side by side (CPU s per 1M packets and latency at FLOOR_LOADS
+# and at the maximum, each round's ratio to the epoll floor):
+#   SYSTEMS="floor floor_uring floor_sqpoll" PAIRS=4 PAIRS_AT="200 400 800" \
+#       tests/bench/media_bench.sh
 #
 # A benchmark, not a test: it prints numbers (one table at the end, on
 # stdout; progress on stderr) and exits 0 unless something could not be set
@@ -21,7 +30,8 @@
 #                 working tree as it is. Either way RelWithDebInfo, no
 #                 sanitizers, in $BENCH_BUILD
 #   BENCH_BUILD   build directory (default /tmp/tlstrunk-bench-rel)
-#   SYSTEMS       "tlstrunk rtpengine floor" (default), or any of them
+#   SYSTEMS       "tlstrunk rtpengine floor" (default), or any of them, and
+#                 floor_uring, floor_sqpoll (issue 19; need liburing-dev)
 #   LADDER        call counts to step through (a call: 50 pps each way)
 #   WARMUP MEASURE  seconds per step before / of the measurement window
 #   BISECT        bisection steps between the last good and first bad count
@@ -29,6 +39,11 @@
 #                 use (each system in turn, back to back); those rows then
 #                 give the median over all rounds and each round's ratio
 #                 (default 2; QUICK: 0)
+#   PAIRS_AT      the call counts of those extra rounds instead (e.g.
+#                 "200 400 800"; each must be on the LADDER or bisected)
+#   FLOOR_LOADS   call counts of the floors' table (default "200 400 800")
+#   DECIDE_AT     call count of issue 19's rule, floor_uring <= 0.75x floor
+#                 (default 800)
 #   LOSS_MAX      loss that still counts as sustained (default 0.001 = 0.1%)
 #   SUT_CPUS      CPUs the relay under test is pinned to (default 1)
 #   LOAD_CPUS     CPUs the load generator is pinned to (default 0)
@@ -58,6 +73,9 @@ openssl iproute2 python3 util-linux procps git"
 #   with RESTART_CALLS also redis-server, redis-tools (the Redis tlstrunk
 #   keeps its calls in) and curl (its /metrics)
 [ -z "${RESTART_CALLS:-}" ] || BENCH_DEB_PACKAGES+=" redis-server redis-tools curl"
+#   with floor_uring or floor_sqpoll in SYSTEMS also liburing-dev (null_relay's
+#   io_uring modes; liburing >= 2.3, kernel >= 6.1)
+case " ${SYSTEMS:-} " in *" floor_uring "* | *" floor_sqpoll "*) BENCH_DEB_PACKAGES+=" liburing-dev" ;; esac
 set -eEuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -96,6 +114,9 @@ bench_install
 : "${RESTART_AT:=3}"
 : "${RESTART_WARMUP:=1}"
 : "${RESTART_MEASURE:=8}"
+: "${PAIRS_AT:=}"
+: "${FLOOR_LOADS:=200 400 800}"
+: "${DECIDE_AT:=800}"
 if [ "$QUICK" = 1 ]; then
 	: "${LADDER:=200 500 800}"
 	: "${WARMUP:=1}"
@@ -111,19 +132,21 @@ else
 fi
 for sys in $SYSTEMS; do
 	case $sys in
-	tlstrunk | rtpengine | floor) ;;
-	*) echo "media_bench: unknown system '$sys' in SYSTEMS (tlstrunk, rtpengine, floor)" >&2; exit 1 ;;
+	tlstrunk | rtpengine | floor | floor_uring | floor_sqpoll) ;;
+	*) echo "media_bench: unknown system '$sys' in SYSTEMS (tlstrunk, rtpengine, floor, floor_uring, floor_sqpoll)" >&2; exit 1 ;;
 	esac
 done
+# is_floor SYS: one of null_relay's systems.
+is_floor() { case $1 in floor | floor_uring | floor_sqpoll) return 0 ;; esac; return 1; }
 # The systems whose steps pick the equal-load comparison and the rate of the
-# direct latency run: the relays, not the floor, so that adding the floor
-# changes none of their figures (the floor alone when it runs alone).
-CMP_SYSTEMS=
+# direct latency run: the relays, not the floors, so that adding a floor
+# changes none of their figures (the floors alone when they run alone).
+CMP_SYSTEMS='' ALL_FLOORS=''
 for sys in $SYSTEMS; do
-	[ "$sys" = floor ] || CMP_SYSTEMS+=" $sys"
+	if is_floor "$sys"; then ALL_FLOORS+=" $sys"; else CMP_SYSTEMS+=" $sys"; fi
 done
-CMP_SYSTEMS=${CMP_SYSTEMS# }
-[ -n "$CMP_SYSTEMS" ] || CMP_SYSTEMS=floor
+CMP_SYSTEMS=${CMP_SYSTEMS# } ALL_FLOORS=${ALL_FLOORS# }
+[ -n "$CMP_SYSTEMS" ] || CMP_SYSTEMS=$ALL_FLOORS
 SUT_NCPU=$(taskset -c "$SUT_CPUS" nproc)
 : "${RTPE_THREADS:=$SUT_NCPU}"
 
@@ -137,6 +160,8 @@ B_CLOUD_EP=127.0.0.25      # media_load: cloud endpoints (SRTP)
 B_RTPE_IP=127.0.0.26       # rtpengine: both media legs and ng
 B_RTPE_NG=22223
 B_FLOOR_IP=127.0.0.27      # null_relay (the floor): both media legs
+B_FLOOR_URING_IP=127.0.0.28   # null_relay --io uring (floor_uring)
+B_FLOOR_SQPOLL_IP=127.0.0.29  # null_relay --io uring-sqpoll (floor_sqpoll)
 B_PORT_MIN=4000            # relays' media ports (one relay runs at a time)
 B_PORT_MAX=19999
 B_EP_BASE=4000             # endpoints: port base + 2 * call index
@@ -168,8 +193,12 @@ LOADGEN=$BENCH_BUILD/media_load
 cc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-deprecated-declarations \
 	-o "$LOADGEN" "$BENCH_DIR/media_load.c" -lcrypto
 NULL_RELAY=$BENCH_BUILD/null_relay
+# with liburing when it is there (the io_uring floors need it; the epoll
+# floor does not)
+NULL_RELAY_LIBS=
+[ ! -e /usr/include/liburing.h ] || NULL_RELAY_LIBS=-luring
 cc -O2 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-	-o "$NULL_RELAY" "$BENCH_DIR/null_relay.c"
+	-o "$NULL_RELAY" "$BENCH_DIR/null_relay.c" $NULL_RELAY_LIBS
 
 # --- the shared test helpers (PKI, Kamailio, spawn/kill) ----------------------
 TEST_NAME=media_bench
@@ -295,33 +324,46 @@ sut_start() {
 		wait_port udp "$B_RTPE_IP" "$B_RTPE_NG" 30 "$SUT_PID" ||
 			fail "rtpengine did not start (see $WORK/rtpengine-$tag.log)"
 		;;
-	floor)
+	floor | floor_uring | floor_sqpoll)
 		# null_relay binds call i's legs at B_PORT_MIN + 4i (PBX) and
 		# + 4i + 2 (cloud) before it serves; sut_calls hands the same
 		# file to media_load.
-		require_free_port udp "$B_FLOOR_IP" "$B_PORT_MIN"
-		FLOOR_CALLS=$WORK/floor-$tag.relay.calls
-		"$NULL_RELAY" --make-calls "$n" --out "$FLOOR_CALLS" --ip "$B_FLOOR_IP" \
+		local fip=$B_FLOOR_IP
+		local -a io=()
+		case $sys in
+		floor_uring) fip=$B_FLOOR_URING_IP io=(--io uring --register) ;;
+		floor_sqpoll) fip=$B_FLOOR_SQPOLL_IP io=(--io uring-sqpoll --register) ;;
+		esac
+		# An io_uring's sockets are closed by the kernel's teardown of
+		# the ring, a little after the process is reaped (tens of ms,
+		# registered files): the last step's must all be gone.
+		for _ in $(seq 1 100); do
+			[ -n "$(ss -Hlnu src "$fip" 2>/dev/null | head -1)" ] || break
+			sleep 0.1
+		done
+		require_free_port udp "$fip" "$B_PORT_MIN"
+		FLOOR_CALLS=$WORK/$sys-$tag.relay.calls
+		"$NULL_RELAY" --make-calls "$n" --out "$FLOOR_CALLS" --ip "$fip" \
 			--port-base "$B_PORT_MIN" --pbx-ep-ip "$B_PBX_EP" --cloud-ep-ip "$B_CLOUD_EP" \
 			--ep-base "$B_EP_BASE"
-		spawn "$WORK/floor-$tag.log" taskset -c "$SUT_CPUS" "$NULL_RELAY" \
-			--calls-file "$FLOOR_CALLS"
+		spawn "$WORK/$sys-$tag.log" taskset -c "$SUT_CPUS" "$NULL_RELAY" \
+			--calls-file "$FLOOR_CALLS" "${io[@]}"
 		SUT_PID=$SPAWNED_PID
-		SUT_IP=$B_FLOOR_IP
+		SUT_IP=$fip
 		# its last socket: all are bound
-		wait_port udp "$B_FLOOR_IP" $((B_PORT_MIN + 4 * (n - 1) + 2)) 15 "$SUT_PID" ||
-			fail "null_relay did not start (see $WORK/floor-$tag.log)"
+		wait_port udp "$fip" $((B_PORT_MIN + 4 * (n - 1) + 2)) 15 "$SUT_PID" ||
+			fail "null_relay did not start (see $WORK/$sys-$tag.log): $(tail -n 2 "$WORK/$sys-$tag.log")"
 		;;
 	esac
 	want=$sys
-	[ "$sys" != floor ] || want=null_relay
+	! is_floor "$sys" || want=null_relay
 	comm=$(cat "/proc/$SUT_PID/comm" 2>/dev/null || true)
 	[ "$comm" = "$want" ] || fail "pid $SUT_PID is '$comm', not $want"
 	# The port it listens on must be its own (not a leftover's).
 	case $sys in
 	tlstrunk) port=$SBC_PBX_PORT ;;
 	rtpengine) port=$B_RTPE_NG ;;
-	floor) port=$B_PORT_MIN ;;
+	floor | floor_uring | floor_sqpoll) port=$B_PORT_MIN ;;
 	esac
 	ss -Hlnup 2>/dev/null | grep -F "$SUT_IP:$port " | grep -q "pid=$SUT_PID," ||
 		fail "$SUT_IP:$port is not held by the $sys we started (pid $SUT_PID): $(ss -Hlnup | grep -F "$SUT_IP:$port " | head -1)"
@@ -353,7 +395,7 @@ sut_calls() {
 			--ng "$B_RTPE_IP:$B_RTPE_NG" --pbx-media-ip "$B_PBX_EP" \
 			--cloud-media-ip "$B_CLOUD_EP" --port-base "$B_EP_BASE" --out "$out" || rc=$?
 		;;
-	floor)
+	floor | floor_uring | floor_sqpoll)
 		# made in sut_start (null_relay had to read it before serving)
 		cp "$FLOOR_CALLS" "$out" || rc=$?
 		;;
@@ -382,7 +424,7 @@ step() {
 	local sys=$1 n=$2 tag=$3 tick=${4:-1000}
 	local out=$RESULTS/$1-$3.out calls=$RESULTS/$1-$3.calls
 	local idle setup rc=0 expect sent late full lossy plain=
-	[ "$sys" != floor ] || plain=1		# the floor forwards plain RTP both ways
+	! is_floor "$sys" || plain=1		# the floors forward plain RTP both ways
 	sut_start "$sys" "$tag" "$n"
 	idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$SUT_PID/status")
 	if ! sut_calls "$sys" "$n" "$calls" 2>"$RESULTS/$sys-$tag.setup.log"; then
@@ -432,8 +474,8 @@ step_line() {
 	awk -F= -v sys="$1" -v ncpu="$SUT_NCPU" '{ v[$1] = substr($0, length($1) + 2) }
 		END {
 			fl = "RTP->SRTP"; rl = "SRTP->RTP"
-			if (sys == "floor") { fl = "PBX->cloud"; rl = "cloud->PBX" }	# plain both ways
-			printf "  %-9s %5d calls: %s %6d pps loss %.3f%%, %s %6d pps loss %.3f%%, " \
+			if (sys ~ /^floor/) { fl = "PBX->cloud"; rl = "cloud->PBX" }	# plain both ways
+			printf "  %-12s %5d calls: %s %6d pps loss %.3f%%, %s %6d pps loss %.3f%%, " \
 			    "relay %.2f CPU-s/Mpkt (%.0f%% of %d CPU), gen %.0f%%, lat p50 %.0f p99 %.0f us, " \
 			    "rss %d/%d/%d KiB, relay drops %d -> %s\n",
 			    sys, v["calls"], fl, v["fwd_pps"], v["fwd_loss"] * 100, rl, v["rev_pps"], v["rev_loss"] * 100,
@@ -546,10 +588,12 @@ equal_loads() {
 
 # More rounds at the equal loads: one step per system in turn, so that a
 # round's systems see the machine in the same state; the table takes the
-# median of each system and shows every round's ratio.
+# median of each system and shows every round's ratio. PAIRS_AT: at those
+# counts instead (a system that had no step there, e.g. past its maximum,
+# is left out).
 equal_loads
 for r in $(seq 1 "$PAIRS"); do
-	for n in $(printf '%s\n' $LIGHT $COMMON | sort -un); do
+	for n in $(printf '%s\n' ${PAIRS_AT:-$LIGHT $COMMON} | sort -un); do
 		for sys in $SYSTEMS; do
 			[ -f "$RESULTS/$sys-$n.out" ] || continue
 			step "$sys" "$n" "${n}r$r"
@@ -558,17 +602,21 @@ for r in $(seq 1 "$PAIRS"); do
 done
 
 # Latency at half the maximum rate, packets sent at their own time (fine tick).
-# The floor at tlstrunk's count when tlstrunk has one (the same load, so that
-# the two compare), else at half its own maximum.
+# The floors at tlstrunk's count when tlstrunk has one (the same load, so
+# that the two compare), else at the epoll floor's half maximum when it runs
+# (the floors side by side at one load), else at half their own maximum.
 for sys in $SYSTEMS; do
 	[ -n "${LAST_OK[$sys]:-}" ] || continue
 	half=$(( (LAST_OK[$sys] / 2 + 5) / 10 * 10 ))
 	[ "$half" -ge 10 ] || half=10
 	LAT_N[$sys]=$half
 done
-if [ -n "${LAT_N[floor]:-}" ] && [ -n "${LAT_N[tlstrunk]:-}" ]; then
-	LAT_N[floor]=${LAT_N[tlstrunk]}
-fi
+lat_floor=${LAT_N[tlstrunk]:-${LAT_N[floor]:-}}
+for sys in $ALL_FLOORS; do
+	if [ -n "${LAT_N[$sys]:-}" ] && [ -n "$lat_floor" ]; then
+		LAT_N[$sys]=$lat_floor
+	fi
+done
 for sys in $SYSTEMS; do
 	[ -n "${LAT_N[$sys]:-}" ] || continue
 	step "$sys" "${LAT_N[$sys]}" "lat${LAT_N[$sys]}" "$LAT_TICK_US"
@@ -780,6 +828,31 @@ floor_cpu() {
 }
 # ratio A B: A/B as "1.23x", or "-".
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
+# med: the median of the numbers on stdin, rounded.
+med() { sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# lat_at SYS N: the medians of p50 and of p99 over SYS's good steps at N
+# calls (the ladder's and the extra rounds'), "p50 / p99".
+lat_at() {
+	local f p50=() p99=()
+	for f in "$RESULTS/$1-$2.out" "$RESULTS/$1-$2"r*.out; do
+		[ -f "$f" ] && [ "$(kv "$f" verdict)" = ok ] || continue
+		p50+=("$(kv "$f" lat_p50_us)") p99+=("$(kv "$f" lat_p99_us)")
+	done
+	[ ${#p50[@]} -gt 0 ] || { echo -; return 0; }
+	echo "$(printf '%s\n' "${p50[@]}" | med) / $(printf '%s\n' "${p99[@]}" | med)"
+}
+# ratios_of A B N: A/B CPU per packet in each round at N calls where both
+# were good (the ladder's step is round 0), as "min-max over K round(s)".
+ratios_of() {
+	local tag a b rs=()
+	for tag in "$3" $(seq -f "$3r%g" 1 "$PAIRS"); do
+		a=$RESULTS/$1-$tag.out b=$RESULTS/$2-$tag.out
+		[ -f "$a" ] && [ -f "$b" ] && [ "$(kv "$a" verdict)" = ok ] && [ "$(kv "$b" verdict)" = ok ] || continue
+		rs+=("$(awk -v x="$(kv "$a" sut_cpu_s_per_mpkt)" -v y="$(kv "$b" sut_cpu_s_per_mpkt)" 'BEGIN { printf "%.2f", x / y }')")
+	done
+	[ ${#rs[@]} -gt 0 ] || { echo -; return 0; }
+	printf '%s\n' "${rs[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2fx-%.2fx over %d round(s)", v[1], v[NR], NR }'
+}
 
 declare -A F=()
 for sys in $SYSTEMS; do
@@ -872,6 +945,70 @@ fi
 row "  1 ms timer lateness on relay CPU p50/p99/max" "$(kv "$RESULTS/jitter.out" wake_late_p50_us) / $(kv "$RESULTS/jitter.out" wake_late_p99_us) / $(kv "$RESULTS/jitter.out" wake_late_max_us)" "" "" ""
 row "memory per call, KiB (RSS slope over steps)" "${F[$T,mem]:--}" "${F[$R,mem]:--}" "" "< 8"
 row "  at max: total = set-up + media, KiB/call" "${F[$T,memsplit]:--}" "${F[$R,memsplit]:--}" "" ""
+# The floors side by side (issue 19: is an io_uring hop cheaper than the
+# recvfrom/sendto one?), with any io_uring floor in SYSTEMS.
+URING_FLOORS=
+for sys in $ALL_FLOORS; do [ "$sys" = floor ] || URING_FLOORS+=" $sys"; done
+if [ -n "$URING_FLOORS" ]; then
+	frow() { printf '%-28s' "$1"; shift; printf ' %-34s' "$@"; printf '\n'; }
+	echo
+	echo "floors (null_relay.c, plain RTP both legs, no crypto; relay CPU = the process's utime+stime, all its threads, SQPOLL's iou-sqp included):"
+	echo "  floor        level-triggered epoll, one recvfrom + one sendto per packet"
+	echo "  floor_uring  io_uring, multishot recv + provided buffer ring, a send SQE per packet, one io_uring_enter per wake-up (DEFER_TASKRUN), registered files"
+	echo "  floor_sqpoll the same with an SQPOLL thread (sq_thread_idle 100 ms; shares the relay's CPU(s) $SUT_CPUS)"
+	echo "  per load: CPU s per 1M packets, median of (K) good steps; latency p50 / p99 us, medians (1 ms-burst steps); x = per round vs floor"
+	hdr=("calls")
+	for sys in $ALL_FLOORS; do hdr+=("$sys"); done
+	frow "${hdr[@]}"
+	for n in $FLOOR_LOADS; do
+		any=0
+		for sys in $ALL_FLOORS; do [ -f "$RESULTS/$sys-$n.out" ] && any=1; done
+		[ "$any" = 1 ] || continue
+		c=("$n: CPU s/Mpkt") l=("   latency p50 / p99") x=("   vs floor, per round")
+		for sys in $ALL_FLOORS; do
+			m=$(cpu_at "$sys" "$n")
+			c+=("${m% *} (${m#* })")
+			l+=("$(lat_at "$sys" "$n")")
+			if [ "$sys" = floor ] || [[ " $ALL_FLOORS " != *" floor "* ]]; then
+				x+=("")
+			else
+				x+=("$(ratio "${m% *}" "$(floor_cpu "$n")") [$(ratios_of "$sys" floor "$n")]")
+			fi
+		done
+		frow "${c[@]}"; frow "${l[@]}"; frow "${x[@]}"
+	done
+	c=("max calls") u=("   CPU s/Mpkt at max") l=("   latency p50 / p99 at max")
+	for sys in $ALL_FLOORS; do
+		c+=("${F[$sys,max]:--}")
+		u+=("${F[$sys,cpu]:--}")
+		mx=${LAST_OK[$sys]:-}
+		if [ -n "$mx" ]; then
+			l+=("$(kv "$RESULTS/$sys-$mx.out" lat_p50_us) / $(kv "$RESULTS/$sys-$mx.out" lat_p99_us) ($mx)")
+		else
+			l+=(-)
+		fi
+	done
+	frow "${c[@]}"; frow "${u[@]}"; frow "${l[@]}"
+	l=("latency, fine tick")
+	for sys in $ALL_FLOORS; do
+		lf=$RESULTS/$sys-lat${LAT_N[$sys]:-x}.out
+		if [ -f "$lf" ]; then
+			l+=("$(kv "$lf" lat_p50_us) / $(kv "$lf" lat_p99_us) (${LAT_N[$sys]}, $(kv "$lf" verdict))")
+		else
+			l+=(-)
+		fi
+	done
+	frow "${l[@]}"
+	if [[ " $ALL_FLOORS " == *" floor "* ]] && [[ " $ALL_FLOORS " == *" floor_uring "* ]]; then
+		fu=$(cpu_at floor_uring "$DECIDE_AT") fe=$(cpu_at floor "$DECIDE_AT")
+		if [ "${fu% *}" != - ] && [ "${fe% *}" != - ]; then
+			echo "issue 19's rule at $DECIDE_AT calls: floor_uring costs $(ratio "${fu% *}" "${fe% *}") of floor's CPU per packet (medians; rounds $(ratios_of floor_uring floor "$DECIDE_AT"));" \
+				"adopt io_uring only at <= 0.75x: $(awk -v a="${fu% *}" -v b="${fe% *}" 'BEGIN { print (a <= 0.75 * b ? "yes" : "no") }')"
+		else
+			echo "issue 19's rule at $DECIDE_AT calls: no good $DECIDE_AT-call steps of both floor and floor_uring (LADDER, PAIRS_AT)"
+		fi
+	fi
+fi
 if [ -n "$RESTART_N" ]; then
 	echo
 	echo "restart (kill -9 under load, the same config started again; [state] in Redis, issue 15; $RESULTS/restart-N.out):"
