@@ -37,7 +37,7 @@ CLOUD_CIPHERS="ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA
 DEB_PACKAGES="build-essential cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev
 libsrtp2-dev libinih-dev libcriterion-dev sip-tester kamailio kamailio-tls-modules
 openssl iproute2 ca-certificates baresip-core tcpdump python3 python3-cryptography tshark sngrep sslscan
-prometheus lintian dpkg-dev libhiredis-dev redis-server keepalived"
+prometheus lintian dpkg-dev libhiredis-dev libpcre2-dev redis-server keepalived"
 # Installed by the tests that need them, when missing: debootstrap
 # (tests/rootfs.sh), docker.io (tests/container/lib.sh).
 

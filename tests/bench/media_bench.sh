@@ -63,7 +63,7 @@
 #
 # Debian 12 packages (installed when missing; root needed for that):
 BENCH_DEB_PACKAGES="rtpengine-daemon kamailio kamailio-tls-modules build-essential
-cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev
+cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev libsrtp2-dev libinih-dev libhiredis-dev libpcre2-dev
 openssl iproute2 python3 util-linux procps git"
 #   rtpengine-daemon  the reference relay (10.5 on Debian 12), userspace only
 #   kamailio(+tls)    the cloud stand-in tlstrunk talks TLS to (tests/lib.sh)

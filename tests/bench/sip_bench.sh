@@ -83,7 +83,7 @@
 # Debian 12 packages (installed when missing; root needed for that):
 BENCH_DEB_PACKAGES="sip-tester kamailio kamailio-tls-modules rtpengine-daemon
 build-essential cmake pkg-config libssl-dev libuv1-dev libsofia-sip-ua-dev
-libsrtp2-dev libinih-dev openssl iproute2 procps util-linux python3 git linux-perf"
+libsrtp2-dev libinih-dev libhiredis-dev libpcre2-dev openssl iproute2 procps util-linux python3 git linux-perf"
 #   sip-tester        sipp 3.6: the PBX (UAC) and the cloud's far end (UAS)
 #   kamailio(+tls)    the cloud stand-in, and system under test 2
 #   rtpengine-daemon  10.5, userspace only: system under test 2's media
