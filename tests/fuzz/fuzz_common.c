@@ -46,7 +46,8 @@ fz_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
-	_exit(2);
+	/* abort, not exit: libFuzzer then keeps the input that did it. */
+	abort();
 }
 
 /* ---- scratch directory ---- */
