@@ -163,23 +163,29 @@ route_pbx_transport_ok(const struct config *cfg, int pbx, int tp)
 	return pbx >= 0 && (cfg->pbxs[pbx].transports & want) != 0;
 }
 
+/*
+ * The PBX a request comes from (its cfg->pbxs index; 0 for the cloud
+ * side, whose trunk route.c finds later), or -1 when no PBX may send it.
+ */
 static int
-route_source_allowed(struct proxy *px, msg_t *msg, const struct sip_src *src)
+route_source_pbx(struct proxy *px, msg_t *msg, const struct sip_src *src)
 {
 	char a[64];
 	unsigned n = 0;
+	int pbx;
 
-	if (src->side != SIDE_PBX || route_pbx_transport_ok(px->cfg,
-	    config_pbx_find(px->cfg, (const struct sockaddr *)&src->addr),
-	    src->tp))
-		return 1;
+	if (src->side != SIDE_PBX)
+		return 0;
+	pbx = config_pbx_find(px->cfg, (const struct sockaddr *)&src->addr);
+	if (route_pbx_transport_ok(px->cfg, pbx, src->tp))
+		return pbx;
 	/* Toll fraud probes come in floods: a line per source per minute. */
 	px->metrics.refused_sources++;
 	if (admission_log_due(px, (const struct sockaddr *)&src->addr, &n))
 		log_warn(sipmsg_callid(sip_object(msg)),
 		    "refused request from %s: no [pbx] allow lists it for this "
 		    "transport (%u more from it in the last minute not logged)", dest_src_str(src, a, sizeof(a)), n);
-	return 0;
+	return -1;
 }
 
 static int
@@ -252,7 +258,7 @@ route_creates_dialog(sip_t const *sip)
 
 static void
 route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
-    const struct sip_src *src, const char *skey)
+    const struct sip_src *src, int pbx, const char *skey)
 {
 	const char *cid = sipmsg_callid(sip);
 	int to_side = src->side == SIDE_PBX ? SIDE_CLOUD : SIDE_PBX;
@@ -260,15 +266,11 @@ route_request_forward(struct proxy *px, msg_t *msg, sip_t *sip,
 	sip_method_t m = sip->sip_request->rq_method;
 	struct sip_dest d;
 	struct cloud_host *ch = NULL;
-	struct route_call rc = { .trunk = 0, .pbx = 0 };
+	struct route_call rc = { .trunk = 0, .pbx = pbx };
 	struct txn *t;
 	const char *why;
 	uint64_t ttc;
 	int r, want_rr = 0;
-
-	if (src->side == SIDE_PBX)
-		rc.pbx = config_pbx_find(px->cfg,
-		    (const struct sockaddr *)&src->addr);
 
 	hdr_pop_ours(px, msg, sip, &ttc);
 	/* The ACK of a final response we made ourselves (403, 483, 488...)
@@ -417,8 +419,9 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 	const char *cid = sipmsg_callid(sip), *bad;
 	char skey[512];
 	struct txn *t;
+	int pbx;
 
-	if (!route_source_allowed(px, msg, src)) {
+	if ((pbx = route_source_pbx(px, msg, src)) < 0) {
 		route_reply(px, msg, src, 403, "Forbidden");
 		goto done;
 	}
@@ -480,7 +483,7 @@ route_request(struct proxy *px, msg_t *msg, sip_t *sip,
 		route_reply(px, msg, src, 483, "Too Many Hops");
 		goto done;
 	}
-	route_request_forward(px, msg, sip, src, skey);
+	route_request_forward(px, msg, sip, src, pbx, skey);
 	return;
 done:
 	msg_destroy(msg);
